@@ -1,0 +1,11 @@
+import type { Command } from 'commander';
+import { registerUp } from './up.js';
+
+/**
+ * Every top-level command, in the order `kubetee --help` lists them. Each
+ * component owns a `register*` function that declares its command and flags
+ * and calls into its library; add one line here per component.
+ */
+export function registerCommands(program: Command): void {
+  registerUp(program);
+}

@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { createLogger } from '../common/log.js';
+import { parsePort } from './options.js';
+import { startControlPlane } from '../up/control-plane.js';
+
+interface UpOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('run the whole control plane on this machine (development defaults, simulated SGX)')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on', parsePort, 8750)
+    .option('--data-dir <dir>', 'where state is kept between runs', './.kubetee')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
+    .action(async (opts: UpOptions) => {
+      const logger = createLogger({ level: opts.logLevel, name: 'kubetee-up' });
+      const plane = await startControlPlane({
+        host: opts.host,
+        port: opts.port,
+        dataDir: resolve(opts.dataDir),
+        logger,
+      });
+      process.stdout.write(plane.banner());
+      await waitForShutdownSignal();
+      process.stdout.write('kubetee: stopping...\n');
+      await plane.close();
+      process.stdout.write('kubetee: stopped cleanly\n');
+    });
+}
+
+function waitForShutdownSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolveSignal) => {
+    const onSignal = (sig: NodeJS.Signals): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolveSignal(sig);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,101 @@
+import Fastify, { type FastifyInstance, type FastifyBaseLogger } from 'fastify';
+import { mkdirSync } from 'node:fs';
+import type { Logger } from '../common/log.js';
+import { KubeteeError } from '../common/errors.js';
+import { VERSION } from '../common/version.js';
+
+export interface ControlPlaneOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  dataDir: string;
+  logger: Logger;
+}
+
+/** One line of the startup screen: what runs and where. */
+export interface ServiceLine {
+  name: string;
+  where: string;
+  note?: string;
+}
+
+export interface ControlPlane {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly services: ServiceLine[];
+  banner(): string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the local control plane in this process. Components attach to the
+ * one fastify instance so everything answers on a single loopback port.
+ */
+export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  try {
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new KubeteeError('DATA_DIR_UNUSABLE', `cannot create the data directory ${options.dataDir}: ${(err as Error).message}`, {
+      cause: err,
+      hint: 'pass --data-dir with a directory you can write to',
+    });
+  }
+  const startedAt = new Date();
+  const app: FastifyInstance = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+  }) as unknown as FastifyInstance;
+  app.get('/healthz', async () => ({ status: 'ok', version: VERSION, startedAt: startedAt.toISOString() }));
+  app.get('/version', async () => ({ name: 'kubetee', version: VERSION, node: process.version }));
+
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new KubeteeError('PORT_IN_USE', `port ${options.port} on ${options.host} is already in use`, {
+        cause: err,
+        hint: 'stop the process that holds it or pass --port <another port>',
+      });
+    }
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EACCES') {
+      throw new KubeteeError('LISTEN_FAILED', `cannot listen on ${options.host}:${options.port} (${code})`, {
+        cause: err,
+        hint: 'check --host and --port',
+      });
+    }
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `http://${host}:${port}`;
+  const services: ServiceLine[] = [
+    { name: 'health', where: `${url}/healthz` },
+    { name: 'version', where: `${url}/version` },
+  ];
+  options.logger.info({ url, dataDir: options.dataDir }, 'control plane listening');
+
+  return {
+    url,
+    app,
+    services,
+    banner() {
+      const width = Math.max(...services.map((s) => s.name.length));
+      const lines = services.map((s) => `  ${s.name.padEnd(width)}  ${s.where}${s.note ? `  (${s.note})` : ''}`);
+      return [
+        `kubetee ${VERSION} is up at ${url}`,
+        `  data dir: ${options.dataDir}`,
+        '',
+        ...lines,
+        '',
+        'Press Ctrl+C to stop.',
+        '',
+      ].join('\n');
+    },
+    async close() {
+      await app.close();
+    },
+  };
+}
