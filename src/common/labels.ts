@@ -1,0 +1,56 @@
+/**
+ * Names every component agrees on: node labels the node agent publishes, the
+ * taint on SGX nodes, the namespace trust label, and the EPC resource names of
+ * each profile. Change them here only; webhook, node agent, deploy and doctor
+ * all import from this module.
+ */
+
+/** Prefix of every kubetee label and annotation. */
+export const LABEL_PREFIX = 'kubetee.io';
+
+/** Namespace label selecting the trust level (`confidential`, `sandboxed`, `standard`). */
+export const TRUST_LABEL = 'kubetee.io/trust';
+export const TRUST_LEVELS = ['confidential', 'sandboxed', 'standard'] as const;
+export type TrustLevel = (typeof TRUST_LEVELS)[number];
+
+/** Node labels published by the node agent. Values are label-safe strings. */
+export const NODE_LABELS = {
+  /** "true" on nodes with usable SGX (driver present and EPC > 0). */
+  sgx: 'kubetee.io/sgx',
+  /** "true" when Flexible Launch Control is available (required by the in-kernel driver). */
+  flc: 'kubetee.io/sgx.flc',
+  /** "true" when SGX2 (EDMM) is available. */
+  sgx2: 'kubetee.io/sgx.sgx2',
+  /** Total EPC in MiB, as a decimal string. */
+  epcMiB: 'kubetee.io/sgx.epc-mib',
+  /** "in-kernel" | "legacy" | "none". */
+  driver: 'kubetee.io/sgx.driver',
+  /** "true" when the AESM socket answers. */
+  aesm: 'kubetee.io/sgx.aesm',
+} as const;
+
+/** Taint the operator puts on SGX nodes so only enclave workloads land there. */
+export const SGX_TAINT = { key: 'kubetee.io/sgx', value: 'true', effect: 'NoSchedule' } as const;
+
+/** EPC resource profiles (see docs/node-agent.md). */
+export const RESOURCES = {
+  alibaba: {
+    /** One device per MiB of EPC (Alibaba ACK-TEE compatible). */
+    epc: 'alibabacloud.com/sgx_epc_MiB',
+  },
+  intel: {
+    /** EPC in bytes, advertised as an extended resource on the node. */
+    epc: 'sgx.intel.com/epc',
+    enclave: 'sgx.intel.com/enclave',
+    provision: 'sgx.intel.com/provision',
+  },
+  azure: {
+    /** Accepted in manifests and translated; never advertised by kubetee. */
+    epc: 'kubernetes.azure.com/sgx_epc_mem_in_MiB',
+  },
+} as const;
+
+export type ResourceProfile = 'alibaba' | 'intel';
+
+/** Pod annotation Kata uses to size a sandbox VM's EPC (a quantity such as "64Mi"). */
+export const KATA_EPC_ANNOTATION = 'sgx.intel.com/epc';
