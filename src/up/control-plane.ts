@@ -10,6 +10,23 @@ export interface ControlPlaneOptions {
   port: number;
   dataDir: string;
   logger: Logger;
+  /** Parts mounted on the same server (key broker, webhook, dashboard, ...), in order. */
+  components?: ControlPlaneComponent[];
+}
+
+/**
+ * A part of the control plane. `register` adds routes before the server
+ * listens; `started` runs once the URL is known; `close` runs in reverse order
+ * on shutdown.
+ */
+export interface ControlPlaneComponent {
+  name: string;
+  register(app: FastifyInstance): Promise<void> | void;
+  started?(url: string): Promise<void> | void;
+  services?(url: string): ServiceLine[];
+  /** Lines for the "try next" part of the startup screen. */
+  nextSteps?(url: string): string[];
+  close?(): Promise<void> | void;
 }
 
 /** One line of the startup screen: what runs and where. */
@@ -47,11 +64,29 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   }) as unknown as FastifyInstance;
   app.get('/healthz', async () => ({ status: 'ok', version: VERSION, startedAt: startedAt.toISOString() }));
   app.get('/version', async () => ({ name: 'kubetee', version: VERSION, node: process.version }));
+  const components = options.components ?? [];
+  const closeComponents = async (): Promise<void> => {
+    for (const c of [...components].reverse()) {
+      try {
+        await c.close?.();
+      } catch (err) {
+        options.logger.warn({ component: c.name, err: (err as Error).message }, 'component did not close cleanly');
+      }
+    }
+  };
+  try {
+    for (const c of components) await c.register(app);
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    await closeComponents();
+    throw err;
+  }
 
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (err) {
     await app.close().catch(() => undefined);
+    await closeComponents();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
       throw new KubeteeError('PORT_IN_USE', `port ${options.port} on ${options.host} is already in use`, {
@@ -75,6 +110,18 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     { name: 'health', where: `${url}/healthz` },
     { name: 'version', where: `${url}/version` },
   ];
+  const nextSteps: string[] = [];
+  try {
+    for (const c of components) {
+      await c.started?.(url);
+      services.push(...(c.services?.(url) ?? []));
+      nextSteps.push(...(c.nextSteps?.(url) ?? []));
+    }
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    await closeComponents();
+    throw err;
+  }
   options.logger.info({ url, dataDir: options.dataDir }, 'control plane listening');
 
   return {
@@ -90,12 +137,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         '',
         ...lines,
         '',
+        ...(nextSteps.length ? ['Try next:', ...nextSteps.map((l) => `  ${l}`), ''] : []),
         'Press Ctrl+C to stop.',
         '',
       ].join('\n');
     },
     async close() {
       await app.close();
+      await closeComponents();
     },
   };
 }
