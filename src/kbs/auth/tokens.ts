@@ -1,0 +1,122 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { KbsStore, TokenRecord, TokenRole } from '../store/types.js';
+import { TOKEN_ROLES } from '../store/types.js';
+import { KbsStoreError } from '../store/errors.js';
+import { appendAudit } from '../audit/append.js';
+
+/** Bearer tokens look like `kbt_<43 base64url chars>` (256 random bits). */
+const TOKEN_PREFIX = 'kbt_';
+const TOKEN_SHAPE = /^kbt_[A-Za-z0-9_-]{43}$/;
+
+/** Tokens carry 256 random bits, so a plain SHA-256 is a sufficient one-way store (no salt or slow KDF needed). */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Who a valid token belongs to, as the admin API sees it. */
+export interface AdminPrincipal {
+  tokenId: string;
+  name: string;
+  role: TokenRole;
+  /** `token:<id>`, the actor written to the audit chain. */
+  actor: string;
+}
+
+/** A token as listed: everything but the hash. */
+export type TokenInfo = Omit<TokenRecord, 'tokenHash'>;
+
+export interface TokenServiceOptions {
+  store: KbsStore;
+  clock?: () => Date;
+  random?: (n: number) => Buffer;
+}
+
+/** Admin bearer tokens: creation (returns the token once), verification, revocation. */
+export class TokenService {
+  private readonly store: KbsStore;
+  private readonly clock: () => Date;
+  private readonly random: (n: number) => Buffer;
+
+  constructor(options: TokenServiceOptions) {
+    this.store = options.store;
+    this.clock = options.clock ?? (() => new Date());
+    this.random = options.random ?? ((n) => randomBytes(n));
+  }
+
+  /** Creates a token; the plaintext is returned only here and never stored. */
+  async create(actor: string, input: { name: string; role: TokenRole; expiresAt?: string | null }): Promise<{ token: string; info: TokenInfo }> {
+    const role = parseRole(input.role);
+    const name = typeof input.name === 'string' ? input.name.trim() : '';
+    if (name === '' || name.length > 128 || /[\u0000-\u001f]/.test(name)) {
+      throw new KbsStoreError('INVALID_REQUEST', 'a token needs a name of 1-128 printable characters', { hint: 'pass --name, e.g. --name ci-pipeline' });
+    }
+    let expiresAt: string | null = null;
+    if (input.expiresAt !== undefined && input.expiresAt !== null) {
+      const t = Date.parse(input.expiresAt);
+      if (Number.isNaN(t)) throw new KbsStoreError('INVALID_REQUEST', `"${String(input.expiresAt).slice(0, 40)}" is not an ISO-8601 date/time`);
+      expiresAt = new Date(t).toISOString();
+    }
+    const token = TOKEN_PREFIX + this.random(32).toString('base64url');
+    const id = this.random(8).toString('hex');
+    return this.store.transaction('write', async (tx) => {
+      const now = this.clock();
+      const record: TokenRecord = { id, name, role, tokenHash: hashToken(token), createdAt: now.toISOString(), createdBy: actor, expiresAt, revokedAt: null };
+      await tx.insertToken(record);
+      await appendAudit(tx, { actor, action: 'token.create', resource: `token:${id}`, outcome: 'success', reason: `role ${role}` }, now);
+      return { token, info: toInfo(record) };
+    });
+  }
+
+  /**
+   * Resolves a bearer token to its principal. Fails closed with TOKEN_MISSING,
+   * TOKEN_INVALID (malformed or unknown), TOKEN_REVOKED or TOKEN_EXPIRED.
+   */
+  async authenticate(token: string | undefined): Promise<AdminPrincipal> {
+    if (token === undefined || token === '') {
+      throw new KbsStoreError('TOKEN_MISSING', 'no admin token was sent', { hint: 'send Authorization: Bearer <token> (the CLI reads it from --token-file)' });
+    }
+    if (!TOKEN_SHAPE.test(token)) throw new KbsStoreError('TOKEN_INVALID', 'the admin token is malformed', { hint: 'check the token file; tokens look like kbt_…' });
+    const record = await this.store.transaction('read', (tx) => tx.getTokenByHash(hashToken(token)));
+    if (!record) throw new KbsStoreError('TOKEN_INVALID', 'the admin token is not known to this broker', { hint: 'ask an administrator for a token (`kubetee kbs token create`)' });
+    if (record.revokedAt !== null) throw new KbsStoreError('TOKEN_REVOKED', `admin token ${record.id} was revoked at ${record.revokedAt}`);
+    if (record.expiresAt !== null && this.clock().getTime() >= Date.parse(record.expiresAt)) {
+      throw new KbsStoreError('TOKEN_EXPIRED', `admin token ${record.id} expired at ${record.expiresAt}`, { hint: 'create a new token' });
+    }
+    return { tokenId: record.id, name: record.name, role: record.role, actor: `token:${record.id}` };
+  }
+
+  async list(): Promise<TokenInfo[]> {
+    return (await this.store.transaction('read', (tx) => tx.listTokens())).map(toInfo);
+  }
+
+  async revoke(actor: string, id: string): Promise<TokenInfo> {
+    if (typeof id !== 'string' || !/^[0-9a-f]{16}$/.test(id)) {
+      throw new KbsStoreError('INVALID_REQUEST', `"${String(id).slice(0, 40)}" is not a token id`, { hint: 'token ids are 16 hex digits; see `kubetee kbs token list`' });
+    }
+    return this.store.transaction('write', async (tx) => {
+      const now = this.clock();
+      const record = await tx.getToken(id);
+      if (!record) throw new KbsStoreError('TOKEN_NOT_FOUND', `no admin token has id ${id}`, { hint: 'see `kubetee kbs token list`' });
+      if (record.revokedAt === null) {
+        await tx.revokeToken(id, now.toISOString());
+        await appendAudit(tx, { actor, action: 'token.revoke', resource: `token:${id}`, outcome: 'success', reason: '' }, now);
+      }
+      return toInfo((await tx.getToken(id))!);
+    });
+  }
+
+  /** True when no token exists yet (first start). */
+  async isEmpty(): Promise<boolean> {
+    return (await this.store.transaction('read', (tx) => tx.countTokens())) === 0;
+  }
+}
+
+export function parseRole(role: unknown): TokenRole {
+  if (typeof role === 'string' && (TOKEN_ROLES as readonly string[]).includes(role)) return role as TokenRole;
+  throw new KbsStoreError('INVALID_REQUEST', `"${String(role).slice(0, 40)}" is not a role`, { hint: `roles are ${TOKEN_ROLES.join(', ')}` });
+}
+
+function toInfo(r: TokenRecord): TokenInfo {
+  const { tokenHash: _hidden, ...info } = r;
+  return info;
+}

@@ -1,0 +1,449 @@
+import type { AuditEntry, AuditRecord, KbsStore, KbsTx, PolicyRecord, SecretKind, SecretRecord, VersionRecord, VersionState } from '../store/types.js';
+import { DEFAULT_POLICY_PATH } from '../store/types.js';
+import { KbsStoreError } from '../store/errors.js';
+import type { Keyring } from '../crypto/keyring.js';
+import { openValue, rewrapValue, sealValue, systemRandom, type RandomBytes } from '../crypto/envelope.js';
+import { appendAudit, verifyAuditChain } from '../audit/append.js';
+import type { AuditVerification } from '../audit/chain.js';
+import { parseResourcePath } from './resource-path.js';
+
+/** Largest secret value accepted (Trustee's default request limit is 2 MiB). */
+export const MAX_VALUE_BYTES = 1024 * 1024;
+export const DEFAULT_KEY_BYTES = 32;
+const MIN_KEY_BYTES = 16;
+const MAX_KEY_BYTES = 512;
+
+/** Metadata of one version; never the value. */
+export interface VersionInfo {
+  version: number;
+  state: VersionState;
+  current: boolean;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt: string | null;
+  valueBytes: number;
+  /** Master key wrapping this version's data key; null once destroyed. */
+  masterKeyId: string | null;
+}
+
+/** Metadata of a secret and its versions; never a value. */
+export interface SecretInfo {
+  path: string;
+  kind: SecretKind;
+  description: string;
+  createdAt: string;
+  updatedAt: string;
+  currentVersion: number;
+  versions: VersionInfo[];
+}
+
+export type SecretSummary = Omit<SecretRecord, never>;
+
+/** A decrypted value. Call `value.fill(0)` once it has been sent. */
+export interface ReleasableSecret {
+  path: string;
+  kind: SecretKind;
+  version: number;
+  value: Buffer;
+}
+
+export interface CreateSecretInput {
+  path: string;
+  /** For `secret`; omit for `key` (generated). */
+  value?: Uint8Array;
+  kind?: SecretKind;
+  /** Key length when generating (default 32). */
+  keyBytes?: number;
+  description?: string;
+  expiresAt?: string | null;
+}
+
+export interface SecretServiceOptions {
+  store: KbsStore;
+  keyring: Keyring;
+  clock?: () => Date;
+  random?: RandomBytes;
+}
+
+/**
+ * The secret lifecycle: every operation validates its input, runs in one
+ * store transaction and appends its audit record in that same transaction.
+ * `actor` is who asks (for example `token:3f9a…`), recorded in the audit chain.
+ */
+export class SecretService {
+  readonly store: KbsStore;
+  private readonly keyring: Keyring;
+  private readonly clock: () => Date;
+  private readonly random: RandomBytes;
+
+  constructor(options: SecretServiceOptions) {
+    this.store = options.store;
+    this.keyring = options.keyring;
+    this.clock = options.clock ?? (() => new Date());
+    this.random = options.random ?? systemRandom;
+  }
+
+  /** Creates a secret (with `value`) or a key (generated) as version 1. RESOURCE_EXISTS if present. */
+  async create(actor: string, input: CreateSecretInput): Promise<SecretInfo> {
+    const path = parseResourcePath(input.path);
+    const kind = input.kind ?? (input.value === undefined ? 'key' : 'secret');
+    const value = this.valueFor(kind, input.value, input.keyBytes);
+    const expiresAt = normaliseExpiry(input.expiresAt ?? null);
+    const description = normaliseDescription(input.description);
+    try {
+      return await this.write(actor, 'secret.create', path, async (tx, now) => {
+        if (await tx.getSecret(path)) {
+          throw new KbsStoreError('RESOURCE_EXISTS', `${path} already exists`, { hint: 'add a version with `kubetee secret put` or `rotate`' });
+        }
+        await tx.insertSecret({ path, kind, description, createdAt: now, updatedAt: now, currentVersion: 1 });
+        await tx.insertVersion(this.newVersion(path, 1, value, expiresAt, now));
+        return this.describeTx(tx, path);
+      });
+    } finally {
+      value.fill(0);
+    }
+  }
+
+  /** Creates the secret, or adds `value` as its new current version. */
+  async put(actor: string, input: { path: string; value: Uint8Array; description?: string; expiresAt?: string | null }): Promise<SecretInfo> {
+    const path = parseResourcePath(input.path);
+    const exists = await this.store.transaction('read', (tx) => tx.getSecret(path));
+    if (!exists) {
+      try {
+        return await this.create(actor, { ...input, kind: 'secret' });
+      } catch (err) {
+        // Lost a race with a concurrent create: fall through to adding a version.
+        if (!(err instanceof KbsStoreError && err.code === 'RESOURCE_EXISTS')) throw err;
+      }
+    }
+    await this.addVersion(actor, path, { value: input.value, expiresAt: input.expiresAt ?? null });
+    return this.describe(path);
+  }
+
+  /** Adds a new current version with the given value (secrets) or fresh random bytes (keys, when value omitted). */
+  async addVersion(actor: string, pathIn: string, input: { value?: Uint8Array; keyBytes?: number; expiresAt?: string | null }, action = 'secret.add-version'): Promise<VersionInfo> {
+    const path = parseResourcePath(pathIn);
+    const expiresAt = normaliseExpiry(input.expiresAt ?? null);
+    return this.write(actor, action, path, async (tx, now) => {
+      const secret = await this.requireSecret(tx, path);
+      const previous = await tx.getVersion(path, secret.currentVersion);
+      const keyBytes = input.keyBytes ?? (secret.kind === 'key' ? previous?.valueBytes || DEFAULT_KEY_BYTES : undefined);
+      const value = this.valueFor(secret.kind, input.value, keyBytes);
+      try {
+        const versions = await tx.listVersions(path);
+        const next = Math.max(0, ...versions.map((v) => v.version)) + 1;
+        await tx.insertVersion(this.newVersion(path, next, value, expiresAt, now));
+        await tx.updateSecret(path, { currentVersion: next, updatedAt: now });
+        const info = (await this.describeTx(tx, path)).versions.find((v) => v.version === next)!;
+        return info;
+      } finally {
+        value.fill(0);
+      }
+    });
+  }
+
+  /** Creates a random key (kind `key`). */
+  async generateKey(actor: string, input: { path: string; keyBytes?: number; description?: string; expiresAt?: string | null }): Promise<SecretInfo> {
+    return this.create(actor, { ...input, kind: 'key' });
+  }
+
+  /**
+   * Rotation: a new current version. Keys get fresh random bytes of the same
+   * length; secrets need the new value. Older versions stay as they are
+   * (disable or destroy them explicitly).
+   */
+  async rotate(actor: string, path: string, input: { value?: Uint8Array; keyBytes?: number; expiresAt?: string | null } = {}): Promise<VersionInfo> {
+    return this.addVersion(actor, path, input, 'secret.rotate');
+  }
+
+  /** Sets (or with null clears) the expiry of one version, the current one by default. */
+  async setExpiry(actor: string, pathIn: string, input: { version?: number; expiresAt: string | null }): Promise<VersionInfo> {
+    const path = parseResourcePath(pathIn);
+    const expiresAt = normaliseExpiry(input.expiresAt);
+    return this.changeVersion(actor, 'secret.expire', path, input.version, async (tx, v, now) => {
+      if (v.state === 'destroyed') throw destroyedError(path, v.version);
+      await tx.updateVersion(path, v.version, { expiresAt, updatedAt: now });
+    });
+  }
+
+  async disable(actor: string, path: string, input: { version?: number } = {}): Promise<VersionInfo> {
+    return this.setState(actor, 'secret.disable', path, input.version, 'disabled');
+  }
+
+  async enable(actor: string, path: string, input: { version?: number } = {}): Promise<VersionInfo> {
+    return this.setState(actor, 'secret.enable', path, input.version, 'enabled');
+  }
+
+  /**
+   * Destroys one version irrecoverably: its wrapped data key and ciphertext
+   * are overwritten with NULL in the same transaction (SQLite runs with
+   * secure_delete so freed pages are zeroed). The version number and
+   * metadata remain so history and audit still make sense.
+   */
+  async destroy(actor: string, pathIn: string, input: { version: number }): Promise<VersionInfo> {
+    const path = parseResourcePath(pathIn);
+    if (!Number.isSafeInteger(input.version) || input.version < 1) {
+      throw new KbsStoreError('INVALID_REQUEST', 'destroy needs an explicit version number (1 or more)', { hint: 'pass --version N; see `kubetee secret describe`' });
+    }
+    return this.changeVersion(actor, 'secret.destroy', path, input.version, async (tx, v, now) => {
+      if (v.state === 'destroyed') throw destroyedError(path, v.version);
+      await tx.updateVersion(path, v.version, { state: 'destroyed', sealed: null, updatedAt: now });
+    });
+  }
+
+  /** Secrets (metadata only), sorted by path. */
+  async list(options: { prefix?: string; limit?: number; after?: string } = {}): Promise<SecretRecord[]> {
+    const limit = Math.min(Math.max(options.limit ?? 1000, 1), 1000);
+    return this.store.transaction('read', (tx) => tx.listSecrets({ ...options, limit }));
+  }
+
+  /** Metadata of one secret and all its versions; RESOURCE_NOT_FOUND when absent. */
+  async describe(pathIn: string): Promise<SecretInfo> {
+    const path = parseResourcePath(pathIn);
+    return this.store.transaction('read', (tx) => this.describeTx(tx, path));
+  }
+
+  /** An administrator reads a value (audited as `secret.read`). Ignores expiry, refuses disabled/destroyed. */
+  async readValue(actor: string, pathIn: string, input: { version?: number } = {}): Promise<ReleasableSecret> {
+    const path = parseResourcePath(pathIn);
+    return this.write(actor, 'secret.read', path, async (tx) => {
+      const secret = await this.requireSecret(tx, path);
+      const version = input.version ?? secret.currentVersion;
+      const v = await this.requireVersion(tx, path, version);
+      return this.decryptUsable(secret, v);
+    });
+  }
+
+  /**
+   * The release path (used by the attestation side after policy allowed):
+   * the current version's value when it is enabled and unexpired at `now`.
+   * Typed errors: RESOURCE_NOT_FOUND, VERSION_NOT_FOUND, VERSION_DISABLED,
+   * VERSION_DESTROYED, SECRET_EXPIRED, INVALID_RESOURCE_PATH, DECRYPT_FAILED.
+   * Read-only: the caller records the release or denial with `appendAudit`.
+   */
+  async getReleasableSecret(pathIn: string, now: Date, options: { version?: number } = {}): Promise<ReleasableSecret> {
+    const path = parseResourcePath(pathIn);
+    return this.store.transaction('read', async (tx) => {
+      const secret = await this.requireSecret(tx, path);
+      const v = await this.requireVersion(tx, path, options.version ?? secret.currentVersion);
+      if (v.expiresAt !== null && now.getTime() >= Date.parse(v.expiresAt)) {
+        throw new KbsStoreError('SECRET_EXPIRED', `${path} version ${v.version} expired at ${v.expiresAt}`, {
+          hint: 'rotate it or extend the expiry with `kubetee secret expire`',
+        });
+      }
+      return this.decryptUsable(secret, v);
+    });
+  }
+
+  /** The policy stored for `path`, else the stored default, else undefined (the caller's built-in default applies). */
+  async getPolicy(path: string): Promise<PolicyRecord | undefined> {
+    return this.store.transaction('read', async (tx) => (path === DEFAULT_POLICY_PATH ? undefined : await tx.getPolicy(path)) ?? (await tx.getPolicy(DEFAULT_POLICY_PATH)));
+  }
+
+  /** Exactly what is stored under `path` (no fallback). */
+  async getStoredPolicy(path: string): Promise<PolicyRecord | undefined> {
+    return this.store.transaction('read', (tx) => tx.getPolicy(path));
+  }
+
+  async listPolicies(): Promise<PolicyRecord[]> {
+    return this.store.transaction('read', (tx) => tx.listPolicies());
+  }
+
+  /** Stores a policy for a resource path or for `default`. The document is validated by the caller. */
+  async setPolicy(actor: string, pathIn: string, document: string): Promise<PolicyRecord> {
+    const path = pathIn === DEFAULT_POLICY_PATH ? pathIn : parseResourcePath(pathIn);
+    if (typeof document !== 'string' || document.trim() === '' || Buffer.byteLength(document) > 64 * 1024) {
+      throw new KbsStoreError('POLICY_INVALID', `the policy for ${path} is empty or larger than 64 KiB`, { hint: 'send the policy text in the request body' });
+    }
+    return this.write(actor, 'policy.set', `policy:${path}`, async (tx, now) => {
+      const record: PolicyRecord = { path, document, updatedAt: now, updatedBy: actor };
+      await tx.putPolicy(record);
+      return record;
+    });
+  }
+
+  async deletePolicy(actor: string, pathIn: string): Promise<void> {
+    const path = pathIn === DEFAULT_POLICY_PATH ? pathIn : parseResourcePath(pathIn);
+    await this.write(actor, 'policy.delete', `policy:${path}`, async (tx) => {
+      if (!(await tx.deletePolicy(path))) throw new KbsStoreError('POLICY_NOT_FOUND', `no policy is stored for ${path}`);
+    });
+  }
+
+  /** Appends a record on its own (releases, denials, refused admin calls). */
+  async appendAudit(entry: AuditEntry): Promise<AuditRecord> {
+    return this.store.transaction('write', (tx) => appendAudit(tx, entry, this.clock()));
+  }
+
+  async listAudit(options: { afterSeq?: number; limit?: number } = {}): Promise<AuditRecord[]> {
+    const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000);
+    return this.store.transaction('read', (tx) => tx.listAudit({ afterSeq: options.afterSeq ?? 0, limit }));
+  }
+
+  async verifyAudit(): Promise<AuditVerification> {
+    return verifyAuditChain(this.store);
+  }
+
+  /**
+   * Re-wraps every data key not yet under the active master key, in small
+   * transactions so readers and writers keep going meanwhile. Bounded: each
+   * batch moves `batchSize` versions to the active key or fails.
+   */
+  async rewrapAll(actor: string, options: { batchSize?: number } = {}): Promise<{ rewrapped: number; activeKeyId: string }> {
+    const batchSize = options.batchSize ?? 100;
+    const activeKeyId = this.keyring.active.id;
+    let rewrapped = 0;
+    for (;;) {
+      const n = await this.store.transaction('write', async (tx) => {
+        const batch = await tx.listVersionsNotWrappedBy(activeKeyId, batchSize);
+        const now = this.clock().toISOString();
+        for (const v of batch) {
+          if (!v.sealed) continue;
+          await tx.updateVersion(v.path, v.version, { sealed: rewrapValue(this.keyring, v.path, v.version, v.sealed, this.random), updatedAt: v.updatedAt });
+        }
+        if (batch.length > 0) {
+          await appendAudit(tx, { actor, action: 'master-key.rewrap', resource: '', outcome: 'success', reason: `${batch.length} data key(s) to ${activeKeyId}` }, new Date(now));
+        }
+        return batch.length;
+      });
+      rewrapped += n;
+      if (n < batchSize) return { rewrapped, activeKeyId };
+    }
+  }
+
+  // ---- internals ----
+
+  /** Runs a write transaction that appends a success record for `action` on `resource`. */
+  private async write<T>(actor: string, action: string, resource: string, fn: (tx: KbsTx, nowIso: string) => Promise<T>): Promise<T> {
+    return this.store.transaction('write', async (tx) => {
+      const now = this.clock();
+      const result = await fn(tx, now.toISOString());
+      await appendAudit(tx, { actor, action, resource, outcome: 'success', reason: '' }, now);
+      return result;
+    });
+  }
+
+  private async setState(actor: string, action: string, pathIn: string, version: number | undefined, state: 'enabled' | 'disabled'): Promise<VersionInfo> {
+    const path = parseResourcePath(pathIn);
+    return this.changeVersion(actor, action, path, version, async (tx, v, now) => {
+      if (v.state === 'destroyed') throw destroyedError(path, v.version);
+      await tx.updateVersion(path, v.version, { state, updatedAt: now });
+    });
+  }
+
+  private async changeVersion(
+    actor: string,
+    action: string,
+    path: string,
+    version: number | undefined,
+    change: (tx: KbsTx, v: VersionRecord, nowIso: string) => Promise<void>,
+  ): Promise<VersionInfo> {
+    if (version !== undefined && (!Number.isSafeInteger(version) || version < 1)) {
+      throw new KbsStoreError('INVALID_REQUEST', `version must be a positive integer, got ${String(version)}`);
+    }
+    return this.write(actor, action, `${path}#${version ?? 'current'}`, async (tx, now) => {
+      const secret = await this.requireSecret(tx, path);
+      const v = await this.requireVersion(tx, path, version ?? secret.currentVersion);
+      await change(tx, v, now);
+      await tx.updateSecret(path, { updatedAt: now });
+      return (await this.describeTx(tx, path)).versions.find((x) => x.version === v.version)!;
+    });
+  }
+
+  private decryptUsable(secret: SecretRecord, v: VersionRecord): ReleasableSecret {
+    if (v.state === 'destroyed' || !v.sealed) throw destroyedError(secret.path, v.version);
+    if (v.state === 'disabled') {
+      throw new KbsStoreError('VERSION_DISABLED', `${secret.path} version ${v.version} is disabled`, {
+        hint: 'enable it with `kubetee secret enable` or rotate to a new version',
+      });
+    }
+    return { path: secret.path, kind: secret.kind, version: v.version, value: openValue(this.keyring, secret.path, v.version, v.sealed) };
+  }
+
+  private async requireSecret(tx: KbsTx, path: string): Promise<SecretRecord> {
+    const s = await tx.getSecret(path);
+    if (!s) throw new KbsStoreError('RESOURCE_NOT_FOUND', `no secret or key is stored at ${path}`, { hint: 'list what exists with `kubetee secret list`' });
+    return s;
+  }
+
+  private async requireVersion(tx: KbsTx, path: string, version: number): Promise<VersionRecord> {
+    const v = await tx.getVersion(path, version);
+    if (!v) throw new KbsStoreError('VERSION_NOT_FOUND', `${path} has no version ${version}`, { hint: 'see the versions with `kubetee secret describe`' });
+    return v;
+  }
+
+  private async describeTx(tx: KbsTx, path: string): Promise<SecretInfo> {
+    const s = await this.requireSecret(tx, path);
+    const versions = await tx.listVersions(path);
+    return {
+      path: s.path,
+      kind: s.kind,
+      description: s.description,
+      createdAt: s.createdAt,
+      updatedAt: s.updatedAt,
+      currentVersion: s.currentVersion,
+      versions: versions.map((v) => ({
+        version: v.version,
+        state: v.state,
+        current: v.version === s.currentVersion,
+        createdAt: v.createdAt,
+        updatedAt: v.updatedAt,
+        expiresAt: v.expiresAt,
+        valueBytes: v.valueBytes,
+        masterKeyId: v.sealed?.keyId ?? null,
+      })),
+    };
+  }
+
+  private newVersion(path: string, version: number, value: Uint8Array, expiresAt: string | null, now: string): VersionRecord {
+    return {
+      path,
+      version,
+      state: 'enabled',
+      createdAt: now,
+      updatedAt: now,
+      expiresAt,
+      valueBytes: value.byteLength,
+      sealed: sealValue(this.keyring, path, version, value, this.random),
+    };
+  }
+
+  /** The bytes to store: a copy of the given value, or random key bytes. Caller zeroes it. */
+  private valueFor(kind: SecretKind, value: Uint8Array | undefined, keyBytes: number | undefined): Buffer {
+    if (value !== undefined) {
+      if (!(value instanceof Uint8Array)) throw new KbsStoreError('INVALID_VALUE', 'the value must be bytes');
+      if (value.byteLength === 0) throw new KbsStoreError('INVALID_VALUE', 'the value is empty', { hint: 'pass the value on stdin or with --from-file' });
+      if (value.byteLength > MAX_VALUE_BYTES) {
+        throw new KbsStoreError('INVALID_VALUE', `the value is ${value.byteLength} bytes; the limit is ${MAX_VALUE_BYTES}`, {
+          hint: 'seal large files with `kubetee seal` and store only the key',
+        });
+      }
+      return Buffer.from(value);
+    }
+    if (kind === 'secret') throw new KbsStoreError('INVALID_VALUE', 'a secret needs a value', { hint: 'pass the value, or create a generated key instead' });
+    const n = keyBytes ?? DEFAULT_KEY_BYTES;
+    if (!Number.isSafeInteger(n) || n < MIN_KEY_BYTES || n > MAX_KEY_BYTES) {
+      throw new KbsStoreError('INVALID_VALUE', `a key length of ${String(n)} bytes is not allowed`, { hint: `use ${MIN_KEY_BYTES}-${MAX_KEY_BYTES} bytes (32 for AES-256)` });
+    }
+    return this.random(n);
+  }
+}
+
+function destroyedError(path: string, version: number): KbsStoreError {
+  return new KbsStoreError('VERSION_DESTROYED', `${path} version ${version} was destroyed`, { hint: 'destroyed versions cannot be read or changed; rotate to a new version' });
+}
+
+/** Accepts an ISO-8601 instant (or null) and returns its canonical UTC form. */
+export function normaliseExpiry(value: string | null): string | null {
+  if (value === null) return null;
+  const t = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(t)) {
+    throw new KbsStoreError('INVALID_REQUEST', `"${String(value).slice(0, 40)}" is not an ISO-8601 date/time`, { hint: 'for example 2027-01-31T00:00:00Z' });
+  }
+  return new Date(t).toISOString();
+}
+
+function normaliseDescription(d: string | undefined): string {
+  if (d === undefined) return '';
+  if (typeof d !== 'string' || d.length > 1024) throw new KbsStoreError('INVALID_REQUEST', 'the description must be text of at most 1024 characters');
+  return d;
+}
