@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { createLogger } from '../common/log.js';
 import { parsePort } from './options.js';
-import { startControlPlane } from '../up/control-plane.js';
+import { startLocalStack } from '../up/local-stack.js';
 
 interface UpOptions {
   host: string;
@@ -21,7 +21,7 @@ export function registerUp(program: Command): void {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
     .action(async (opts: UpOptions) => {
       const logger = createLogger({ level: opts.logLevel, name: 'kubetee-up' });
-      const plane = await startControlPlane({
+      const plane = await startLocalStack({
         host: opts.host,
         port: opts.port,
         dataDir: resolve(opts.dataDir),

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger } from 'fastify';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from '../common/log.js';
 import { KubeteeError } from '../common/errors.js';
@@ -60,7 +60,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const startedAt = new Date();
   const app: FastifyInstance = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
   app.get('/healthz', async () => ({ status: 'ok', version: VERSION, startedAt: startedAt.toISOString() }));
   app.get('/version', async () => ({ name: 'kubetee', version: VERSION, node: process.version }));

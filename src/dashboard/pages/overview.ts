@@ -13,7 +13,7 @@ export interface OverviewData {
 
 export function overviewBody(base: string, d: OverviewData): SafeHtml {
   const comps = d.components.map(
-    (c) => html`<div class="card component" data-component="${c.name}"><strong>${c.name}</strong> ${c.available ? badge('running', 'ok') : badge('not available', 'off')}<div class="muted mono">${c.detail}</div></div>`,
+    (c) => html`<div class="card component" data-component="${c.name}"><strong>${c.name}</strong> ${c.available ? badge('running', 'ok') : badge('not available', 'off')}<div class="muted">${c.detail}</div></div>`,
   );
   const epc = d.nodes.available
     ? d.nodes.data.map((n) => html`<div><a href="${base}/nodes">${n.name}</a>${usageBar(n.allocatedBytes, n.capacityBytes, `EPC ${formatBytes(n.allocatedBytes)} of ${formatBytes(n.capacityBytes)}`)}</div>`)
