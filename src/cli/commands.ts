@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerUp } from './up.js';
+import { registerNode } from '../node/cli.js';
 
 /**
  * Every top-level command, in the order `kubetee --help` lists them. Each
@@ -8,4 +9,5 @@ import { registerUp } from './up.js';
  */
 export function registerCommands(program: Command): void {
   registerUp(program);
+  registerNode(program);
 }

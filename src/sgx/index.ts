@@ -4,3 +4,4 @@ export * from './cpuid-dump.js';
 export * from './cpuinfo.js';
 export * from './epc-numa.js';
 export * from './errors.js';
+export * from './cpuid-encode.js';

@@ -8,6 +8,7 @@ import {
   selectCpuidMachine,
   formatCpuidLine,
   hexAddress,
+  encodeSgxCpuid,
   type CpuidRegisters,
 } from '../../src/sgx/index.js';
 import { fixturePath } from '../helpers/fixtures.js';
@@ -189,4 +190,19 @@ test('no SGX bit in leaf 7 means leaf 0x12 is ignored; reserved section types ar
   assert.equal(endless.epcSections.length, 7);
   assert.equal(endless.epcSections[0]!.subleaf, 3);
   assert.equal(endless.epcBytes, 7 * 0x100000);
+});
+
+test('encodeSgxCpuid is the inverse of decodeSgxCpuid for every fixture machine', (t) => {
+  for (const c of CASES) {
+    const path = fixturePath(t, 'cpuid', c.file);
+    if (!path) return;
+    const d = decodeSgxCpuid(dumpReader(selectCpuidMachine(parseCpuidDump(readFileSync(path, 'utf8')), c.machine)));
+    const regs = encodeSgxCpuid({ sgxSupported: d.sgxSupported, flc: d.flc, sgx1: d.sgx1, sgx2: d.sgx2, sections: d.epcSections });
+    const back = decodeSgxCpuid((leaf, sub) => regs.get(`${leaf}:${sub}`));
+    assert.deepEqual(
+      { ...back, miscSelect: 0, maxEnclaveSizeLog2Amd64: 0, maxEnclaveSizeLog2NonAmd64: 0 },
+      { ...d, miscSelect: 0, maxEnclaveSizeLog2Amd64: 0, maxEnclaveSizeLog2NonAmd64: 0, leaf12Available: true },
+      c.name,
+    );
+  }
 });
