@@ -1,0 +1,77 @@
+import type { Values } from '../values.js';
+import type { KubeObject } from '../objects.js';
+import { BROKER_DATA_LABEL, COMPONENTS, KBS_PVC, commonLabels, selectorLabels } from '../names.js';
+import { imagePullSecrets, imageRef, restrictedContainerSecurity } from './common.js';
+
+/**
+ * Key broker. One replica keeps its store in SQLite on a PersistentVolumeClaim
+ * (Recreate strategy: a ReadWriteOnce volume cannot be shared during a
+ * rollout); more replicas need PostgreSQL, whose URL comes from a Secret the
+ * operator creates. The PVC is labelled as broker data so uninstall keeps it
+ * unless told otherwise.
+ */
+export function renderKbs(values: Values): KubeObject[] {
+  if (!values.kbs.enabled) return [];
+  const name = COMPONENTS.kbs;
+  const { replicas, port, storage } = values.kbs;
+  const postgres = storage.postgres;
+  const sqlite = !postgres;
+  const out: KubeObject[] = [];
+  if (sqlite) {
+    out.push({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: KBS_PVC, namespace: values.namespace, labels: { ...commonLabels(name), [BROKER_DATA_LABEL]: 'true' } },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: storage.size } },
+        ...(storage.storageClassName ? { storageClassName: storage.storageClassName } : {}),
+      },
+    });
+  }
+  const dbArgs = sqlite ? ['--db', '/data/kbs.sqlite'] : ['--db', '$(KBS_DATABASE_URL)'];
+  out.push(
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace: values.namespace, labels: commonLabels(name) },
+      spec: { selector: selectorLabels(name), ports: [{ name: 'http', port, targetPort: 'http', protocol: 'TCP' }] },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: values.namespace, labels: commonLabels(name) },
+      spec: {
+        replicas,
+        selector: { matchLabels: selectorLabels(name) },
+        strategy: sqlite ? { type: 'Recreate' } : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+        template: {
+          metadata: { labels: commonLabels(name) },
+          spec: {
+            serviceAccountName: name,
+            automountServiceAccountToken: false,
+            securityContext: { runAsNonRoot: true, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+            ...imagePullSecrets(values),
+            containers: [
+              {
+                name: 'kbs',
+                image: imageRef(values.image),
+                imagePullPolicy: values.image.pullPolicy,
+                args: ['kbs', 'serve', ...dbArgs, '--listen', `0.0.0.0:${port}`],
+                ...(postgres ? { env: [{ name: 'KBS_DATABASE_URL', valueFrom: { secretKeyRef: { name: postgres.secretName, key: postgres.key } } }] } : {}),
+                ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
+                readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 5 },
+                livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 20, failureThreshold: 3 },
+                resources: values.kbs.resources,
+                securityContext: restrictedContainerSecurity(),
+                volumeMounts: sqlite ? [{ name: 'data', mountPath: '/data' }] : [],
+              },
+            ],
+            volumes: sqlite ? [{ name: 'data', persistentVolumeClaim: { claimName: KBS_PVC } }] : [],
+          },
+        },
+      },
+    },
+  );
+  return out;
+}

@@ -1,0 +1,52 @@
+import { TRUST_LABEL } from '../../common/labels.js';
+import type { Values } from '../values.js';
+import type { KubeObject } from '../objects.js';
+import { COMPONENTS, commonLabels, selectorLabels } from '../names.js';
+import { INTERCEPTED_TRUST_LEVELS } from './webhook.js';
+
+/**
+ * Default-deny ingress for the install namespace, then exactly two openings:
+ * the webhook's HTTPS port (the API server's source address is not knowable
+ * in general) and the broker's port for workloads in trust-labelled
+ * namespaces. The node agent and AESM serve unix sockets only.
+ */
+export function renderNetworkPolicies(values: Values): KubeObject[] {
+  if (!values.networkPolicies.enabled) return [];
+  const ns = values.namespace;
+  const out: KubeObject[] = [
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'kubetee-default-deny-ingress', namespace: ns, labels: commonLabels('kubetee') },
+      spec: { podSelector: {}, policyTypes: ['Ingress'] },
+    },
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: COMPONENTS.webhook, namespace: ns, labels: commonLabels(COMPONENTS.webhook) },
+      spec: {
+        podSelector: { matchLabels: selectorLabels(COMPONENTS.webhook) },
+        policyTypes: ['Ingress'],
+        ingress: [{ ports: [{ protocol: 'TCP', port: values.webhook.port }] }],
+      },
+    },
+  ];
+  if (values.kbs.enabled) {
+    out.push({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: COMPONENTS.kbs, namespace: ns, labels: commonLabels(COMPONENTS.kbs) },
+      spec: {
+        podSelector: { matchLabels: selectorLabels(COMPONENTS.kbs) },
+        policyTypes: ['Ingress'],
+        ingress: [
+          {
+            from: [{ namespaceSelector: { matchExpressions: [{ key: TRUST_LABEL, operator: 'In', values: [...INTERCEPTED_TRUST_LEVELS] }] } }],
+            ports: [{ protocol: 'TCP', port: values.kbs.port }],
+          },
+        ],
+      },
+    });
+  }
+  return out;
+}

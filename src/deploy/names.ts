@@ -1,0 +1,41 @@
+/**
+ * Names of the objects kubetee installs. Install, uninstall and doctor all
+ * find their objects through these, so renaming happens in one place.
+ */
+export const PART_OF = 'kubetee';
+export const FIELD_MANAGER = 'kubetee-install';
+
+export const COMPONENTS = {
+  nodeAgent: 'kubetee-node-agent',
+  aesm: 'kubetee-aesm',
+  webhook: 'kubetee-webhook',
+  kbs: 'kubetee-kbs',
+} as const;
+export type ComponentKey = keyof typeof COMPONENTS;
+
+export const WEBHOOK_TLS_SECRET = 'kubetee-webhook-tls';
+export const TRUST_POLICY_CONFIGMAP = 'kubetee-trust-policy';
+export const AESM_CONFIGMAP = 'kubetee-aesm-config';
+export const KBS_PVC = 'kubetee-kbs-data';
+export const WEBHOOK_CONFIGURATION = 'kubetee-webhook';
+export const MUTATE_PATH = '/mutate';
+export const VALIDATE_PATH = '/validate';
+
+/** Label on objects that hold broker secrets; uninstall keeps them unless asked. */
+export const BROKER_DATA_LABEL = 'kubetee.io/broker-data';
+
+/** Labels every installed object carries (uninstall and doctor select on `part-of`). */
+export function commonLabels(component: string): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': component,
+    'app.kubernetes.io/part-of': PART_OF,
+    'app.kubernetes.io/managed-by': FIELD_MANAGER,
+  };
+}
+
+/** Pod selector labels of a component (stable across upgrades: never add to them). */
+export function selectorLabels(component: string): Record<string, string> {
+  return { 'app.kubernetes.io/name': component, 'app.kubernetes.io/part-of': PART_OF };
+}
+
+export const PART_OF_SELECTOR = `app.kubernetes.io/part-of=${PART_OF}`;

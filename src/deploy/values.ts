@@ -1,0 +1,203 @@
+import { z } from 'zod';
+import { parse as parseYaml } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { VERSION } from '../common/version.js';
+import { valuesError } from './errors.js';
+
+/**
+ * The install values: everything an operator may change about the rendered
+ * manifests. Validated once at the edge (schema + cross-field rules), defaults
+ * filled in, then frozen; renderers only read the result.
+ */
+
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters)');
+const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$/, 'must be a Kubernetes quantity such as 250m, 128Mi or 1Gi');
+const labelMap = z.record(z.string().min(1), z.string());
+
+const resourcesSchema = z
+  .object({
+    requests: z.object({ cpu: quantity, memory: quantity }).strict(),
+    limits: z.object({ cpu: quantity.optional(), memory: quantity }).strict(),
+  })
+  .strict();
+
+const imageSchema = z
+  .object({
+    repository: z.string().min(1),
+    tag: z.string().min(1),
+    pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']),
+  })
+  .strict();
+
+const tolerationSchema = z
+  .object({
+    key: z.string().optional(),
+    operator: z.enum(['Exists', 'Equal']).optional(),
+    value: z.string().optional(),
+    effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+  })
+  .strict();
+
+const runtimeClassSchema = z
+  .object({
+    name: dnsLabel,
+    handler: dnsLabel,
+    overhead: z.object({ cpu: quantity, memory: quantity }).strict(),
+    /** Labels of nodes that can run this runtime; merged into every pod that uses it. */
+    nodeSelector: labelMap.refine((m) => Object.keys(m).length > 0, 'needs at least one label so pods only land on nodes with the runtime'),
+    tolerations: z.array(tolerationSchema).default([]),
+  })
+  .strict();
+
+const DEFAULT_IMAGE = { repository: 'ghcr.io/kubetee/kubetee', tag: VERSION, pullPolicy: 'IfNotPresent' as const };
+
+export const valuesSchema = z
+  .object({
+    namespace: dnsLabel.default('kubetee-system'),
+    /** Which EPC resource names the cluster uses (see src/common/labels.ts RESOURCES). */
+    profile: z.enum(['alibaba', 'intel']).default('alibaba'),
+    image: imageSchema.default(DEFAULT_IMAGE),
+    imagePullSecrets: z.array(dnsLabel).default([]),
+    nodeAgent: z
+      .object({
+        enabled: z.boolean().default(true),
+        resources: resourcesSchema.default({ requests: { cpu: '20m', memory: '32Mi' }, limits: { memory: '96Mi' } }),
+        /** Extra node labels that mark SGX-capable nodes before the agent has labelled them. */
+        extraNodeSelectorTerms: z.array(labelMap).default([]),
+      })
+      .strict()
+      .default({ enabled: true, resources: { requests: { cpu: '20m', memory: '32Mi' }, limits: { memory: '96Mi' } }, extraNodeSelectorTerms: [] }),
+    aesm: z
+      .object({
+        enabled: z.boolean().default(true),
+        image: imageSchema.default({ repository: 'ghcr.io/kubetee/sgx-aesm', tag: '2.26', pullPolicy: 'IfNotPresent' }),
+        /** PCCS the quote provider library fetches collateral from (the cloud's regional one on ACK). */
+        pccsURL: z.url({ protocol: /^https$/ }).default('https://localhost:8081/sgx/certification/v4/'),
+        resources: resourcesSchema.default({ requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '256Mi' } }),
+      })
+      .strict()
+      .default({
+        enabled: true,
+        image: { repository: 'ghcr.io/kubetee/sgx-aesm', tag: '2.26', pullPolicy: 'IfNotPresent' },
+        pccsURL: 'https://localhost:8081/sgx/certification/v4/',
+        resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+      }),
+    webhook: z
+      .object({
+        replicas: z.number().int().min(1).max(10).default(2),
+        port: z.number().int().min(1024).max(65535).default(8443),
+        timeoutSeconds: z.number().int().min(1).max(30).default(10),
+        /**
+         * Point the webhook configurations at this HTTPS URL instead of the
+         * in-cluster Service (a webhook outside the cluster, or the e2e suite's
+         * host process). Needs `caBundle`.
+         */
+        externalURL: z.url({ protocol: /^https$/ }).optional(),
+        /** Base64 of the PEM CA that signed the webhook's serving certificate. */
+        caBundle: z.string().optional(),
+        /** Namespaces the webhook never intercepts (kube-system and the install namespace always). */
+        excludedNamespaces: z.array(dnsLabel).default([]),
+        resources: resourcesSchema.default({ requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } }),
+      })
+      .strict()
+      .default({ replicas: 2, port: 8443, timeoutSeconds: 10, excludedNamespaces: [], resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } } }),
+    kbs: z
+      .object({
+        enabled: z.boolean().default(true),
+        replicas: z.number().int().min(1).max(10).default(1),
+        port: z.number().int().min(1024).max(65535).default(8080),
+        storage: z
+          .object({
+            /** SQLite on a PersistentVolumeClaim: only for a single replica. */
+            size: quantity.default('1Gi'),
+            storageClassName: z.string().optional(),
+            /** Secret holding a PostgreSQL connection URL; required when replicas > 1. */
+            postgres: z.object({ secretName: dnsLabel, key: z.string().min(1).default('url') }).strict().optional(),
+          })
+          .strict()
+          .default({ size: '1Gi' }),
+        resources: resourcesSchema.default({ requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '512Mi' } }),
+      })
+      .strict()
+      .default({ enabled: true, replicas: 1, port: 8080, storage: { size: '1Gi' }, resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '512Mi' } } }),
+    /** Sandbox runtimes; `undefined` means the profile's defaults. */
+    runtimeClasses: z.array(runtimeClassSchema).optional(),
+    networkPolicies: z.object({ enabled: z.boolean().default(true) }).strict().default({ enabled: true }),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (v.kbs.enabled && v.kbs.replicas > 1 && !v.kbs.storage.postgres) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kbs', 'storage', 'postgres'],
+        message: `kbs.replicas is ${v.kbs.replicas} but SQLite on a volume serves only one replica; set kbs.storage.postgres.secretName to a Secret with a PostgreSQL URL, or use replicas: 1`,
+      });
+    }
+    if (v.webhook.externalURL && !v.webhook.caBundle) {
+      ctx.addIssue({ code: 'custom', path: ['webhook', 'caBundle'], message: 'webhook.externalURL needs webhook.caBundle (base64 PEM of the CA that signed its certificate)' });
+    }
+    if (v.webhook.caBundle !== undefined && !isBase64Pem(v.webhook.caBundle)) {
+      ctx.addIssue({ code: 'custom', path: ['webhook', 'caBundle'], message: 'webhook.caBundle must be the base64 encoding of a PEM certificate' });
+    }
+    const names = new Set<string>();
+    for (const [i, rc] of (v.runtimeClasses ?? []).entries()) {
+      if (names.has(rc.name)) ctx.addIssue({ code: 'custom', path: ['runtimeClasses', i, 'name'], message: `duplicate RuntimeClass name "${rc.name}"` });
+      names.add(rc.name);
+    }
+  });
+
+export type ValuesInput = z.input<typeof valuesSchema>;
+export type Values = Readonly<z.output<typeof valuesSchema>>;
+export type RuntimeClassValues = z.output<typeof runtimeClassSchema>;
+
+function isBase64Pem(b64: string): boolean {
+  if (!/^[A-Za-z0-9+/=\s]+$/.test(b64)) return false;
+  return Buffer.from(b64, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----');
+}
+
+/**
+ * Validates a values document (already parsed) and returns frozen values with
+ * defaults filled in. `overrides` (from flags) win over the document.
+ */
+export function resolveValues(doc: unknown, source: string, overrides: { profile?: 'alibaba' | 'intel' } = {}): Values {
+  const base = doc ?? {};
+  if (typeof base !== 'object' || Array.isArray(base)) {
+    throw valuesError('VALUES_INVALID', `${source}: values must be a YAML mapping, got ${Array.isArray(base) ? 'a list' : typeof base}`, 'see docs/install.md for the values reference');
+  }
+  const merged = { ...(base as Record<string, unknown>), ...(overrides.profile ? { profile: overrides.profile } : {}) };
+  const result = valuesSchema.safeParse(merged);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+    throw valuesError('VALUES_INVALID', `${source}: invalid values:\n${lines.join('\n')}`, 'fix the listed fields; docs/install.md lists every value with its default');
+  }
+  return deepFreeze(result.data);
+}
+
+/** Reads and validates a values file (YAML or JSON). */
+export function loadValuesFile(path: string, overrides: { profile?: 'alibaba' | 'intel' } = {}): Values {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw valuesError('VALUES_UNREADABLE', `cannot read values file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'check the --values path', err);
+  }
+  return resolveValues(parseValuesText(text, path), path, overrides);
+}
+
+export function parseValuesText(text: string, source: string): unknown {
+  try {
+    return parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (err) {
+    throw valuesError('VALUES_PARSE', `${source}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, 'fix the YAML syntax at the position shown', err);
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
