@@ -54,3 +54,15 @@ export type ResourceProfile = 'alibaba' | 'intel';
 
 /** Pod annotation Kata uses to size a sandbox VM's EPC (a quantity such as "64Mi"). */
 export const KATA_EPC_ANNOTATION = 'sgx.intel.com/epc';
+
+/** Pod annotation by which a pod opts into another trust level (where the policy allows it). */
+export const POD_TRUST_ANNOTATION = 'kubetee.io/trust';
+
+/**
+ * Pod annotation naming who produces SGX quotes: "aesmd" (the AESM service,
+ * as a DaemonSet on the node or an `aesmd` sidecar) or the name of the
+ * container that quotes in-process (DCAP). Intel's webhook reads the same
+ * values from `sgx.intel.com/quote-provider`, which is accepted too.
+ */
+export const QUOTE_PROVIDER_ANNOTATION = 'kubetee.io/quote-provider';
+export const INTEL_QUOTE_PROVIDER_ANNOTATION = 'sgx.intel.com/quote-provider';

@@ -1,0 +1,117 @@
+/**
+ * RFC 6902 JSON Patch: a structural diff that turns "pod before" and "pod
+ * after mutation" into the patch the API server applies, and an applier used
+ * by `policy explain` and the tests (apply, then mutate again, must give an
+ * empty patch).
+ */
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+export type JsonPatchOp =
+  | { op: 'add'; path: string; value: JsonValue }
+  | { op: 'replace'; path: string; value: JsonValue }
+  | { op: 'remove'; path: string }
+  | { op: 'test'; path: string; value: JsonValue };
+
+/** RFC 6901: "~" → "~0", "/" → "~1" (annotation and resource keys contain "/"). */
+export function escapePointerToken(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+function unescapePointerToken(token: string): string {
+  return token.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+function isObject(v: unknown): v is Record<string, JsonValue> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    return Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
+  }
+  if (isObject(a) && isObject(b)) {
+    const ka = Object.keys(a).filter((k) => a[k] !== undefined);
+    const kb = Object.keys(b).filter((k) => b[k] !== undefined);
+    return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+/**
+ * Minimal patch from `before` to `after`. Objects are diffed key by key;
+ * arrays element by element when only appended to or changed in place
+ * (what mutation rules do), otherwise replaced whole.
+ */
+export function diffJson(before: unknown, after: unknown, path = ''): JsonPatchOp[] {
+  if (jsonEqual(before, after)) return [];
+  if (isObject(before) && isObject(after)) {
+    const ops: JsonPatchOp[] = [];
+    for (const key of Object.keys(before)) {
+      if (before[key] === undefined) continue;
+      if (!Object.hasOwn(after, key) || after[key] === undefined) ops.push({ op: 'remove', path: `${path}/${escapePointerToken(key)}` });
+    }
+    for (const key of Object.keys(after)) {
+      const v = after[key];
+      if (v === undefined) continue;
+      const p = `${path}/${escapePointerToken(key)}`;
+      if (!Object.hasOwn(before, key) || before[key] === undefined) ops.push({ op: 'add', path: p, value: v });
+      else ops.push(...diffJson(before[key], v, p));
+    }
+    return ops;
+  }
+  if (Array.isArray(before) && Array.isArray(after) && after.length >= before.length) {
+    const ops: JsonPatchOp[] = [];
+    before.forEach((item, i) => ops.push(...diffJson(item, after[i], `${path}/${i}`)));
+    for (let i = before.length; i < after.length; i++) ops.push({ op: 'add', path: `${path}/${i}`, value: after[i] as JsonValue });
+    return ops;
+  }
+  return [{ op: 'replace', path, value: after as JsonValue }];
+}
+
+export class JsonPatchError extends Error {}
+
+/** Applies a patch to a deep copy of `doc` (RFC 6902 add/remove/replace/test). */
+export function applyJsonPatch<T>(doc: T, ops: readonly JsonPatchOp[]): T {
+  let root = structuredClone(doc) as unknown;
+  for (const op of ops) {
+    if (op.path === '') {
+      if (op.op === 'remove') throw new JsonPatchError('cannot remove the document root');
+      if (op.op === 'test') {
+        if (!jsonEqual(root, op.value)) throw new JsonPatchError('test failed at the root');
+        continue;
+      }
+      root = structuredClone(op.value);
+      continue;
+    }
+    if (!op.path.startsWith('/')) throw new JsonPatchError(`bad pointer "${op.path}"`);
+    const tokens = op.path.slice(1).split('/').map(unescapePointerToken);
+    const last = tokens.pop()!;
+    let parent: unknown = root;
+    for (const t of tokens) {
+      if (Array.isArray(parent)) parent = parent[Number(t)];
+      else if (isObject(parent)) parent = parent[t];
+      else throw new JsonPatchError(`path ${op.path} does not exist`);
+      if (parent === undefined) throw new JsonPatchError(`path ${op.path} does not exist`);
+    }
+    if (Array.isArray(parent)) {
+      const index = last === '-' ? parent.length : Number(last);
+      if (!Number.isInteger(index) || index < 0 || index > parent.length) throw new JsonPatchError(`index ${last} out of range at ${op.path}`);
+      if (op.op === 'add') parent.splice(index, 0, structuredClone(op.value));
+      else if (index >= parent.length) throw new JsonPatchError(`index ${last} out of range at ${op.path}`);
+      else if (op.op === 'remove') parent.splice(index, 1);
+      else if (op.op === 'replace') parent[index] = structuredClone(op.value);
+      else if (!jsonEqual(parent[index], op.value)) throw new JsonPatchError(`test failed at ${op.path}`);
+    } else if (isObject(parent)) {
+      if (op.op === 'add') parent[last] = structuredClone(op.value);
+      else if (!Object.hasOwn(parent, last)) throw new JsonPatchError(`path ${op.path} does not exist`);
+      else if (op.op === 'remove') delete parent[last];
+      else if (op.op === 'replace') parent[last] = structuredClone(op.value);
+      else if (!jsonEqual(parent[last], op.value)) throw new JsonPatchError(`test failed at ${op.path}`);
+    } else {
+      throw new JsonPatchError(`path ${op.path} does not exist`);
+    }
+  }
+  return root as T;
+}

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+
+/**
+ * The part of a core/v1 Pod the admission rules read. Unknown fields pass
+ * through untouched (the draft the rules mutate is a copy of the original,
+ * never this parsed view), so a newer Kubernetes field is never dropped.
+ */
+const quantityMap = z.record(z.string(), z.union([z.string(), z.number()]));
+const containerSchema = z.looseObject({
+  name: z.string().min(1),
+  resources: z.looseObject({ requests: quantityMap.nullish(), limits: quantityMap.nullish() }).nullish(),
+  securityContext: z.looseObject({ privileged: z.boolean().nullish() }).nullish(),
+  volumeMounts: z.array(z.looseObject({ name: z.string(), mountPath: z.string() })).nullish(),
+  env: z.array(z.looseObject({ name: z.string(), value: z.string().nullish() })).nullish(),
+  restartPolicy: z.string().nullish(),
+});
+const podSchema = z.looseObject({
+  metadata: z
+    .looseObject({
+      name: z.string().nullish(),
+      generateName: z.string().nullish(),
+      namespace: z.string().nullish(),
+      annotations: z.record(z.string(), z.string()).nullish(),
+      labels: z.record(z.string(), z.string()).nullish(),
+    })
+    .nullish(),
+  spec: z.looseObject({
+    containers: z.array(containerSchema).min(1),
+    initContainers: z.array(containerSchema).nullish(),
+    volumes: z.array(z.looseObject({ name: z.string(), hostPath: z.looseObject({ path: z.string() }).nullish() })).nullish(),
+    runtimeClassName: z.string().nullish(),
+    hostNetwork: z.boolean().nullish(),
+    hostPID: z.boolean().nullish(),
+    hostIPC: z.boolean().nullish(),
+    affinity: z.looseObject({}).nullish(),
+    tolerations: z.array(z.looseObject({})).nullish(),
+  }),
+});
+
+export type Pod = z.output<typeof podSchema>;
+export type Container = z.output<typeof containerSchema>;
+
+/** Checks that `value` has the shape of a Pod; returns every problem as "path: message". */
+export function checkPodShape(value: unknown): { pod: Pod; problems: [] } | { pod: undefined; problems: string[] } {
+  const r = podSchema.safeParse(value);
+  if (r.success) return { pod: value as Pod, problems: [] };
+  return { pod: undefined, problems: r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(pod)'}: ${i.message}`) };
+}
+
+export type ContainerKind = 'container' | 'initContainer' | 'sidecar';
+
+/** A container with where it sits in the pod (JSON pointer base for patches). */
+export interface ContainerRef {
+  readonly kind: ContainerKind;
+  readonly index: number;
+  readonly container: Container;
+  /** "containers" or "initContainers". */
+  readonly field: 'containers' | 'initContainers';
+}
+
+/**
+ * Every container that can run an enclave: app containers, init containers
+ * and native sidecars (init containers with restartPolicy Always).
+ * Ephemeral containers are added through a subresource this webhook never sees.
+ */
+export function listContainers(pod: Pod): ContainerRef[] {
+  const refs: ContainerRef[] = [];
+  (pod.spec.initContainers ?? []).forEach((container, index) =>
+    refs.push({ kind: container.restartPolicy === 'Always' ? 'sidecar' : 'initContainer', index, container, field: 'initContainers' }),
+  );
+  pod.spec.containers.forEach((container, index) => refs.push({ kind: 'container', index, container, field: 'containers' }));
+  return refs;
+}
+
+/** Human name of a container for messages: `container "app"` / `init container "setup"`. */
+export function describeContainer(ref: { kind: ContainerKind; container: { name: string } }): string {
+  const label = ref.kind === 'container' ? 'container' : ref.kind === 'sidecar' ? 'sidecar container' : 'init container';
+  return `${label} "${ref.container.name}"`;
+}
+
+export function podDisplayName(pod: Pod, namespace: string): string {
+  const name = pod.metadata?.name ?? (pod.metadata?.generateName ? `${pod.metadata.generateName}*` : '(unnamed)');
+  return `${namespace || '(no namespace)'}/${name}`;
+}

@@ -1,0 +1,193 @@
+import { posix } from 'node:path';
+import { NODE_LABELS, RESOURCES, SGX_TAINT, TRUST_LABEL } from '../../common/labels.js';
+import { EPC_RESOURCE_NAMES, activeEpcResource, readContainerEpc } from '../epc.js';
+import { describeContainer, listContainers } from '../pod.js';
+import { formatBinaryBytes } from '../quantity.js';
+import { AESMD } from '../quote-setup.js';
+import { AESM_ENV, requiredNodeExpressions, termHasExpression, toleratesSgxTaint } from './confidential-mutations.js';
+import { deny, pass, type Finding, type ValidationRule } from './rule.js';
+
+const MUTATOR_FIX = `make sure the kubetee mutating webhook (MutatingWebhookConfiguration kubetee-admission) covers this namespace and is reachable, then recreate the pod`;
+
+export const epcQuantityValidRule: ValidationRule = {
+  id: 'confidential.epc-quantity-valid',
+  phase: 'validate',
+  levels: ['confidential'],
+  summary: 'EPC quantities must parse, be whole resource units, and agree when several names are used',
+  validate(_ctx, pod) {
+    const out: Finding[] = [];
+    for (const r of listContainers(pod)) {
+      const epc = readContainerEpc(r.container);
+      if (epc.problems.length) out.push(deny(`has an unusable EPC request: ${epc.problems.join('; ')}`, 'write EPC as a whole number, e.g. sgx.intel.com/epc: 64Mi or alibabacloud.com/sgx_epc_MiB: 64', describeContainer(r)));
+    }
+    return out.length ? out : [pass('every EPC quantity is a whole number of units')];
+  },
+};
+
+/** Extended resources cannot be overcommitted; a request without the equal limit is a broken manifest (Intel containers.go check). */
+export const epcLimitsEqualRequestsRule: ValidationRule = {
+  id: 'confidential.epc-limits-equal-requests',
+  phase: 'validate',
+  levels: ['confidential'],
+  summary: 'every EPC request needs a limit, and requests must equal limits',
+  validate(_ctx, pod) {
+    const out: Finding[] = [];
+    for (const r of listContainers(pod)) {
+      const epc = readContainerEpc(r.container);
+      if (epc.names.length === 0 || epc.problems.length) continue;
+      const { requests, limits } = epc.bytes;
+      if (limits === undefined) {
+        out.push(deny(`requests ${formatBinaryBytes(requests!)} of EPC without a limit`, `set resources.limits to the same EPC amount as resources.requests`, describeContainer(r)));
+      } else if (requests !== undefined && requests !== limits) {
+        out.push(deny(`EPC requests (${formatBinaryBytes(requests)}) differ from limits (${formatBinaryBytes(limits)})`, 'make EPC requests equal to limits (EPC cannot be overcommitted)', describeContainer(r)));
+      }
+    }
+    return out.length ? out : [pass('EPC requests equal limits')];
+  },
+};
+
+export const confidentialNoPrivilegedRule: ValidationRule = {
+  id: 'confidential.no-privileged',
+  phase: 'validate',
+  levels: ['confidential'],
+  summary: 'deny privileged containers in confidential pods (they can read enclave-adjacent host state and every device)',
+  validate(_ctx, pod) {
+    const out: Finding[] = listContainers(pod)
+      .filter((r) => r.container.securityContext?.privileged === true)
+      .map((r) => deny('is privileged; enclave workloads get their SGX devices from the device plugin and must not run privileged', 'remove securityContext.privileged', describeContainer(r)));
+    return out.length ? out : [pass('no privileged container')];
+  },
+};
+
+const SGX_DEVICE_PREFIXES = ['/dev/sgx', '/dev/isgx', '/dev/gsgx'];
+
+/** True when mounting `hostPath` exposes an SGX device node (the path itself, or a directory above one). */
+export function exposesSgxDevice(hostPath: string): boolean {
+  const p = posix.normalize(`${hostPath}/`).replace(/\/+$/, '') || '/';
+  if (p === '/' || p === '/dev') return true;
+  return SGX_DEVICE_PREFIXES.some((prefix) => p.startsWith(prefix));
+}
+
+export const noHostSgxDevicesRule: ValidationRule = {
+  id: 'confidential.no-host-sgx-devices',
+  phase: 'validate',
+  levels: ['confidential'],
+  summary: 'deny hostPath mounts of /dev/sgx* (or /dev, /): SGX devices come only from the device plugin, metered and per container',
+  validate(_ctx, pod) {
+    const out: Finding[] = [];
+    for (const v of pod.spec.volumes ?? []) {
+      if (!v.hostPath || !exposesSgxDevice(v.hostPath.path)) continue;
+      const users = listContainers(pod).filter((r) => (r.container.volumeMounts ?? []).some((m) => m.name === v.name));
+      out.push(
+        deny(
+          `volume "${v.name}" mounts host path ${v.hostPath.path}, which exposes the SGX device nodes outside the device plugin`,
+          `remove volume "${v.name}" and request EPC instead (${EPC_RESOURCE_NAMES[0]}); the device plugin adds the devices`,
+          users.length ? users.map(describeContainer).join(', ') : undefined,
+        ),
+      );
+    }
+    return out.length ? out : [pass('no hostPath exposes SGX devices')];
+  },
+};
+
+export const requiresEpcRule: ValidationRule = {
+  id: 'confidential.requires-epc',
+  phase: 'validate',
+  levels: ['confidential'],
+  summary: 'a confidential pod must request EPC in at least one container (policy confidential.requireEpc)',
+  validate(ctx, pod) {
+    if (!ctx.policy.confidential.requireEpc) return [pass('disabled by policy (confidential.requireEpc: false)')];
+    if (listContainers(pod).some((r) => readContainerEpc(r.container).names.length > 0)) return [pass('pod requests EPC')];
+    const first = pod.spec.containers[0]!;
+    return [
+      deny(
+        `pod is confidential (${ctx.trust.source === 'pod annotation' ? 'by annotation' : `namespace ${TRUST_LABEL}=${ctx.trust.namespaceLevel}`}) but no container requests EPC, so nothing would run in an enclave`,
+        `add EPC to the enclave container, e.g. resources.limits["${activeEpcResource(ctx.profile)}"]: ${ctx.profile === 'intel' ? '64Mi' : '64'}, or run the pod in a non-confidential namespace`,
+        describeContainer({ kind: 'container', container: first }),
+      ),
+    ];
+  },
+};
+
+export const quoteProviderKnownRule: ValidationRule = {
+  id: 'confidential.quote-provider-known',
+  phase: 'validate',
+  levels: ['confidential'],
+  summary: 'the quote-provider annotation must be "aesmd" or name a container of the pod that requests EPC',
+  validate(ctx, pod) {
+    if (ctx.quote.mode !== 'in-process') return [pass(ctx.quote.mode === 'aesmd' ? 'quotes through AESM' : 'pod does not quote')];
+    const name = ctx.quote.quotingContainer!;
+    const ref = listContainers(pod).find((r) => r.container.name === name && r.kind !== 'initContainer');
+    if (!ref) {
+      return [deny(`annotation ${ctx.quote.annotation}=${JSON.stringify(name)} names no container of this pod`, `set ${ctx.quote.annotation} to "${AESMD}" or to the name of the container that produces quotes`)];
+    }
+    if (readContainerEpc(ref.container).names.length === 0) {
+      return [deny('quotes in-process (DCAP) but requests no EPC, so the quoting enclave cannot start', `add EPC to it, e.g. resources.limits["${activeEpcResource(ctx.profile)}"]`, describeContainer(ref))];
+    }
+    return [pass(`container "${name}" quotes in-process`)];
+  },
+};
+
+export const provisionOnlyQuotingContainerRule: ValidationRule = {
+  id: 'confidential.provision-only-quoting-container',
+  phase: 'validate',
+  levels: ['confidential'],
+  summary: `only the quoting container may request ${RESOURCES.intel.provision}`,
+  validate(ctx, pod) {
+    const out: Finding[] = [];
+    for (const r of listContainers(pod)) {
+      const res = r.container.resources;
+      const has = Object.hasOwn(res?.requests ?? {}, RESOURCES.intel.provision) || Object.hasOwn(res?.limits ?? {}, RESOURCES.intel.provision);
+      if (!has || (r.container.name === ctx.quote.quotingContainer && r.kind !== 'initContainer')) continue;
+      out.push(
+        deny(
+          `requests ${RESOURCES.intel.provision} but is not the pod's quoting container${ctx.quote.quotingContainer ? ` ("${ctx.quote.quotingContainer}")` : ''}`,
+          `remove ${RESOURCES.intel.provision}; if this container produces quotes, annotate the pod kubetee.io/quote-provider=${r.container.name}`,
+          describeContainer(r),
+        ),
+      );
+    }
+    return out.length ? out : [pass('provisioning is limited to the quoting container')];
+  },
+};
+
+/**
+ * The final pod must carry the complete wiring. This catches a pod that
+ * skipped the mutating webhook (or lost wiring to a later mutator), so a
+ * confidential pod never starts unwired.
+ */
+export const wiringCompleteRule: ValidationRule = {
+  id: 'confidential.wiring-complete',
+  phase: 'validate',
+  levels: ['confidential'],
+  summary: "EPC containers use the active profile's resources (plus enclave/provision slots on intel), the AESM socket when quoting through AESM, SGX node affinity and toleration",
+  validate(ctx, pod) {
+    const active = activeEpcResource(ctx.profile);
+    const out: Finding[] = [];
+    const epcRefs = listContainers(pod).filter((r) => readContainerEpc(r.container).names.length > 0);
+    if (epcRefs.length === 0) return [pass('no container requests EPC')];
+    for (const r of epcRefs) {
+      const c = r.container;
+      const missing: string[] = [];
+      const foreign = readContainerEpc(c).names.filter((n) => n !== active);
+      if (foreign.length) missing.push(`uses ${foreign.join(', ')} instead of ${active}`);
+      const limits = c.resources?.limits ?? {};
+      if (ctx.profile === 'intel' && !Object.hasOwn(limits, RESOURCES.intel.enclave)) missing.push(`has no ${RESOURCES.intel.enclave} slot`);
+      if (ctx.profile === 'intel' && c.name === ctx.quote.quotingContainer && r.kind !== 'initContainer' && !Object.hasOwn(limits, RESOURCES.intel.provision)) missing.push(`quotes but has no ${RESOURCES.intel.provision} slot`);
+      if (ctx.quote.mode === 'aesmd') {
+        if (!(c.volumeMounts ?? []).some((m) => m.mountPath === ctx.policy.confidential.aesmSocketMountPath)) missing.push(`does not mount the AESM socket at ${ctx.policy.confidential.aesmSocketMountPath}`);
+        if (!(c.env ?? []).some((e) => e.name === AESM_ENV.name && e.value === AESM_ENV.value)) missing.push(`lacks ${AESM_ENV.name}=1`);
+      }
+      if (missing.length) out.push(deny(`is not wired for SGX: ${missing.join('; ')}`, MUTATOR_FIX, describeContainer(r)));
+    }
+    const spec = pod.spec as Record<string, any>;
+    const terms: { matchExpressions?: { key: string; operator: string; values?: string[] }[] }[] = spec['affinity']?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    const exprs = requiredNodeExpressions(ctx);
+    if (terms.length === 0 || !terms.every((t) => exprs.every((e) => termHasExpression(t, e)))) {
+      out.push(deny(`pod does not require nodes labelled ${exprs.map((e) => `${e.key}=true`).join(' and ')}`, MUTATOR_FIX));
+    }
+    const tolerations = (spec['tolerations'] ?? []) as Parameters<typeof toleratesSgxTaint>[0][];
+    if (!tolerations.some(toleratesSgxTaint)) out.push(deny(`pod does not tolerate the SGX node taint ${SGX_TAINT.key}=${SGX_TAINT.value}:${SGX_TAINT.effect}`, MUTATOR_FIX));
+    return out.length ? out : [pass(`wired for ${ctx.profile} (${NODE_LABELS.sgx} nodes)`)];
+  },
+};
