@@ -1,0 +1,108 @@
+/**
+ * Assembles SGX ECDSA quotes as the Intel Quoting Enclave lays them out
+ * (docs/attestation.md §1): 48-byte header, 384-byte report body, then the
+ * signature data — ISV signature by the attestation key over header‖body,
+ * the attestation public key, and the QE's certification: the QE report
+ * (signed by the PCK key) whose REPORTDATA binds the attestation key, the QE
+ * authentication data and the PCK chain (certification data type 5; in v4
+ * wrapped in type 6).
+ */
+import { createHash, type KeyObject } from 'node:crypto';
+import { encodeReportBody, type ReportBodyFields } from './report.js';
+import { rawPublicKey, signRaw } from './keys.js';
+
+/** Intel's QE vendor ID; verifiers check it (docs/attestation.md §3 step 1). */
+export const INTEL_QE_VENDOR_ID = Buffer.from('939a7233f79c4ca9940a0db3957f0607', 'hex');
+export const ATTESTATION_KEY_TYPE_ECDSA_P256 = 2;
+export const CERT_DATA_PCK_CHAIN = 5;
+export const CERT_DATA_QE_REPORT = 6;
+
+export interface QuoteParts {
+  version: number;
+  qeSvn: number;
+  pceSvn: number;
+  /** 16-byte QE-ID (platform-linkable) in the header's user data. */
+  qeId: Uint8Array;
+  enclave: ReportBodyFields;
+  qe: ReportBodyFields;
+  /** QE authentication data (Intel's QE sends 32 bytes 0x00..0x1f). */
+  qeAuthData: Uint8Array;
+  /** PEM concatenation leaf, CA, root (certification data type 5 body). */
+  pckChainPem: string;
+  attestationKey: KeyObject;
+  pckKey: KeyObject;
+}
+
+/** Hooks that let the platform break exactly one property of an otherwise valid quote. */
+export interface QuoteFaults {
+  /** Replace the QE REPORTDATA binding (before the QE report is signed). */
+  qeReportData?: Uint8Array;
+  corruptQeReportSignature?: boolean;
+  corruptQuoteSignature?: boolean;
+  /** Header version written instead of parts.version (the layout stays that of parts.version). */
+  headerVersion?: number;
+}
+
+function u16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(n);
+  return b;
+}
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+}
+
+function flipLastByte(bytes: Uint8Array): Uint8Array {
+  const copy = Uint8Array.from(bytes);
+  copy[copy.length - 1] ^= 0x01;
+  return copy;
+}
+
+function certificationData(type: number, body: Uint8Array): Buffer {
+  return Buffer.concat([u16(type), u32(body.length), body]);
+}
+
+/** REPORTDATA the QE must carry: SHA-256(attestation key ‖ QE auth data) ‖ 32 zero bytes. */
+export function qeReportDataFor(attestationPublicKey: Uint8Array, qeAuthData: Uint8Array): Uint8Array {
+  const digest = createHash('sha256').update(attestationPublicKey).update(qeAuthData).digest();
+  return Buffer.concat([digest, Buffer.alloc(32)]);
+}
+
+export function encodeHeader(p: { version: number; qeSvn: number; pceSvn: number; qeId: Uint8Array }): Uint8Array {
+  return Buffer.concat([
+    u16(p.version),
+    u16(ATTESTATION_KEY_TYPE_ECDSA_P256),
+    u32(0), // TEE type SGX (reserved in v3)
+    u16(p.qeSvn),
+    u16(p.pceSvn),
+    INTEL_QE_VENDOR_ID,
+    p.qeId,
+    Buffer.alloc(4),
+  ]);
+}
+
+export function assembleQuote(parts: QuoteParts, faults: QuoteFaults = {}): Uint8Array {
+  const attestationPublicKey = rawPublicKey(parts.attestationKey);
+  const header = encodeHeader({ ...parts, version: faults.headerVersion ?? parts.version });
+  const body = encodeReportBody(parts.enclave);
+  let isvSignature = signRaw(Buffer.concat([header, body]), parts.attestationKey);
+  if (faults.corruptQuoteSignature) isvSignature = flipLastByte(isvSignature);
+
+  const qeReport = encodeReportBody({
+    ...parts.qe,
+    reportData: faults.qeReportData ?? qeReportDataFor(attestationPublicKey, parts.qeAuthData),
+  });
+  let qeReportSignature = signRaw(qeReport, parts.pckKey);
+  if (faults.corruptQeReportSignature) qeReportSignature = flipLastByte(qeReportSignature);
+
+  // Intel's QE terminates the PEM chain with a NUL byte; real quotes carry it.
+  const pckChain = certificationData(CERT_DATA_PCK_CHAIN, Buffer.concat([Buffer.from(parts.pckChainPem, 'ascii'), Buffer.alloc(1)]));
+  const qeCertification = Buffer.concat([qeReport, qeReportSignature, u16(parts.qeAuthData.length), parts.qeAuthData]);
+  const signatureData =
+    parts.version === 4
+      ? Buffer.concat([isvSignature, attestationPublicKey, certificationData(CERT_DATA_QE_REPORT, Buffer.concat([qeCertification, pckChain]))])
+      : Buffer.concat([isvSignature, attestationPublicKey, qeCertification, pckChain]);
+  return new Uint8Array(Buffer.concat([header, body, u32(signatureData.length), signatureData]));
+}

@@ -1,0 +1,159 @@
+/**
+ * Public types of the simulated SGX platform. Kept in one file so callers (key
+ * broker, dashboard, `kubetee up`) can depend on the shapes without pulling in
+ * the implementation.
+ */
+
+/** Which Intel-style PCK CA issues the simulated PCK leaf (decides which PCK CRL applies). */
+export type SimPckCa = 'processor' | 'platform';
+
+/** The platform's TCB as the PCK certificate states it (SGX TCB components 1..16 + PCESVN). */
+export interface SimTcb {
+  /** 16 SVNs, each 0..255 (the PCK extension's 1.2.840.113741.1.13.1.2.1..16; CPUSVN is their bytes). */
+  sgxTcbComponents: number[];
+  /** PCE security version, 0..65535. */
+  pceSvn: number;
+}
+
+export interface SimPlatformOptions {
+  /**
+   * Clock of the platform. A Date freezes it (tests); a function is called every
+   * time collateral is produced; omitted = the real clock. Collateral is always
+   * "fresh" at this time: issued one hour before, valid for 30 days.
+   */
+  now?: Date | (() => Date);
+  /** FMSPC, 6 bytes as 12 hex digits. Default '00906ed50000'. */
+  fmspc?: string;
+  /** PCE-ID, 2 bytes as 4 hex digits. Default '0000'. */
+  pceId?: string;
+  /** The platform's TCB. Default components 11,11,2,2,255,1,12,0,… and PCESVN 13. */
+  tcb?: Partial<SimTcb>;
+  /** Which PCK CA issues the leaf. Default 'processor'. */
+  ca?: SimPckCa;
+  /** ISVSVN of the simulated Quoting Enclave (also the header's QE SVN). Default 8. */
+  qeSvn?: number;
+}
+
+export interface SimQuoteOptions {
+  /** 32 bytes (hex or bytes). Default: 32 bytes of 0x11. */
+  mrenclave?: string | Uint8Array;
+  /** 32 bytes (hex or bytes). Default: 32 bytes of 0x22. */
+  mrsigner?: string | Uint8Array;
+  /** 0..65535. Default 0. */
+  isvProdId?: number;
+  /** 0..65535. Default 0. */
+  isvSvn?: number;
+  /** Sets ATTRIBUTES.FLAGS bit 1 (DEBUG). Default false. */
+  debug?: boolean;
+  /** Up to 64 bytes, zero padded to 64. Default all zero. */
+  reportData?: Uint8Array;
+  /** Quote version: 3 (certification data type 5) or 4 (type 6 wrapping type 5). Default 3. */
+  version?: 3 | 4;
+  /** Produce a deliberately broken quote where exactly one verification check fails (negative tests). */
+  tamper?: SimQuoteTamper;
+}
+
+/**
+ * Quote-side faults. Each breaks exactly one check of the verification
+ * algorithm (docs/simulated-platform.md lists which).
+ */
+export type SimQuoteTamper =
+  /** ISV signature over header+body does not verify with the attestation key. */
+  | 'quoteSignature'
+  /** QE report signature does not verify with the PCK leaf key. */
+  | 'qeReportSignature'
+  /** QE REPORTDATA is not SHA-256(attestation key ‖ QE auth data) ‖ 0³² (report re-signed, so only the binding fails). */
+  | 'qeReportData'
+  /** The QE report's MRSIGNER differs from the QE Identity's (report re-signed). */
+  | 'qeMrsigner'
+  /** The PCK leaf's signature (by the PCK CA) does not verify. */
+  | 'pckChainSignature'
+  /** The PCK leaf in the certification data expired before `now` (otherwise identical). */
+  | 'pckLeafExpired'
+  /** Header version 2 (not a DCAP ECDSA quote version). */
+  | 'unsupportedVersion'
+  /** The quote cut short inside the certification data. */
+  | 'truncated';
+
+/** Collateral-side faults; each breaks exactly one check. */
+export type SimCollateralTamper =
+  | 'rootCaCrlSignature'
+  | 'rootCaCrlExpired'
+  /** Root CA CRL issued (and signed) by the PCK CA instead of the root. */
+  | 'rootCaCrlIssuer'
+  /** The PCK CA's serial is listed in the Root CA CRL. */
+  | 'pckCaRevoked'
+  | 'pckCrlSignature'
+  | 'pckCrlExpired'
+  | 'tcbInfoSignature'
+  | 'tcbInfoExpired'
+  /** TCB Info issued for another FMSPC (correctly signed). */
+  | 'tcbInfoFmspc'
+  /** TCB Info issued for another PCE-ID (correctly signed). */
+  | 'tcbInfoPceId'
+  /** Every TCB level in TCB Info is above the platform's TCB. */
+  | 'tcbInfoNoMatchingLevel'
+  | 'qeIdentitySignature'
+  | 'qeIdentityExpired';
+
+export interface SimCollateralOptions {
+  tamper?: SimCollateralTamper;
+}
+
+/**
+ * dcap-qvl "QuoteCollateralV3" JSON, the format of the fixtures in
+ * /work/shared/fixtures/attestation (README there). Signatures cover the exact
+ * bytes of `tcb_info` / `qe_identity`; never re-serialise them.
+ */
+export interface QuoteCollateralV3Json {
+  pck_crl_issuer_chain: string;
+  /** Hex of the Root CA CRL DER. */
+  root_ca_crl: string;
+  /** Hex of the PCK CRL DER. */
+  pck_crl: string;
+  tcb_info_issuer_chain: string;
+  tcb_info: string;
+  /** Hex, 64-byte raw r‖s ECDSA P-256 signature over the bytes of `tcb_info`. */
+  tcb_info_signature: string;
+  qe_identity_issuer_chain: string;
+  qe_identity: string;
+  qe_identity_signature: string;
+}
+
+/** Persisted form of a platform: keys, certificates and evolving state. JSON-safe. */
+export interface SimPlatformState {
+  kind: 'kubetee-sim-platform';
+  version: 1;
+  createdAt: string;
+  /** Frozen clock (ISO) when the platform was created with a fixed `now`. */
+  fixedNow?: string;
+  fmspc: string;
+  pceId: string;
+  ca: SimPckCa;
+  tcb: SimTcb;
+  qeSvn: number;
+  /** Hex: PPID (16 B), QE-ID (16 B), platform instance ID (16 B). */
+  ppid: string;
+  qeId: string;
+  platformInstanceId: string;
+  /** PKCS#8 PEM private keys. */
+  keys: { root: string; pckCa: string; pckLeaf: string; tcbSigning: string; attestation: string };
+  /** Base64 DER certificates. `pckLeafExpired` is the same leaf re-issued already expired (negative tests). */
+  certs: { root: string; pckCa: string; pckLeaf: string; tcbSigning: string; pckLeafExpired: string };
+  /** When each TCB recovery happened (ISO, oldest first); the TCB evaluation data number is 17 + their count. */
+  tcbRecoveryDates: string[];
+  /** Whether the PCK leaf is listed in the PCK CRL. */
+  pckRevoked: boolean;
+}
+
+/** A running simulated PCS (Intel Provisioning Certification Service v4 paths). */
+export interface SimPcsServer {
+  /** Base URL, e.g. http://127.0.0.1:41234 (no trailing slash). */
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface SimServeOptions {
+  host?: string;
+  port?: number;
+}
