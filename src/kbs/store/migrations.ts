@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Numbered schema migrations, one entry per version, SQL per dialect. Kept in
+ * TypeScript (not .sql files) so the compiled package carries them. Never edit
+ * an applied migration: the runner stores each one's checksum and refuses to
+ * start when the recorded checksum differs (MIGRATION_CHECKSUM_MISMATCH).
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sqlite: string[];
+  postgres: string[];
+}
+
+const secretsTables = (blob: string, bigint: string): string[] => [
+  `CREATE TABLE secrets (
+     path TEXT PRIMARY KEY,
+     kind TEXT NOT NULL CHECK (kind IN ('secret', 'key')),
+     description TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     current_version INTEGER NOT NULL
+   )`,
+  `CREATE TABLE secret_versions (
+     path TEXT NOT NULL REFERENCES secrets(path) ON DELETE CASCADE,
+     version INTEGER NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('enabled', 'disabled', 'destroyed')),
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     expires_at TEXT,
+     value_bytes INTEGER NOT NULL,
+     key_id TEXT,
+     wrapped_key ${blob},
+     ciphertext ${blob},
+     PRIMARY KEY (path, version),
+     CHECK ((state = 'destroyed') = (ciphertext IS NULL))
+   )`,
+  `CREATE INDEX secret_versions_key_id ON secret_versions (key_id)`,
+  `CREATE TABLE audit_log (
+     seq ${bigint} PRIMARY KEY,
+     at TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     action TEXT NOT NULL,
+     resource TEXT NOT NULL,
+     outcome TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     claims TEXT,
+     prev_hash TEXT NOT NULL,
+     hash TEXT NOT NULL
+   )`,
+  `CREATE TABLE admin_tokens (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     role TEXT NOT NULL CHECK (role IN ('admin', 'writer', 'auditor')),
+     token_hash TEXT NOT NULL UNIQUE,
+     created_at TEXT NOT NULL,
+     created_by TEXT NOT NULL,
+     expires_at TEXT,
+     revoked_at TEXT
+   )`,
+  `CREATE TABLE policies (
+     path TEXT PRIMARY KEY,
+     document TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     updated_by TEXT NOT NULL
+   )`,
+];
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'secrets, versions, audit log, admin tokens, policies',
+    sqlite: secretsTables('BLOB', 'INTEGER'),
+    postgres: secretsTables('BYTEA', 'BIGINT'),
+  },
+];
+
+export function migrationChecksum(m: Migration, dialect: 'sqlite' | 'postgres'): string {
+  return createHash('sha256').update(m[dialect].join(';\n')).digest('hex');
+}

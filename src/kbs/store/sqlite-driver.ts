@@ -1,0 +1,84 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { KbsStoreError } from './errors.js';
+import { AsyncMutex, type SqlDriver, type SqlParam, type SqlQuery, type SqlRow } from './sql-driver.js';
+import type { TxMode } from './types.js';
+
+/**
+ * SQLite through better-sqlite3. WAL lets readers (e.g. `audit verify --db`)
+ * run beside the server; synchronous=FULL makes every COMMIT durable before it
+ * returns (the crash test relies on it); secure_delete zeroes freed pages so a
+ * destroyed version's ciphertext does not linger in the file.
+ */
+export function openSqliteDriver(path: string, options: { readonly?: boolean } = {}): SqlDriver {
+  let db: Database.Database;
+  try {
+    if (!options.readonly && path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    db.pragma('busy_timeout = 5000');
+    if (!options.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('secure_delete = ON');
+    }
+    db.pragma('foreign_keys = ON');
+  } catch (err) {
+    throw new KbsStoreError('STORE_UNAVAILABLE', `cannot open the SQLite database ${path}: ${(err as Error).message}`, {
+      cause: err,
+      hint: options.readonly ? 'check the path given with --db' : 'check that the directory exists and is writable',
+    });
+  }
+  const mutex = new AsyncMutex();
+  const statements = new Map<string, Database.Statement>();
+  let closed = false;
+
+  const prepare = (sql: string): Database.Statement => {
+    let st = statements.get(sql);
+    if (!st) {
+      st = db.prepare(sql);
+      statements.set(sql, st);
+    }
+    return st;
+  };
+  const query: SqlQuery = {
+    async all(sql, params: readonly SqlParam[] = []) {
+      return prepare(sql).all(...params) as SqlRow[];
+    },
+    async run(sql, params: readonly SqlParam[] = []) {
+      return prepare(sql).run(...params).changes;
+    },
+  };
+
+  return {
+    dialect: 'sqlite',
+    location: `sqlite:${path}`,
+    transaction<T>(mode: TxMode, fn: (q: SqlQuery) => Promise<T>): Promise<T> {
+      return mutex.run(async () => {
+        if (closed) throw new KbsStoreError('STORE_CLOSED', 'the store is closed');
+        try {
+          // IMMEDIATE takes the write lock up front, so writers from other processes queue (busy_timeout) instead of deadlocking.
+          db.exec(mode === 'write' ? 'BEGIN IMMEDIATE' : 'BEGIN');
+        } catch (err) {
+          throw new KbsStoreError('STORE_UNAVAILABLE', `SQLite ${path} is busy or unusable: ${(err as Error).message}`, { cause: err, hint: 'another process may hold the database; retry' });
+        }
+        try {
+          const result = await fn(query);
+          db.exec('COMMIT');
+          return result;
+        } catch (err) {
+          if (db.inTransaction) db.exec('ROLLBACK');
+          throw err;
+        }
+      });
+    },
+    async close() {
+      await mutex.run(async () => {
+        if (closed) return;
+        closed = true;
+        statements.clear();
+        db.close();
+      });
+    },
+  };
+}

@@ -1,0 +1,351 @@
+/**
+ * The store suite: one function, registered once per database (sqlite.test.ts,
+ * postgres.test.ts). It drives the real stack above the store (secret
+ * lifecycle, envelope crypto, audit chain, tokens, policies) so both drivers
+ * must behave identically, byte for byte where it matters.
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { openKbsStore } from '../../../src/kbs/store/open-store.js';
+import type { KbsStore } from '../../../src/kbs/store/types.js';
+import { createKeyring, type Keyring } from '../../../src/kbs/crypto/keyring.js';
+import { SecretService } from '../../../src/kbs/secrets/service.js';
+import { TokenService, hashToken } from '../../../src/kbs/auth/tokens.js';
+import { verifyAuditChain } from '../../../src/kbs/audit/append.js';
+
+export interface StoreTarget {
+  /** A URL for a fresh, empty database. */
+  newUrl(): Promise<string>;
+  /** Runs raw SQL (with `?` placeholders) against the database at `url`, bypassing the store: the attacker's view. */
+  raw(url: string, sql: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+  cleanup(): Promise<void>;
+}
+
+const K1 = Buffer.alloc(32, 1);
+const K2 = Buffer.alloc(32, 2);
+
+/** A clock tests move by hand. */
+function manualClock(start = '2026-01-01T00:00:00.000Z'): { now: () => Date; advance(ms: number): void } {
+  let t = Date.parse(start);
+  return { now: () => new Date(t), advance: (ms) => (t += ms) };
+}
+
+async function assertCode(p: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.equal((err as { code?: string }).code, code, `expected ${code}, got ${(err as Error).message}`);
+    return true;
+  });
+}
+
+export function defineStoreSuite(name: string, getTarget: () => Promise<StoreTarget | { skip: string }>): void {
+  describe(`KbsStore on ${name}`, () => {
+    let target: StoreTarget | undefined;
+    let skipReason: string | undefined;
+    const stores: KbsStore[] = [];
+
+    before(async () => {
+      const t = await getTarget();
+      if ('skip' in t) skipReason = t.skip;
+      else target = t;
+    });
+    after(async () => {
+      for (const s of stores) await s.close().catch(() => undefined);
+      await target?.cleanup();
+    });
+
+    async function fresh(keys: Buffer[] = [K1], clock = manualClock()): Promise<{ url: string; store: KbsStore; svc: SecretService; tokens: TokenService; clock: typeof clock; keyring: Keyring }> {
+      const url = await target!.newUrl();
+      const store = await openKbsStore(url);
+      stores.push(store);
+      const keyring = createKeyring(keys);
+      return { url, store, keyring, clock, svc: new SecretService({ store, keyring, clock: clock.now }), tokens: new TokenService({ store, clock: clock.now }) };
+    }
+
+    function it(title: string, fn: () => Promise<void>): void {
+      test(title, async (t) => {
+        if (skipReason !== undefined) {
+          t.skip(skipReason);
+          return;
+        }
+        await fn();
+      });
+    }
+
+    it('migrates a new database to the current schema and reopening is idempotent', async () => {
+      const { url, store } = await fresh();
+      assert.equal(await store.schemaVersion(), 1);
+      const again = await openKbsStore(url);
+      stores.push(again);
+      assert.equal(await again.schemaVersion(), 1);
+      const rows = await target!.raw(url, 'SELECT version, checksum FROM schema_migrations');
+      assert.equal(rows.length, 1);
+    });
+
+    it('refuses a database whose schema is newer or whose migration was edited', async () => {
+      const { url } = await fresh();
+      await target!.raw(url, "UPDATE schema_migrations SET checksum = 'x' WHERE version = 1");
+      await assertCode(openKbsStore(url), 'MIGRATION_CHECKSUM_MISMATCH');
+      const { url: url2 } = await fresh();
+      await target!.raw(url2, "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (99, 'future', 'x', 'now')");
+      await assertCode(openKbsStore(url2), 'SCHEMA_TOO_NEW');
+    });
+
+    it('creates a secret, describes it without the value, and reads the value back', async () => {
+      const { url, svc } = await fresh();
+      const value = Buffer.from('s3cr3t-model-key-material');
+      const info = await svc.create('token:a', { path: 'default/secret/db', value, description: 'db password' });
+      assert.equal(info.kind, 'secret');
+      assert.equal(info.currentVersion, 1);
+      assert.equal(info.versions.length, 1);
+      assert.equal(info.versions[0]!.valueBytes, value.length);
+      assert.equal(info.versions[0]!.state, 'enabled');
+      assert.ok(!JSON.stringify(info).includes('s3cr3t'));
+      const read = await svc.readValue('token:a', 'default/secret/db');
+      assert.equal(read.value.toString(), 's3cr3t-model-key-material');
+      // Encrypted at rest: the plaintext appears nowhere in the row.
+      const rows = await target!.raw(url, 'SELECT ciphertext, wrapped_key FROM secret_versions');
+      const row = rows[0]!;
+      assert.ok(Buffer.isBuffer(row['ciphertext']));
+      assert.ok(!(row['ciphertext'] as Buffer).includes(value));
+      assert.equal((row['wrapped_key'] as Buffer).length, 12 + 32 + 16);
+      await assertCode(svc.create('token:a', { path: 'default/secret/db', value }), 'RESOURCE_EXISTS');
+    });
+
+    it('rejects malformed resource paths and values with typed errors', async () => {
+      const { svc } = await fresh();
+      for (const bad of ['a/b', 'a/b/c/d', '../b/c', 'a//c', 'a/b/.hidden', 'a b/c/d', '']) {
+        await assertCode(svc.create('t', { path: bad, value: Buffer.from('x') }), 'INVALID_RESOURCE_PATH');
+      }
+      await assertCode(svc.create('t', { path: 'a/b/c', value: Buffer.alloc(0) }), 'INVALID_VALUE');
+      await assertCode(svc.create('t', { path: 'a/b/c', value: Buffer.alloc(1024 * 1024 + 1) }), 'INVALID_VALUE');
+      await assertCode(svc.create('t', { path: 'a/b/c', kind: 'key', keyBytes: 8 }), 'INVALID_VALUE');
+      await assertCode(svc.create('t', { path: 'a/b/c', value: Buffer.from('x'), expiresAt: 'tomorrow' }), 'INVALID_REQUEST');
+      await assertCode(svc.describe('a/b/c'), 'RESOURCE_NOT_FOUND');
+    });
+
+    it('generates keys and rotates them to fresh bytes of the same length', async () => {
+      const { svc } = await fresh();
+      const info = await svc.generateKey('t', { path: 'models/key/llama', keyBytes: 32 });
+      assert.equal(info.kind, 'key');
+      const v1 = await svc.getReleasableSecret('models/key/llama', new Date());
+      assert.equal(v1.value.length, 32);
+      const v2info = await svc.rotate('t', 'models/key/llama');
+      assert.equal(v2info.version, 2);
+      assert.equal(v2info.current, true);
+      const v2 = await svc.getReleasableSecret('models/key/llama', new Date());
+      assert.equal(v2.version, 2);
+      assert.equal(v2.value.length, 32);
+      assert.notDeepEqual(v2.value, v1.value);
+      // The old version is still there and readable by version number.
+      const old = await svc.getReleasableSecret('models/key/llama', new Date(), { version: 1 });
+      assert.deepEqual(old.value, v1.value);
+      // Secrets (not keys) need a value to rotate.
+      await svc.create('t', { path: 'a/secret/b', value: Buffer.from('one') });
+      await assertCode(svc.rotate('t', 'a/secret/b'), 'INVALID_VALUE');
+      const v = await svc.rotate('t', 'a/secret/b', { value: Buffer.from('two') });
+      assert.equal(v.version, 2);
+      assert.equal((await svc.getReleasableSecret('a/secret/b', new Date())).value.toString(), 'two');
+    });
+
+    it('releases only an enabled, unexpired current version', async () => {
+      const { svc, clock } = await fresh();
+      await svc.create('t', { path: 'r/t/x', value: Buffer.from('v1') });
+      assert.equal((await svc.getReleasableSecret('r/t/x', clock.now())).value.toString(), 'v1');
+      await assertCode(svc.getReleasableSecret('r/t/none', clock.now()), 'RESOURCE_NOT_FOUND');
+      await assertCode(svc.getReleasableSecret('r/t/x', clock.now(), { version: 7 }), 'VERSION_NOT_FOUND');
+
+      await svc.disable('t', 'r/t/x');
+      await assertCode(svc.getReleasableSecret('r/t/x', clock.now()), 'VERSION_DISABLED');
+      await svc.enable('t', 'r/t/x', { version: 1 });
+      assert.equal((await svc.getReleasableSecret('r/t/x', clock.now())).version, 1);
+
+      const expiresAt = new Date(clock.now().getTime() + 60_000).toISOString();
+      const info = await svc.setExpiry('t', 'r/t/x', { expiresAt });
+      assert.equal(info.expiresAt, expiresAt);
+      assert.equal((await svc.getReleasableSecret('r/t/x', clock.now())).version, 1);
+      await assertCode(svc.getReleasableSecret('r/t/x', new Date(Date.parse(expiresAt))), 'SECRET_EXPIRED');
+      await svc.setExpiry('t', 'r/t/x', { expiresAt: null });
+      assert.equal((await svc.getReleasableSecret('r/t/x', new Date(Date.parse(expiresAt) + 1))).version, 1);
+    });
+
+    it('destroys a version irrecoverably and keeps its metadata', async () => {
+      const { url, svc } = await fresh();
+      await svc.create('t', { path: 'r/t/d', value: Buffer.from('gone soon') });
+      await svc.rotate('t', 'r/t/d', { value: Buffer.from('stays') });
+      await assertCode(svc.destroy('t', 'r/t/d', { version: 0 }), 'INVALID_REQUEST');
+      const d = await svc.destroy('t', 'r/t/d', { version: 1 });
+      assert.equal(d.state, 'destroyed');
+      assert.equal(d.masterKeyId, null);
+      const rows = await target!.raw(url, 'SELECT ciphertext, wrapped_key, key_id, value_bytes FROM secret_versions WHERE version = 1');
+      assert.equal(rows[0]!['ciphertext'], null);
+      assert.equal(rows[0]!['wrapped_key'], null);
+      assert.equal(rows[0]!['key_id'], null);
+      await assertCode(svc.getReleasableSecret('r/t/d', new Date(), { version: 1 }), 'VERSION_DESTROYED');
+      await assertCode(svc.readValue('t', 'r/t/d', { version: 1 }), 'VERSION_DESTROYED');
+      await assertCode(svc.enable('t', 'r/t/d', { version: 1 }), 'VERSION_DESTROYED');
+      await assertCode(svc.destroy('t', 'r/t/d', { version: 1 }), 'VERSION_DESTROYED');
+      assert.equal((await svc.getReleasableSecret('r/t/d', new Date())).value.toString(), 'stays');
+      const info = await svc.describe('r/t/d');
+      assert.deepEqual(info.versions.map((v) => [v.version, v.state]), [[1, 'destroyed'], [2, 'enabled']]);
+    });
+
+    it('refuses to decrypt a row moved to another secret or version (path and version are bound)', async () => {
+      const { url, svc } = await fresh();
+      await svc.create('t', { path: 'r/t/a', value: Buffer.from('alpha') });
+      await svc.create('t', { path: 'r/t/b', value: Buffer.from('bravo') });
+      const [a] = await target!.raw(url, "SELECT key_id, wrapped_key, ciphertext FROM secret_versions WHERE path = 'r/t/a'");
+      await target!.raw(url, "UPDATE secret_versions SET key_id = ?, wrapped_key = ?, ciphertext = ? WHERE path = 'r/t/b'", [a!['key_id'], a!['wrapped_key'], a!['ciphertext']]);
+      await assertCode(svc.getReleasableSecret('r/t/b', new Date()), 'DECRYPT_FAILED');
+      const tampered = Buffer.from(a!['ciphertext'] as Buffer);
+      tampered[20] ^= 1;
+      await target!.raw(url, "UPDATE secret_versions SET ciphertext = ? WHERE path = 'r/t/a'", [tampered]);
+      await assertCode(svc.getReleasableSecret('r/t/a', new Date()), 'DECRYPT_FAILED');
+    });
+
+    it('lists by prefix in path order, treating LIKE wildcards literally', async () => {
+      const { svc } = await fresh();
+      for (const p of ['b/key/1', 'a_x/key/1', 'a/key/2', 'a/key/1', 'aax/key/1']) await svc.create('t', { path: p, kind: 'key' });
+      assert.deepEqual((await svc.list()).map((s) => s.path), ['a/key/1', 'a/key/2', 'a_x/key/1', 'aax/key/1', 'b/key/1']);
+      assert.deepEqual((await svc.list({ prefix: 'a/' })).map((s) => s.path), ['a/key/1', 'a/key/2']);
+      assert.deepEqual((await svc.list({ prefix: 'a_' })).map((s) => s.path), ['a_x/key/1']);
+      assert.deepEqual((await svc.list({ limit: 2, after: 'a/key/2' })).map((s) => s.path), ['a_x/key/1', 'aax/key/1']);
+    });
+
+    it('appends an audit record with every change, none for a refused change, and the chain verifies', async () => {
+      const { svc } = await fresh();
+      await svc.create('token:w', { path: 'r/t/x', value: Buffer.from('1') });
+      await svc.rotate('token:w', 'r/t/x', { value: Buffer.from('2') });
+      await svc.disable('token:w', 'r/t/x', { version: 1 });
+      await assertCode(svc.create('token:w', { path: 'r/t/x', value: Buffer.from('3') }), 'RESOURCE_EXISTS');
+      await svc.appendAudit({ actor: 'tee:abc', action: 'resource.release', resource: 'r/t/x', outcome: 'denied', reason: 'debug enclave', claims: { debug: true, mrenclave: 'ab'.repeat(32) } });
+      const records = await svc.listAudit();
+      assert.deepEqual(records.map((r) => [r.seq, r.action, r.outcome]), [
+        [1, 'secret.create', 'success'],
+        [2, 'secret.rotate', 'success'],
+        [3, 'secret.disable', 'success'],
+        [4, 'resource.release', 'denied'],
+      ]);
+      assert.deepEqual(records[3]!.claims, { debug: true, mrenclave: 'ab'.repeat(32) });
+      assert.equal(records[1]!.prevHash, records[0]!.hash);
+      const v = await svc.verifyAudit();
+      assert.deepEqual(v, { ok: true, count: 4, headSeq: 4, headHash: records[3]!.hash });
+    });
+
+    it('verifyAuditChain names the edited, removed or reordered record', async () => {
+      const setup = async (): Promise<{ url: string; store: KbsStore }> => {
+        const f = await fresh();
+        for (let i = 0; i < 5; i++) await f.svc.appendAudit({ actor: 'system', action: 'test.event', resource: `r/t/${i}`, outcome: 'success', reason: `n${i}` });
+        return f;
+      };
+      let f = await setup();
+      await target!.raw(f.url, "UPDATE audit_log SET reason = 'forged' WHERE seq = 3");
+      assert.deepEqual(pick(await verifyAuditChain(f.store)), { ok: false, seq: 3, problem: 'edited' });
+
+      f = await setup();
+      await target!.raw(f.url, 'DELETE FROM audit_log WHERE seq = 2');
+      assert.deepEqual(pick(await verifyAuditChain(f.store)), { ok: false, seq: 3, problem: 'removed' });
+
+      f = await setup();
+      // Swap records 2 and 4 wholesale (seq numbers exchanged): links break at 2.
+      await target!.raw(f.url, 'UPDATE audit_log SET seq = -2 WHERE seq = 2');
+      await target!.raw(f.url, 'UPDATE audit_log SET seq = 2 WHERE seq = 4');
+      await target!.raw(f.url, 'UPDATE audit_log SET seq = 4 WHERE seq = -2');
+      const r = await verifyAuditChain(f.store);
+      assert.equal(r.ok, false);
+      assert.equal(r.ok === false && r.seq, 2);
+    });
+
+    it('re-wraps data keys under a new master key while the old one still reads, then drops the old one', async () => {
+      const { url, store, svc } = await fresh([K1]);
+      for (let i = 0; i < 5; i++) await svc.create('t', { path: `r/key/${i}`, kind: 'key' });
+      const before = await Promise.all([0, 1, 2, 3, 4].map((i) => svc.getReleasableSecret(`r/key/${i}`, new Date())));
+      // Step 1: new key in front, old key kept: everything still reads.
+      const both = new SecretService({ store, keyring: createKeyring([K2, K1]) });
+      const k2 = createKeyring([K2]).active.id;
+      const k1 = createKeyring([K1]).active.id;
+      assert.deepEqual((await both.getReleasableSecret('r/key/0', new Date())).value, before[0]!.value);
+      // New writes already use the new key.
+      await both.create('t', { path: 'r/key/new', kind: 'key' });
+      assert.equal((await both.describe('r/key/new')).versions[0]!.masterKeyId, k2);
+      // Step 2: re-wrap in small batches.
+      const result = await both.rewrapAll('token:admin', { batchSize: 2 });
+      assert.deepEqual(result, { rewrapped: 5, activeKeyId: k2 });
+      const ids = await target!.raw(url, 'SELECT DISTINCT key_id FROM secret_versions');
+      assert.deepEqual(ids.map((r) => r['key_id']), [k2]);
+      // Step 3: the old key can go.
+      const only2 = new SecretService({ store, keyring: createKeyring([K2]) });
+      for (let i = 0; i < 5; i++) assert.deepEqual((await only2.getReleasableSecret(`r/key/${i}`, new Date())).value, before[i]!.value);
+      const only1 = new SecretService({ store, keyring: createKeyring([K1]) });
+      await assertCode(only1.getReleasableSecret('r/key/0', new Date()), 'MASTER_KEY_UNKNOWN');
+      assert.notEqual(k1, k2);
+      assert.equal((await svc.verifyAudit()).ok, true);
+    });
+
+    it('stores admin tokens hashed and enforces revocation and expiry', async () => {
+      const { url, tokens, clock } = await fresh();
+      assert.equal(await tokens.isEmpty(), true);
+      const { token, info } = await tokens.create('system', { name: 'first admin', role: 'admin' });
+      assert.match(token, /^kbt_[A-Za-z0-9_-]{43}$/);
+      assert.equal(await tokens.isEmpty(), false);
+      const rows = await target!.raw(url, 'SELECT * FROM admin_tokens');
+      assert.equal(rows[0]!['token_hash'], hashToken(token));
+      assert.ok(!JSON.stringify(rows).includes(token.slice(4)));
+      const p = await tokens.authenticate(token);
+      assert.deepEqual(p, { tokenId: info.id, name: 'first admin', role: 'admin', actor: `token:${info.id}` });
+      await assertCode(tokens.authenticate(undefined), 'TOKEN_MISSING');
+      await assertCode(tokens.authenticate('kbt_short'), 'TOKEN_INVALID');
+      await assertCode(tokens.authenticate(`kbt_${'A'.repeat(43)}`), 'TOKEN_INVALID');
+      await assertCode(tokens.create('system', { name: 'x', role: 'root' as never }), 'INVALID_REQUEST');
+
+      const short = await tokens.create(p.actor, { name: 'ci', role: 'writer', expiresAt: new Date(clock.now().getTime() + 1000).toISOString() });
+      assert.equal((await tokens.authenticate(short.token)).role, 'writer');
+      clock.advance(1000);
+      await assertCode(tokens.authenticate(short.token), 'TOKEN_EXPIRED');
+
+      await tokens.revoke(p.actor, info.id);
+      await assertCode(tokens.authenticate(token), 'TOKEN_REVOKED');
+      await assertCode(tokens.revoke(p.actor, 'ffffffffffffffff'), 'TOKEN_NOT_FOUND');
+      const listed = await tokens.list();
+      assert.equal(listed.length, 2);
+      assert.ok(listed.every((t) => !('tokenHash' in t)));
+    });
+
+    it('stores policies per resource with a default fallback', async () => {
+      const { svc } = await fresh();
+      assert.equal(await svc.getPolicy('r/t/x'), undefined);
+      await svc.setPolicy('token:a', 'default', 'claims.debug == false');
+      assert.equal((await svc.getPolicy('r/t/x'))!.path, 'default');
+      await svc.setPolicy('token:a', 'r/t/x', 'claims.isvSvn >= 3');
+      assert.equal((await svc.getPolicy('r/t/x'))!.document, 'claims.isvSvn >= 3');
+      assert.equal((await svc.getPolicy('r/t/y'))!.document, 'claims.debug == false');
+      await svc.setPolicy('token:a', 'r/t/x', 'claims.isvSvn >= 4');
+      assert.equal((await svc.getStoredPolicy('r/t/x'))!.document, 'claims.isvSvn >= 4');
+      assert.deepEqual((await svc.listPolicies()).map((p) => p.path), ['default', 'r/t/x']);
+      await svc.deletePolicy('token:a', 'r/t/x');
+      await assertCode(svc.deletePolicy('token:a', 'r/t/x'), 'POLICY_NOT_FOUND');
+      await assertCode(svc.setPolicy('token:a', 'bad path', 'true'), 'INVALID_RESOURCE_PATH');
+      await assertCode(svc.setPolicy('token:a', 'r/t/x', '  '), 'POLICY_INVALID');
+    });
+
+    it('keeps versions contiguous and the audit chain linear under concurrent writers', async () => {
+      const { svc } = await fresh();
+      await svc.create('t', { path: 'r/t/c', value: Buffer.from('0') });
+      const writers = Array.from({ length: 24 }, (_, i) =>
+        i % 3 === 0
+          ? svc.appendAudit({ actor: 'tee:x', action: 'resource.release', resource: 'r/t/c', outcome: 'success', reason: '' })
+          : svc.put('t', { path: i % 2 ? 'r/t/c' : `r/t/c${i}`, value: randomBytes(16) }),
+      );
+      await Promise.all(writers);
+      const info = await svc.describe('r/t/c');
+      assert.deepEqual(info.versions.map((v) => v.version), Array.from({ length: info.versions.length }, (_, i) => i + 1));
+      const v = await svc.verifyAudit();
+      assert.equal(v.ok, true);
+      assert.equal(v.count, 1 + 24);
+    });
+  });
+}
+
+function pick(v: { ok: boolean; seq?: number; problem?: string }): { ok: boolean; seq?: number; problem?: string } {
+  return { ok: v.ok, seq: v.seq, problem: v.problem } as never;
+}
