@@ -1,0 +1,94 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { AttestationError } from './errors.js';
+import type { Collateral } from './collateral.js';
+import { decodePemChain } from './quote.js';
+import { parseQeIdentity, parseTcbInfo, type QeIdentity, type TcbInfo } from './tcb-info.js';
+import { sameBytes, verifyChainToRoot, type TrustStore } from './trust.js';
+import { parseCertificate, parseCrl, verifyDerSignature, verifyRawSignature, type Certificate, type Crl } from './x509.js';
+
+/**
+ * Collateral after every check that depends only on its bytes and the trust
+ * store: parsed, issuer chains verified to a pinned root, TCB Info / QE
+ * Identity / CRL signatures verified. Safe to cache by content digest; all
+ * time-dependent and quote-dependent checks are done per verification.
+ */
+export interface PreparedCollateral {
+  tcbInfo: TcbInfo;
+  qeIdentity: QeIdentity;
+  rootCaCrl: Crl;
+  pckCrl: Crl;
+  /** Verified chains (leaf first, root last). */
+  tcbInfoChain: Certificate[];
+  qeIdentityChain: Certificate[];
+  pckCrlChain: Certificate[];
+}
+
+export function prepareCollateral(c: Collateral, trust: TrustStore): PreparedCollateral {
+  const tcbInfoChain = verifiedChain(c.tcbInfoIssuerChain, trust, 'TCB Info issuer chain');
+  const qeIdentityChain = verifiedChain(c.qeIdentityIssuerChain, trust, 'QE Identity issuer chain');
+  const pckCrlChain = verifiedChain(c.pckCrlIssuerChain, trust, 'PCK CRL issuer chain');
+  const root = pckCrlChain[pckCrlChain.length - 1]!;
+
+  // Step 5/6: signatures over the exact signed text, by the issuer chain's leaf (TCB Signing).
+  if (!verifyRawSignature(Buffer.from(c.tcbInfo, 'utf8'), tcbInfoChain[0]!.publicKey, hexBytes(c.tcbInfoSignature))) {
+    throw new AttestationError('TCB_INFO_SIGNATURE_INVALID', `the TCB Info signature does not verify with the key of "${tcbInfoChain[0]!.subjectCn}"`);
+  }
+  if (!verifyRawSignature(Buffer.from(c.qeIdentity, 'utf8'), qeIdentityChain[0]!.publicKey, hexBytes(c.qeIdentitySignature))) {
+    throw new AttestationError('QE_IDENTITY_SIGNATURE_INVALID', `the QE Identity signature does not verify with the key of "${qeIdentityChain[0]!.subjectCn}"`);
+  }
+
+  // Step 3: CRLs. The Root CA CRL is issued and signed by the root; the PCK CRL by its CA.
+  const rootCaCrl = parseCrl(hexBytes(c.rootCaCrl), 'Root CA CRL');
+  const rootIssuer = findRootFor(rootCaCrl, trust, root);
+  if (!verifyDerSignature(rootCaCrl.hash, rootCaCrl.tbs, rootIssuer.publicKey, rootCaCrl.signature)) {
+    throw new AttestationError('CRL_SIGNATURE_INVALID', `the Root CA CRL signature does not verify with the key of "${rootIssuer.subjectCn}"`);
+  }
+  const pckCrl = parseCrl(hexBytes(c.pckCrl), 'PCK CRL');
+  const pckCa = pckCrlChain[0]!;
+  if (!sameBytes(pckCrl.issuer, pckCa.subject)) {
+    throw new AttestationError('CRL_ISSUER_MISMATCH', `the PCK CRL is issued by "${pckCrl.issuerCn}" but its issuer chain starts with "${pckCa.subjectCn}"`);
+  }
+  if (!verifyDerSignature(pckCrl.hash, pckCrl.tbs, pckCa.publicKey, pckCrl.signature)) {
+    throw new AttestationError('CRL_SIGNATURE_INVALID', `the PCK CRL signature does not verify with the key of "${pckCa.subjectCn}"`);
+  }
+
+  return {
+    tcbInfo: parseTcbInfo(c.tcbInfo),
+    qeIdentity: parseQeIdentity(c.qeIdentity),
+    rootCaCrl,
+    pckCrl,
+    tcbInfoChain,
+    qeIdentityChain,
+    pckCrlChain,
+  };
+}
+
+function verifiedChain(pem: string, trust: TrustStore, label: string): Certificate[] {
+  const ders = decodePemChain(Buffer.from(pem, 'latin1'), label);
+  const certs = ders.map((der, i) => parseCertificate(der, `${label} certificate ${i}`));
+  return verifyChainToRoot(certs, trust, label);
+}
+
+function findRootFor(crl: Crl, trust: TrustStore, fallback: Certificate): Certificate {
+  if (sameBytes(crl.issuer, fallback.subject)) return fallback;
+  const r = trust.roots.find((root) => sameBytes(root.subject, crl.issuer));
+  if (!r) throw new AttestationError('CRL_ISSUER_MISMATCH', `the Root CA CRL is issued by "${crl.issuerCn}", which is not a trusted root`);
+  return r;
+}
+
+function hexBytes(hex: string): Uint8Array {
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}
+
+/** SPKI DER prefix of an uncompressed P-256 public key (RFC 5480). */
+const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d03010703420004', 'hex');
+
+/** Imports a raw 64-byte (x ‖ y) P-256 key; undefined when it is not a valid point. */
+export function importRawP256Key(xy: Uint8Array): KeyObject | undefined {
+  if (xy.length !== 64) return undefined;
+  try {
+    return createPublicKey({ key: Buffer.concat([P256_SPKI_PREFIX, xy]), format: 'der', type: 'spki' });
+  } catch {
+    return undefined;
+  }
+}
