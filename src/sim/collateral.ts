@@ -63,6 +63,8 @@ export interface QeIdentityParams {
   qeSvn: number;
   /** Date of the QE's UpToDate level. */
   tcbDate: string;
+  /** Negative tests: publish only a level this high (above the QE's own ISVSVN). */
+  lowestIsvSvn?: number;
 }
 
 /** Intel's QE Identity masks: MISCSELECT fully, ATTRIBUTES all flags but MODE64BIT, XFRM ignored. */
@@ -74,9 +76,9 @@ export const QE_ADVISORY_ID = 'SIM-SA-Q0001';
 
 export function qeIdentityText(p: QeIdentityParams): string {
   const levels: Array<{ tcb: { isvsvn: number }; tcbDate: string; tcbStatus: string; advisoryIDs?: string[] }> = [
-    { tcb: { isvsvn: p.qeSvn }, tcbDate: p.tcbDate, tcbStatus: 'UpToDate' },
+    { tcb: { isvsvn: p.lowestIsvSvn ?? p.qeSvn }, tcbDate: p.tcbDate, tcbStatus: 'UpToDate' },
   ];
-  if (p.qeSvn >= 2) {
+  if (p.qeSvn >= 2 && p.lowestIsvSvn === undefined) {
     levels.push({ tcb: { isvsvn: p.qeSvn - 2 }, tcbDate: '2021-11-10T00:00:00Z', tcbStatus: 'OutOfDate', advisoryIDs: [QE_ADVISORY_ID] });
   }
   const identity = {

@@ -64,6 +64,8 @@ export const QUOTE_TAMPERS: readonly SimQuoteTamper[] = [
   'pckLeafExpired',
   'unsupportedVersion',
   'truncated',
+  'qeVendorId',
+  'attestationKeyType',
 ];
 
 export const COLLATERAL_TAMPERS: readonly SimCollateralTamper[] = [
@@ -75,11 +77,15 @@ export const COLLATERAL_TAMPERS: readonly SimCollateralTamper[] = [
   'pckCrlExpired',
   'tcbInfoSignature',
   'tcbInfoExpired',
+  'tcbInfoNotYetValid',
   'tcbInfoFmspc',
   'tcbInfoPceId',
   'tcbInfoNoMatchingLevel',
+  'tcbInfoRevoked',
   'qeIdentitySignature',
   'qeIdentityExpired',
+  'qeIdentityNotYetValid',
+  'qeIdentityNoMatchingLevel',
 ];
 
 function invalid(message: string, hint: string): SimError {
@@ -415,6 +421,8 @@ export class SimulatedPlatform {
       // A binding over other auth data: well-formed, correctly signed, wrong.
       ...(tamper === 'qeReportData' ? { qeReportData: Buffer.concat([createHash('sha256').update('not the attestation key').digest(), Buffer.alloc(32)]) } : {}),
       ...(tamper === 'unsupportedVersion' ? { headerVersion: 2 } : {}),
+      ...(tamper === 'qeVendorId' ? { qeVendorId: Buffer.alloc(16, 0xee) } : {}),
+      ...(tamper === 'attestationKeyType' ? { attestationKeyType: 3 } : {}),
     };
     const quote = assembleQuote(
       {
@@ -447,6 +455,9 @@ export class SimulatedPlatform {
     const issued = Math.floor((now - HOUR_MS) / 1000) * 1000;
     const fresh = { from: new Date(issued), until: new Date(issued + COLLATERAL_VALIDITY_MS) };
     const expired = { from: new Date(issued - COLLATERAL_VALIDITY_MS - DAY_MS), until: new Date(issued - DAY_MS) };
+    const future = { from: new Date(issued + DAY_MS), until: new Date(issued + DAY_MS + COLLATERAL_VALIDITY_MS) };
+    const windowFor = (expiredTamper: SimCollateralTamper, futureTamper: SimCollateralTamper) =>
+      tamper === expiredTamper ? expired : tamper === futureTamper ? future : fresh;
 
     const rootSki = subjectKeyId(d.certs.root);
     const caSki = subjectKeyId(d.certs.pckCa);
@@ -473,19 +484,24 @@ export class SimulatedPlatform {
     });
 
     const recoveries = d.tcbRecoveryDates.length;
-    const tcbWindow = tamper === 'tcbInfoExpired' ? expired : fresh;
+    const tcbWindow = windowFor('tcbInfoExpired', 'tcbInfoNotYetValid');
+    let levels = tcbLevels(d.tcb, d.createdAt, d.tcbRecoveryDates);
+    if (tamper === 'tcbInfoNoMatchingLevel') {
+      levels = [{ tcb: recoveredTcb(d.tcb, recoveries + 1), tcbDate: midnight(new Date(issued)), tcbStatus: 'UpToDate', advisoryIDs: [] }];
+    }
+    if (tamper === 'tcbInfoRevoked') {
+      const own = recoveries; // levels[0..recoveries-1] are the recovered ones; the platform's own comes next
+      levels = levels.map((level, i) => (i === own ? { ...level, tcbStatus: 'Revoked' as const } : level));
+    }
     const tcbInfo = tcbInfoText({
       issueDate: tcbWindow.from,
       nextUpdate: tcbWindow.until,
       fmspc: tamper === 'tcbInfoFmspc' ? otherHex(d.fmspc) : d.fmspc,
       pceId: tamper === 'tcbInfoPceId' ? otherHex(d.pceId) : d.pceId,
       tcbEvaluationDataNumber: this.tcbEvaluationDataNumber,
-      levels:
-        tamper === 'tcbInfoNoMatchingLevel'
-          ? [{ tcb: recoveredTcb(d.tcb, recoveries + 1), tcbDate: midnight(new Date(issued)), tcbStatus: 'UpToDate', advisoryIDs: [] }]
-          : tcbLevels(d.tcb, d.createdAt, d.tcbRecoveryDates),
+      levels,
     });
-    const qeWindow = tamper === 'qeIdentityExpired' ? expired : fresh;
+    const qeWindow = windowFor('qeIdentityExpired', 'qeIdentityNotYetValid');
     const qeIdentity = qeIdentityText({
       issueDate: qeWindow.from,
       nextUpdate: qeWindow.until,
@@ -494,6 +510,7 @@ export class SimulatedPlatform {
       isvProdId: QE_ISV_PROD_ID,
       qeSvn: d.qeSvn,
       tcbDate: midnight(d.createdAt),
+      ...(tamper === 'qeIdentityNoMatchingLevel' ? { lowestIsvSvn: d.qeSvn + 1 } : {}),
     });
     const tcbChain = pemChain([d.certs.tcbSigning, d.certs.root]);
     return {

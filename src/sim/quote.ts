@@ -41,6 +41,8 @@ export interface QuoteFaults {
   corruptQuoteSignature?: boolean;
   /** Header version written instead of parts.version (the layout stays that of parts.version). */
   headerVersion?: number;
+  qeVendorId?: Uint8Array;
+  attestationKeyType?: number;
 }
 
 function u16(n: number): Buffer {
@@ -70,14 +72,23 @@ export function qeReportDataFor(attestationPublicKey: Uint8Array, qeAuthData: Ui
   return Buffer.concat([digest, Buffer.alloc(32)]);
 }
 
-export function encodeHeader(p: { version: number; qeSvn: number; pceSvn: number; qeId: Uint8Array }): Uint8Array {
+export interface HeaderFields {
+  version: number;
+  qeSvn: number;
+  pceSvn: number;
+  qeId: Uint8Array;
+  attestationKeyType?: number;
+  qeVendorId?: Uint8Array;
+}
+
+export function encodeHeader(p: HeaderFields): Uint8Array {
   return Buffer.concat([
     u16(p.version),
-    u16(ATTESTATION_KEY_TYPE_ECDSA_P256),
+    u16(p.attestationKeyType ?? ATTESTATION_KEY_TYPE_ECDSA_P256),
     u32(0), // TEE type SGX (reserved in v3)
     u16(p.qeSvn),
     u16(p.pceSvn),
-    INTEL_QE_VENDOR_ID,
+    p.qeVendorId ?? INTEL_QE_VENDOR_ID,
     p.qeId,
     Buffer.alloc(4),
   ]);
@@ -85,7 +96,12 @@ export function encodeHeader(p: { version: number; qeSvn: number; pceSvn: number
 
 export function assembleQuote(parts: QuoteParts, faults: QuoteFaults = {}): Uint8Array {
   const attestationPublicKey = rawPublicKey(parts.attestationKey);
-  const header = encodeHeader({ ...parts, version: faults.headerVersion ?? parts.version });
+  const header = encodeHeader({
+    ...parts,
+    version: faults.headerVersion ?? parts.version,
+    ...(faults.attestationKeyType !== undefined ? { attestationKeyType: faults.attestationKeyType } : {}),
+    ...(faults.qeVendorId !== undefined ? { qeVendorId: faults.qeVendorId } : {}),
+  });
   const body = encodeReportBody(parts.enclave);
   let isvSignature = signRaw(Buffer.concat([header, body]), parts.attestationKey);
   if (faults.corruptQuoteSignature) isvSignature = flipLastByte(isvSignature);

@@ -73,7 +73,11 @@ export type SimQuoteTamper =
   /** Header version 2 (not a DCAP ECDSA quote version). */
   | 'unsupportedVersion'
   /** The quote cut short inside the certification data. */
-  | 'truncated';
+  | 'truncated'
+  /** Header QE vendor ID is not Intel's (quote re-signed). */
+  | 'qeVendorId'
+  /** Header attestation key type 3 (ECDSA-384, reserved) instead of 2 (quote re-signed). */
+  | 'attestationKeyType';
 
 /** Collateral-side faults; each breaks exactly one check. */
 export type SimCollateralTamper =
@@ -87,14 +91,22 @@ export type SimCollateralTamper =
   | 'pckCrlExpired'
   | 'tcbInfoSignature'
   | 'tcbInfoExpired'
+  /** TCB Info issued a day in the future. */
+  | 'tcbInfoNotYetValid'
   /** TCB Info issued for another FMSPC (correctly signed). */
   | 'tcbInfoFmspc'
   /** TCB Info issued for another PCE-ID (correctly signed). */
   | 'tcbInfoPceId'
   /** Every TCB level in TCB Info is above the platform's TCB. */
   | 'tcbInfoNoMatchingLevel'
+  /** The platform's own TCB level has status Revoked. */
+  | 'tcbInfoRevoked'
   | 'qeIdentitySignature'
-  | 'qeIdentityExpired';
+  | 'qeIdentityExpired'
+  /** QE Identity issued a day in the future. */
+  | 'qeIdentityNotYetValid'
+  /** Every QE TCB level is above the QE's ISVSVN. */
+  | 'qeIdentityNoMatchingLevel';
 
 export interface SimCollateralOptions {
   tamper?: SimCollateralTamper;
