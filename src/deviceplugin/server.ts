@@ -1,0 +1,444 @@
+/**
+ * One device-plugin gRPC server for one resource, on its own unix socket, and
+ * its registration with kubelet. Lifecycle (kubelet devicemanager contract):
+ *
+ * 1. Serve first: refuse if another live server holds our socket, remove a
+ *    stale file, listen.
+ * 2. Register with kubelet.sock (version, socket name, resource, options).
+ * 3. Watch the directory (fs.watch for speed, a bounded poll as a fallback for
+ *    missed events and a wiped-and-recreated directory). When our socket
+ *    disappears or kubelet.sock is replaced (kubelet restart), listen again and
+ *    re-register. While kubelet.sock is absent or Register fails, retry with
+ *    exponential backoff; a new kubelet.sock resets the backoff.
+ */
+import { mkdirSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../common/log.js';
+import { silentLogger } from '../common/log.js';
+import {
+  DEVICE_PLUGIN_API_VERSION,
+  HEALTHY,
+  KUBELET_SOCKET_NAME,
+  MAX_DEVICE_ID_LENGTH,
+  UNHEALTHY,
+  USE_DEFAULT_ALLOCATE,
+  defaultAllocate,
+  defaultSocketName,
+  isExtendedResourceName,
+  type DeviceInfo,
+  type DevicePart,
+} from './api.js';
+import { DevicePluginError } from './errors.js';
+import {
+  devicePluginApi,
+  type AllocateRequest,
+  type AllocateResponse,
+  type DevicePluginOptions,
+  type ListAndWatchResponse,
+  type PreferredAllocationRequest,
+  type PreferredAllocationResponse,
+  type PreStartContainerRequest,
+  type RegisterRequest,
+} from './proto.js';
+import { isSocketLive } from './socket-probe.js';
+
+export interface DevicePluginServerOptions {
+  /** kubelet's device-plugins directory (holds kubelet.sock and our socket). */
+  pluginDir: string;
+  logger?: Logger;
+  /** Fallback poll of the directory; fs.watch normally reacts first. Default 500 ms. */
+  pollIntervalMs?: number;
+  /** Register retry backoff while kubelet is absent or failing. Defaults 100 ms doubling to 5 s. */
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  /** Deadline of one Register call. Default 5 s. */
+  registerTimeoutMs?: number;
+}
+
+export interface DevicePluginStatus {
+  resourceName: string;
+  socketPath: string;
+  serving: boolean;
+  registered: boolean;
+  /** Completed registrations since start (re-registrations after kubelet restarts included). */
+  registrations: number;
+  lastRegisteredAt: Date | null;
+  lastError: string | null;
+  devices: DeviceInfo[];
+}
+
+interface Inode {
+  dev: number;
+  ino: number;
+}
+
+function inodeOf(path: string): Inode | undefined {
+  try {
+    const s = statSync(path);
+    return { dev: s.dev, ino: s.ino };
+  } catch {
+    return undefined;
+  }
+}
+
+function sameInode(a: Inode | undefined, b: Inode | undefined): boolean {
+  return a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
+}
+
+function toWire(d: DeviceInfo): ListAndWatchResponse['devices'][number] {
+  return {
+    ID: d.id,
+    health: d.healthy ? HEALTHY : UNHEALTHY,
+    topology: d.numaNodes && d.numaNodes.length > 0 ? { nodes: d.numaNodes.map((n) => ({ ID: n })) } : null,
+  };
+}
+
+function grpcError(code: grpc.status, details: string): grpc.ServiceError {
+  return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() }) as grpc.ServiceError;
+}
+
+export class DevicePluginServer {
+  readonly resourceName: string;
+  readonly socketPath: string;
+  private readonly part: DevicePart;
+  private readonly dir: string;
+  private readonly log: Logger;
+  private readonly pollMs: number;
+  private readonly backoffInitialMs: number;
+  private readonly backoffMaxMs: number;
+  private readonly registerTimeoutMs: number;
+
+  private devices = new Map<string, DeviceInfo>();
+  private streams = new Set<grpc.ServerWritableStream<unknown, ListAndWatchResponse>>();
+  private server: grpc.Server | undefined;
+  private ourInode: Inode | undefined;
+  private kubeletInode: Inode | undefined;
+  private registered = false;
+  private registrations = 0;
+  private lastRegisteredAt: Date | null = null;
+  private lastError: string | null = null;
+  private backoffMs: number;
+  private nextAttemptAt = 0;
+  private lastSeenKubelet: Inode | undefined;
+  private watcher: FSWatcher | undefined;
+  private watchedDir: Inode | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopWatch: (() => void) | undefined;
+  private checking: Promise<void> | undefined;
+  private checkAgain = false;
+  private closed = false;
+  private readonly listeners = new Set<(s: DevicePluginStatus) => void>();
+
+  constructor(part: DevicePart, options: DevicePluginServerOptions) {
+    if (!isExtendedResourceName(part.resourceName)) {
+      throw new DevicePluginError('DP_RESOURCE_NAME_INVALID', `"${part.resourceName}" is not an extended resource name kubelet accepts`, {
+        hint: 'use <domain>/<name> outside kubernetes.io, e.g. example.com/widget',
+      });
+    }
+    this.part = part;
+    this.resourceName = part.resourceName;
+    this.dir = options.pluginDir;
+    this.socketPath = join(this.dir, part.socketName ?? defaultSocketName(part.resourceName));
+    this.log = (options.logger ?? silentLogger()).child({ resource: part.resourceName });
+    this.pollMs = options.pollIntervalMs ?? 500;
+    this.backoffInitialMs = options.backoffInitialMs ?? 100;
+    this.backoffMaxMs = options.backoffMaxMs ?? 5000;
+    this.registerTimeoutMs = options.registerTimeoutMs ?? 5000;
+    this.backoffMs = this.backoffInitialMs;
+  }
+
+  /** Serves, then registers (retrying in the background); resolves once serving. */
+  async start(): Promise<void> {
+    if (this.closed) throw new DevicePluginError('DP_CLOSED', `device plugin ${this.resourceName} was closed`);
+    this.stopWatch = this.part.watch((list) => this.setDevices(list));
+    try {
+      await this.serve();
+    } catch (err) {
+      this.stopWatch?.();
+      throw err;
+    }
+    this.ensureWatcher();
+    this.pollTimer = setInterval(() => this.requestCheck(), this.pollMs);
+    this.pollTimer.unref();
+    this.requestCheck();
+  }
+
+  status(): DevicePluginStatus {
+    return {
+      resourceName: this.resourceName,
+      socketPath: this.socketPath,
+      serving: this.server !== undefined,
+      registered: this.registered,
+      registrations: this.registrations,
+      lastRegisteredAt: this.lastRegisteredAt,
+      lastError: this.lastError,
+      devices: [...this.devices.values()],
+    };
+  }
+
+  /** Called after every registration and device change (for metrics and tests). */
+  onStatus(listener: (s: DevicePluginStatus) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopWatch?.();
+    clearInterval(this.pollTimer);
+    clearTimeout(this.retryTimer);
+    this.watcher?.close();
+    await this.checking?.catch(() => undefined);
+    await this.stopServing();
+    // Only remove the socket file if it is still ours (a successor may have replaced it).
+    if (sameInode(inodeOf(this.socketPath), this.ourInode)) rmSync(this.socketPath, { force: true });
+  }
+
+  private emit(): void {
+    const s = this.status();
+    for (const l of this.listeners) l(s);
+  }
+
+  private setDevices(list: DeviceInfo[]): void {
+    const next = new Map<string, DeviceInfo>();
+    for (const d of list) {
+      // kubelet rejects the whole update on a bad ID; drop the bad one instead and say so.
+      if (d.id.length === 0 || d.id.length > MAX_DEVICE_ID_LENGTH || next.has(d.id)) {
+        this.log.error({ id: d.id }, 'device ID empty, longer than 63 characters or duplicated; not advertised');
+        continue;
+      }
+      next.set(d.id, d);
+    }
+    this.devices = next;
+    const msg: ListAndWatchResponse = { devices: [...next.values()].map(toWire) };
+    for (const s of this.streams) s.write(msg);
+    this.emit();
+  }
+
+  private options(): DevicePluginOptions {
+    return {
+      pre_start_required: typeof this.part.preStart === 'function',
+      get_preferred_allocation_available: typeof this.part.preferredAllocation === 'function',
+    };
+  }
+
+  private handlers(): grpc.UntypedServiceImplementation {
+    return {
+      GetDevicePluginOptions: (_call: grpc.ServerUnaryCall<unknown, DevicePluginOptions>, cb: grpc.sendUnaryData<DevicePluginOptions>) => cb(null, this.options()),
+      ListAndWatch: (call: grpc.ServerWritableStream<unknown, ListAndWatchResponse>) => {
+        this.streams.add(call);
+        const drop = (): void => {
+          this.streams.delete(call);
+        };
+        call.on('cancelled', drop);
+        call.on('close', drop);
+        call.on('error', drop);
+        call.write({ devices: [...this.devices.values()].map(toWire) });
+      },
+      Allocate: (call: grpc.ServerUnaryCall<AllocateRequest, AllocateResponse>, cb: grpc.sendUnaryData<AllocateResponse>) => {
+        try {
+          cb(null, this.allocate(call.request));
+        } catch (err) {
+          cb(err as grpc.ServiceError);
+        }
+      },
+      GetPreferredAllocation: (call: grpc.ServerUnaryCall<PreferredAllocationRequest, PreferredAllocationResponse>, cb: grpc.sendUnaryData<PreferredAllocationResponse>) => {
+        const prefer = this.part.preferredAllocation;
+        if (!prefer) return cb(grpcError(grpc.status.UNIMPLEMENTED, `${this.resourceName} does not implement GetPreferredAllocation`));
+        try {
+          const responses = call.request.container_requests.map((r) => {
+            const picked = prefer.call(this.part, { available: r.available_deviceIDs, mustInclude: r.must_include_deviceIDs, size: r.allocation_size }, this.devices);
+            return { deviceIDs: picked };
+          });
+          cb(null, { container_responses: responses });
+        } catch (err) {
+          cb(grpcError(grpc.status.INTERNAL, `preferred allocation for ${this.resourceName} failed: ${(err as Error).message}`));
+        }
+      },
+      PreStartContainer: (call: grpc.ServerUnaryCall<PreStartContainerRequest, object>, cb: grpc.sendUnaryData<object>) => {
+        const pre = this.part.preStart;
+        if (!pre) return cb(grpcError(grpc.status.UNIMPLEMENTED, `${this.resourceName} does not require PreStartContainer`));
+        pre.call(this.part, call.request.devices_ids).then(
+          () => cb(null, {}),
+          (err: unknown) => cb(grpcError(grpc.status.INTERNAL, `PreStartContainer for ${this.resourceName} failed: ${(err as Error).message}`)),
+        );
+      },
+    };
+  }
+
+  /** Validates every requested ID (known, healthy) before any part code runs: fail closed. */
+  private allocate(req: AllocateRequest): AllocateResponse {
+    const responses = req.container_requests.map((c, index) => {
+      if (c.devices_ids.length === 0) throw grpcError(grpc.status.INVALID_ARGUMENT, `container request ${index} for ${this.resourceName} lists no device IDs`);
+      for (const id of c.devices_ids) {
+        const d = this.devices.get(id);
+        if (!d) throw grpcError(grpc.status.INVALID_ARGUMENT, `unknown device ID "${id.slice(0, 80)}" for resource ${this.resourceName} (container request ${index})`);
+        if (!d.healthy) throw grpcError(grpc.status.FAILED_PRECONDITION, `device "${id}" of resource ${this.resourceName} is Unhealthy; refusing to allocate it`);
+      }
+      let out;
+      try {
+        out = this.part.allocate?.(c.devices_ids, this.devices) ?? USE_DEFAULT_ALLOCATE;
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        throw grpcError(grpc.status.FAILED_PRECONDITION, `allocate for ${this.resourceName} failed${typeof code === 'string' ? ` [${code}]` : ''}: ${(err as Error).message}`);
+      }
+      return out === USE_DEFAULT_ALLOCATE ? defaultAllocate(c.devices_ids, this.devices) : out;
+    });
+    this.log.info({ containers: responses.length, ids: req.container_requests.map((c) => c.devices_ids.length) }, 'allocated');
+    return { container_responses: responses };
+  }
+
+  private async serve(): Promise<void> {
+    try {
+      mkdirSync(this.dir, { recursive: true });
+    } catch (err) {
+      throw new DevicePluginError('DP_LISTEN_FAILED', `cannot create the device-plugin directory ${this.dir}: ${(err as Error).message}`, {
+        cause: err,
+        hint: 'mount kubelet\'s device-plugins directory (hostPath /var/lib/kubelet/device-plugins) writable',
+      });
+    }
+    if (inodeOf(this.socketPath) !== undefined) {
+      if (await isSocketLive(this.socketPath)) {
+        throw new DevicePluginError('DP_SOCKET_IN_USE', `another server is already listening on ${this.socketPath}`, {
+          hint: 'stop the other device plugin for this resource first; two servers must never share one socket',
+        });
+      }
+      rmSync(this.socketPath, { force: true });
+    }
+    const server = new grpc.Server();
+    server.addService(devicePluginApi().devicePlugin.service, this.handlers());
+    await new Promise<void>((resolve, reject) => {
+      server.bindAsync(`unix:${this.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => {
+        if (err) {
+          server.forceShutdown();
+          reject(
+            new DevicePluginError('DP_LISTEN_FAILED', `cannot listen on ${this.socketPath}: ${err.message}`, {
+              cause: err,
+              hint: 'check that the directory is writable and the path is shorter than 108 bytes',
+            }),
+          );
+        } else resolve();
+      });
+    });
+    this.server = server;
+    this.ourInode = inodeOf(this.socketPath);
+    this.log.info({ socket: this.socketPath }, 'serving');
+  }
+
+  private async stopServing(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const s of this.streams) s.end();
+    this.streams.clear();
+    if (server) server.forceShutdown();
+  }
+
+  private ensureWatcher(): void {
+    const dirInode = inodeOf(this.dir);
+    if (this.watcher && sameInode(dirInode, this.watchedDir)) return;
+    this.watcher?.close();
+    this.watcher = undefined;
+    if (!dirInode) return;
+    try {
+      const w = watch(this.dir, { persistent: false }, () => this.requestCheck());
+      w.on('error', () => {
+        w.close();
+        if (this.watcher === w) this.watcher = undefined;
+      });
+      this.watcher = w;
+      this.watchedDir = dirInode;
+    } catch {
+      // The bounded poll still covers us.
+    }
+  }
+
+  private requestCheck(): void {
+    if (this.closed) return;
+    if (this.checking) {
+      this.checkAgain = true;
+      return;
+    }
+    this.checking = this.check()
+      .catch((err: unknown) => {
+        this.lastError = (err as Error).message;
+        this.log.error({ err: (err as Error).message }, 'device plugin supervision step failed');
+      })
+      .finally(() => {
+        this.checking = undefined;
+        if (this.checkAgain && !this.closed) {
+          this.checkAgain = false;
+          this.requestCheck();
+        }
+      });
+  }
+
+  private async check(): Promise<void> {
+    this.ensureWatcher();
+    // Our socket deleted or replaced (kubelet wiped the directory): listen again, then re-register.
+    if (!sameInode(inodeOf(this.socketPath), this.ourInode)) {
+      this.log.warn('plugin socket removed; serving again and re-registering');
+      this.registered = false;
+      await this.stopServing();
+      await this.serve();
+      this.ensureWatcher();
+    }
+    const kubelet = inodeOf(join(this.dir, KUBELET_SOCKET_NAME));
+    if (!kubelet) {
+      if (this.registered) this.log.warn('kubelet.sock disappeared; waiting for kubelet');
+      this.registered = false;
+      this.lastSeenKubelet = undefined;
+      return;
+    }
+    if (!sameInode(kubelet, this.lastSeenKubelet)) {
+      // A new kubelet socket: try at once, with a fresh backoff.
+      this.lastSeenKubelet = kubelet;
+      this.backoffMs = this.backoffInitialMs;
+      this.nextAttemptAt = 0;
+    }
+    if (this.registered && sameInode(kubelet, this.kubeletInode)) return;
+    this.registered = false;
+    const now = Date.now();
+    if (now < this.nextAttemptAt) return;
+    try {
+      await this.register();
+      this.registered = true;
+      this.kubeletInode = kubelet;
+      this.registrations++;
+      this.lastRegisteredAt = new Date();
+      this.lastError = null;
+      this.backoffMs = this.backoffInitialMs;
+      this.log.info({ registrations: this.registrations }, 'registered with kubelet');
+      this.emit();
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      this.nextAttemptAt = Date.now() + this.backoffMs;
+      this.log.warn({ err: this.lastError, retryInMs: this.backoffMs }, 'kubelet registration failed; backing off');
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.requestCheck(), this.backoffMs);
+      this.retryTimer.unref();
+      this.backoffMs = Math.min(this.backoffMs * 2, this.backoffMaxMs);
+    }
+  }
+
+  private register(): Promise<void> {
+    const { registration } = devicePluginApi();
+    const client = new registration.client(`unix:${join(this.dir, KUBELET_SOCKET_NAME)}`, grpc.credentials.createInsecure());
+    const req: RegisterRequest = {
+      version: DEVICE_PLUGIN_API_VERSION,
+      endpoint: this.socketPath.slice(this.dir.length).replace(/^\/+/, ''),
+      resource_name: this.resourceName,
+      options: this.options(),
+    };
+    return new Promise<void>((resolve, reject) => {
+      const fn = client['Register'] as (r: RegisterRequest, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null) => void) => void;
+      fn.call(client, req, { deadline: Date.now() + this.registerTimeoutMs }, (err) => {
+        client.close();
+        if (err) reject(new Error(`Register with kubelet failed: ${err.details || err.message}`));
+        else resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,205 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import {
+  DevicePluginServer,
+  startKubeletStandin,
+  startDevicePlugins,
+  USE_DEFAULT_ALLOCATE,
+  type DeviceInfo,
+  type DevicePart,
+} from '../../src/deviceplugin/index.js';
+
+const base = mkdtempSync(join(tmpdir(), 'kt-dp-'));
+after(() => rmSync(base, { recursive: true, force: true }));
+let n = 0;
+const newDir = (): string => join(base, `d${n++}`);
+
+/** A minimal device part: a settable list of widgets. Not SGX: proves the framework is generic. */
+function widgetPart(resourceName = 'example.com/widget', extra: Partial<DevicePart> = {}) {
+  let notify: ((d: DeviceInfo[]) => void) | undefined;
+  let devices: DeviceInfo[] = [];
+  const part: DevicePart = {
+    resourceName,
+    watch(fn) {
+      notify = fn;
+      fn(devices);
+      return () => {
+        notify = undefined;
+      };
+    },
+    ...extra,
+  };
+  return {
+    part,
+    set(list: DeviceInfo[]) {
+      devices = list;
+      notify?.(list);
+    },
+  };
+}
+
+const widget = (id: string, healthy = true, numa?: number): DeviceInfo => ({
+  id,
+  healthy,
+  ...(numa === undefined ? {} : { numaNodes: [numa] }),
+  deviceSpecs: [{ host_path: '/dev/widget', container_path: '/dev/widget', permissions: 'rw' }],
+  mounts: [{ host_path: '/run/widget', container_path: '/run/widget', read_only: true }],
+  envs: { WIDGETS: 'yes' },
+});
+
+const FAST = { pollIntervalMs: 200, backoffInitialMs: 50, backoffMaxMs: 400 };
+
+test('serve, register, full ListAndWatch updates, options derived from the part', async (t) => {
+  const dir = newDir();
+  const kubelet = await startKubeletStandin({ dir });
+  t.after(() => kubelet.close());
+  const w = widgetPart();
+  w.set([widget('w0'), widget('w1')]);
+  const server = new DevicePluginServer(w.part, { pluginDir: dir, ...FAST });
+  t.after(() => server.close());
+  await server.start();
+  await kubelet.waitFor(() => kubelet.resource('example.com/widget')?.devices.length === 2, 'two widgets');
+  const reg = kubelet.registrations[0]!;
+  assert.equal(reg.version, 'v1beta1');
+  assert.equal(reg.endpoint, 'example.com-widget.sock');
+  assert.deepEqual(reg.options, { pre_start_required: false, get_preferred_allocation_available: false });
+  assert.deepEqual(kubelet.resource('example.com/widget')!.options, reg.options);
+  // Every message is the full list.
+  w.set([widget('w0'), widget('w1', false), widget('w2')]);
+  await kubelet.waitFor(() => kubelet.resource('example.com/widget')!.devices.length === 3, 'three widgets');
+  assert.deepEqual(kubelet.resource('example.com/widget')!.devices.map((d) => [d.ID, d.health]), [['w0', 'Healthy'], ['w1', 'Unhealthy'], ['w2', 'Healthy']]);
+  assert.equal(server.status().registered, true);
+});
+
+test('default Allocate merges and de-duplicates; unknown and unhealthy IDs are refused with clear gRPC errors', async (t) => {
+  const dir = newDir();
+  const kubelet = await startKubeletStandin({ dir });
+  t.after(() => kubelet.close());
+  const w = widgetPart();
+  w.set([widget('w0'), widget('w1'), widget('bad', false)]);
+  const server = new DevicePluginServer(w.part, { pluginDir: dir, ...FAST });
+  t.after(() => server.close());
+  await server.start();
+  await kubelet.waitFor(() => kubelet.resource('example.com/widget')?.devices.length === 3, 'registration');
+  const res = await kubelet.allocate('example.com/widget', [['w0', 'w1'], ['w1']]);
+  assert.equal(res.container_responses.length, 2);
+  assert.deepEqual(res.container_responses[0]!.devices, [{ host_path: '/dev/widget', container_path: '/dev/widget', permissions: 'rw' }]);
+  assert.deepEqual(res.container_responses[0]!.mounts, [{ host_path: '/run/widget', container_path: '/run/widget', read_only: true }]);
+  assert.deepEqual(res.container_responses[0]!.envs, { WIDGETS: 'yes' });
+  await assert.rejects(kubelet.allocate('example.com/widget', [['w0', 'nope']]), (err: grpc.ServiceError) => err.code === grpc.status.INVALID_ARGUMENT && /unknown device ID "nope"/.test(err.details));
+  await assert.rejects(kubelet.allocate('example.com/widget', [['bad']]), (err: grpc.ServiceError) => err.code === grpc.status.FAILED_PRECONDITION && /Unhealthy/.test(err.details));
+  await assert.rejects(kubelet.allocate('example.com/widget', [[]]), (err: grpc.ServiceError) => err.code === grpc.status.INVALID_ARGUMENT);
+});
+
+test('optional capabilities: preferred allocation and PreStartContainer are advertised only when implemented', async (t) => {
+  const dir = newDir();
+  const kubelet = await startKubeletStandin({ dir });
+  t.after(() => kubelet.close());
+  const started: string[][] = [];
+  const w = widgetPart('example.com/gadget', {
+    preferredAllocation: (req) => req.available.slice(-req.size),
+    preStart: async (ids) => {
+      started.push(ids);
+    },
+    allocate: (ids) => (ids.includes('g0') ? USE_DEFAULT_ALLOCATE : { envs: { IDS: ids.join(',') }, mounts: [], devices: [], annotations: {}, cdi_devices: [] }),
+  });
+  w.set([widget('g0'), widget('g1'), widget('g2')]);
+  const server = new DevicePluginServer(w.part, { pluginDir: dir, ...FAST });
+  t.after(() => server.close());
+  await server.start();
+  await kubelet.waitFor(() => kubelet.resource('example.com/gadget')?.devices.length === 3, 'registration');
+  assert.deepEqual(kubelet.registrations[0]!.options, { pre_start_required: true, get_preferred_allocation_available: true });
+  const pref = await kubelet.preferredAllocation('example.com/gadget', [{ available_deviceIDs: ['g0', 'g1', 'g2'], must_include_deviceIDs: [], allocation_size: 2 }]);
+  assert.deepEqual(pref.container_responses[0]!.deviceIDs, ['g1', 'g2']);
+  await kubelet.preStart('example.com/gadget', ['g1']);
+  assert.deepEqual(started, [['g1']]);
+  const custom = await kubelet.allocate('example.com/gadget', [['g1', 'g2'], ['g0']]);
+  assert.deepEqual(custom.container_responses[0]!.envs, { IDS: 'g1,g2' });
+  assert.deepEqual(custom.container_responses[1]!.envs, { WIDGETS: 'yes' });
+});
+
+test('kubelet restart (directory wiped, kubelet.sock recreated): re-registered within a second', async (t) => {
+  const dir = newDir();
+  const kubelet = await startKubeletStandin({ dir });
+  t.after(() => kubelet.close());
+  const w = widgetPart();
+  w.set([widget('w0')]);
+  const server = new DevicePluginServer(w.part, { pluginDir: dir, ...FAST });
+  t.after(() => server.close());
+  await server.start();
+  await kubelet.waitFor(() => kubelet.registrations.length === 1 && kubelet.resource('example.com/widget')!.devices.length === 1, 'first registration');
+  for (let round = 2; round <= 3; round++) {
+    const t0 = Date.now();
+    await kubelet.restart();
+    assert.deepEqual(readdirSync(dir).sort(), ['kubelet.sock']); // our socket was wiped too
+    await kubelet.waitFor(() => kubelet.registrations.length === round && kubelet.resource('example.com/widget')!.devices.length === 1, `re-registration ${round}`, 1000);
+    assert.ok(Date.now() - t0 < 1000, `re-registered in ${Date.now() - t0} ms`);
+  }
+  assert.ok(readdirSync(dir).includes('example.com-widget.sock'));
+  // Allocate works against the re-served socket.
+  const res = await kubelet.allocate('example.com/widget', [['w0']]);
+  assert.equal(res.container_responses.length, 1);
+  assert.equal(server.status().registrations, 3);
+});
+
+test('kubelet absent: serve anyway, back off, register as soon as kubelet.sock appears', async (t) => {
+  const dir = newDir();
+  const w = widgetPart();
+  w.set([widget('w0')]);
+  const server = new DevicePluginServer(w.part, { pluginDir: dir, ...FAST });
+  t.after(() => server.close());
+  await server.start();
+  assert.equal(server.status().serving, true);
+  assert.equal(server.status().registered, false);
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = Date.now();
+  const kubelet = await startKubeletStandin({ dir });
+  t.after(() => kubelet.close());
+  await kubelet.waitFor(() => kubelet.registrations.length === 1, 'late registration', 1500);
+  assert.ok(Date.now() - t0 < 1000);
+  // kubelet goes away and comes back: registration follows it.
+  await kubelet.stop();
+  await kubelet.waitFor(() => !server.status().registered, 'unregistered after kubelet stop', 2000);
+  await kubelet.restart();
+  await kubelet.waitFor(() => kubelet.registrations.length === 2, 'registration after kubelet returns', 1500);
+});
+
+test('never two servers on one socket; plugin restart re-registers and replaces the stream', async (t) => {
+  const dir = newDir();
+  const kubelet = await startKubeletStandin({ dir });
+  t.after(() => kubelet.close());
+  const w1 = widgetPart();
+  w1.set([widget('a')]);
+  const first = new DevicePluginServer(w1.part, { pluginDir: dir, ...FAST });
+  await first.start();
+  await kubelet.waitFor(() => kubelet.registrations.length === 1, 'first');
+  const w2 = widgetPart();
+  w2.set([widget('b')]);
+  const second = new DevicePluginServer(w2.part, { pluginDir: dir, ...FAST });
+  await assert.rejects(second.start(), { code: 'DP_SOCKET_IN_USE' });
+  await second.close();
+  // Plugin restart: the old process goes away, a new one starts on the same socket.
+  await first.close();
+  const again = new DevicePluginServer(w2.part, { pluginDir: dir, ...FAST });
+  t.after(() => again.close());
+  await again.start();
+  await kubelet.waitFor(() => kubelet.registrations.length === 2 && kubelet.resource('example.com/widget')!.devices[0]?.ID === 'b', 'restarted plugin');
+});
+
+test('invalid resource names and device IDs are rejected up front', async (t) => {
+  assert.throws(() => new DevicePluginServer(widgetPart('kubernetes.io/widget').part, { pluginDir: newDir() }), { code: 'DP_RESOURCE_NAME_INVALID' });
+  assert.throws(() => new DevicePluginServer(widgetPart('widget').part, { pluginDir: newDir() }), { code: 'DP_RESOURCE_NAME_INVALID' });
+  const dir = newDir();
+  const kubelet = await startKubeletStandin({ dir });
+  t.after(() => kubelet.close());
+  const w = widgetPart();
+  w.set([widget('ok'), widget('x'.repeat(64)), widget('ok')]);
+  const plugins = await startDevicePlugins([w.part], { pluginDir: dir, ...FAST });
+  t.after(() => plugins.close());
+  await kubelet.waitFor(() => kubelet.resource('example.com/widget')?.updates === 1, 'first list');
+  assert.deepEqual(kubelet.resource('example.com/widget')!.devices.map((d) => d.ID), ['ok']);
+});
