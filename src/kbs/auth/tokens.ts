@@ -105,6 +105,24 @@ export class TokenService {
     });
   }
 
+  /**
+   * First start: creates an admin token only when no token exists, checked
+   * and inserted in one write transaction so two replicas starting together
+   * cannot both mint one. Returns undefined when tokens already exist.
+   */
+  async createFirstAdmin(): Promise<{ token: string; info: TokenInfo } | undefined> {
+    const token = TOKEN_PREFIX + this.random(32).toString('base64url');
+    const id = this.random(8).toString('hex');
+    return this.store.transaction('write', async (tx) => {
+      if ((await tx.countTokens()) > 0) return undefined;
+      const now = this.clock();
+      const record: TokenRecord = { id, name: 'bootstrap admin', role: 'admin', tokenHash: hashToken(token), createdAt: now.toISOString(), createdBy: 'system', expiresAt: null, revokedAt: null };
+      await tx.insertToken(record);
+      await appendAudit(tx, { actor: 'system', action: 'token.create', resource: `token:${id}`, outcome: 'success', reason: 'bootstrap admin on first start' }, now);
+      return { token, info: toInfo(record) };
+    });
+  }
+
   /** True when no token exists yet (first start). */
   async isEmpty(): Promise<boolean> {
     return (await this.store.transaction('read', (tx) => tx.countTokens())) === 0;

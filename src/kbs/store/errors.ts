@@ -28,6 +28,7 @@ export type KbsStoreErrorCode =
   | 'MASTER_KEY_INVALID'
   | 'MASTER_KEY_UNKNOWN'
   | 'MASTER_KEY_BESIDE_DATA'
+  | 'MASTER_KEY_FILE_INSECURE'
   | 'DECRYPT_FAILED'
   // audit
   | 'AUDIT_CHAIN_BROKEN'

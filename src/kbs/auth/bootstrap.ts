@@ -1,0 +1,51 @@
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join, basename } from 'node:path';
+import { KbsStoreError } from '../store/errors.js';
+import type { TokenService } from './tokens.js';
+
+export interface BootstrapResult {
+  /** True when this call created the first admin token. */
+  created: boolean;
+  /** Where the token was written (only when created). */
+  file?: string;
+  tokenId?: string;
+}
+
+/**
+ * On the first start (no tokens at all), creates an admin token and writes it
+ * to `file` readable only by its owner (0600, in a 0700 directory created if
+ * needed). The caller prints where; the token itself is never logged.
+ * Written to a temporary name and renamed, so a crash never leaves a
+ * half-written token file.
+ */
+export async function bootstrapAdminToken(tokens: TokenService, file: string): Promise<BootstrapResult> {
+  if (!(await tokens.isEmpty())) return { created: false };
+  const dir = dirname(file);
+  const tmp = join(dir, `.${basename(file)}.${process.pid}.tmp`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    rmSync(tmp, { force: true });
+    const fd = openSync(tmp, 'wx', 0o600);
+    closeSync(fd);
+  } catch (err) {
+    throw new KbsStoreError('TOKEN_FILE_UNUSABLE', `cannot write the admin token file ${file}: ${(err as Error).message}`, {
+      cause: err,
+      hint: 'choose a writable location with --admin-token-file',
+    });
+  }
+  const created = await tokens.createFirstAdmin();
+  if (!created) {
+    rmSync(tmp, { force: true });
+    return { created: false };
+  }
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, `${created.token}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+  return { created: true, file, tokenId: created.info.id };
+}
