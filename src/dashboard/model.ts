@@ -113,9 +113,11 @@ export interface AdmissionsView {
   recent: AdmissionDecisionView[];
 }
 
+export type CheckState = 'passed' | 'failed' | 'not-reached';
+
 export interface VerifyCheckView {
   name: string;
-  passed: boolean;
+  state: CheckState;
   detail?: string;
 }
 

@@ -8,6 +8,9 @@ import { startControlPlane, type ControlPlane, type ControlPlaneComponent } from
 import { LocalDashboardSource, type LocalParts } from './dashboard-source.js';
 import type { Part } from './parts.js';
 import { isLoopbackHost } from './loopback.js';
+import { SimPlatformStore, SIM_STATE_FILE } from './sim-platform-store.js';
+import { DEV_PREFIX, platformStatus, registerDevEndpoints } from './dev-endpoints.js';
+import { verifierPart } from './adapters/verifier.js';
 
 export interface LocalStackOptions {
   host: string;
@@ -48,14 +51,32 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Contr
   const activity = new ActivityLog(join(options.dataDir, 'attestations.jsonl'));
   const ctx: StackContext = { dataDir: options.dataDir, logger: options.logger, activity, devEndpoints: isLoopbackHost(options.host) };
   void ctx; // handed to the component adapters
+  const sim = await SimPlatformStore.open(options.dataDir);
 
+  const simPart: Part<never> = {
+    status: { name: 'simulated SGX platform', available: true, detail: `state in ${join(options.dataDir, SIM_STATE_FILE)}` },
+    component: {
+      name: 'simulated SGX platform',
+      register: (app) => {
+        if (ctx.devEndpoints) registerDevEndpoints(app, sim);
+      },
+      services: (url) => [
+        ctx.devEndpoints
+          ? { name: 'simulated platform', where: `${url}${DEV_PREFIX}`, note: `development only, loopback only; TCB ${platformStatus(sim).status}` }
+          : { name: 'simulated platform', where: '(development endpoints off: not listening on loopback)' },
+      ],
+    },
+  };
   const parts: LocalParts = {
     broker: notAvailable('key broker', 'src/kbs is not part of this build yet'),
-    verifier: notAvailable('quote verifier', 'src/attestation is not part of this build yet'),
+    verifier: {
+      status: { name: 'quote verifier', available: true, detail: 'Intel DCAP, offline; try the Verify a quote page' },
+      api: verifierPart(() => sim.platform.rootCaDer),
+    },
     admission: notAvailable('admission webhook', 'src/webhook is not part of this build yet'),
     node: notAvailable('simulated SGX node', 'src/node is not part of this build yet'),
     scenario: notAvailable('scenarios', 'needs the key broker and the simulated platform'),
-    extra: [],
+    extra: [simPart.status],
   };
   const source = new LocalDashboardSource(parts, activity);
   const dashboard: ControlPlaneComponent = {
@@ -68,7 +89,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Contr
       ...(parts.scenario.api ? [`npx kubetee demo model-protection --url ${url}`] : []),
     ],
   };
-  const components = [parts.broker, parts.verifier, parts.admission, parts.node, parts.scenario]
+  const components = [simPart, parts.broker, parts.verifier, parts.admission, parts.node, parts.scenario]
     .map((p) => p.component)
     .filter((c): c is ControlPlaneComponent => c !== undefined);
   return startControlPlane({ ...options, components: [...components, dashboard] });

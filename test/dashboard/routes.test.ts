@@ -27,7 +27,7 @@ function literalSource(seen: { quote?: Uint8Array; at?: Date; collateral?: unkno
     trustAnchors: () => ['simulated root'],
     verifyQuote: async (input) => {
       Object.assign(seen, input);
-      return available({ ok: false, trustAnchor: input.trustAnchor, at: input.at.toISOString(), advisoryIds: [], checks: [{ name: 'quote signature', passed: false }], errorCode: 'QUOTE_SIGNATURE_INVALID', errorMessage: HOSTILE });
+      return available({ ok: false, trustAnchor: input.trustAnchor, at: input.at.toISOString(), advisoryIds: [], checks: [{ name: 'quote signature', state: 'failed' }], errorCode: 'QUOTE_SIGNATURE_INVALID', errorMessage: HOSTILE });
     },
     scenarios: () => ['model-protection'],
     lastScenarioRun: () => undefined,
@@ -91,7 +91,7 @@ test('verify upload: hex quote text is decoded, the time is parsed, the result i
   assert.equal(seen.at?.toISOString(), '2025-08-30T00:00:00.000Z');
   assert.deepEqual(seen.collateral, { tcb_info: 'x' });
   assert.match(r.body, /QUOTE_SIGNATURE_INVALID/);
-  assert.match(r.body, /data-check="quote signature" data-passed="false"/);
+  assert.match(r.body, /data-check="quote signature" data-state="failed"/);
   assert.doesNotMatch(r.body, /<img src=x/);
   await a.close();
 });

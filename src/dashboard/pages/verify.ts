@@ -1,6 +1,13 @@
 import { html, type SafeHtml } from '../html.js';
 import type { Section, VerifyResultView } from '../model.js';
 import { badge, sectionOr, tcbBadge } from '../widgets.js';
+import type { CheckState } from '../model.js';
+
+const CHECK_BADGE: Record<CheckState, SafeHtml> = {
+  passed: badge('pass', 'ok'),
+  failed: badge('FAIL', 'bad'),
+  'not-reached': badge('not reached', 'off'),
+};
 
 export function verifyForm(action: string, trustAnchors: string[]): SafeHtml {
   return html`<form class="upload card" method="post" action="${action}" enctype="multipart/form-data" hx-post="${action}" hx-encoding="multipart/form-data" hx-target="#verify-result" hx-select="#verify-result" hx-swap="outerHTML">
@@ -30,7 +37,7 @@ ${r.collateralExpiresAt ? html`<tr><th>Collateral valid until</th><td>${r.collat
 </table></div>
 <h2>Checks</h2>
 <ul class="checks">${r.checks.map(
-  (c) => html`<li data-check="${c.name}" data-passed="${c.passed ? 'true' : 'false'}">${c.passed ? badge('pass', 'ok') : badge('FAIL', 'bad')} ${c.name}${c.detail ? html` <span class="muted">${c.detail}</span>` : ''}</li>`,
+  (c) => html`<li data-check="${c.name}" data-state="${c.state}">${CHECK_BADGE[c.state]} ${c.name}${c.detail ? html` <span class="muted">${c.detail}</span>` : ''}</li>`,
 )}</ul>
 </section>`)}</div>`;
 }
