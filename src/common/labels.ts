@@ -37,6 +37,8 @@ export const RESOURCES = {
   alibaba: {
     /** One device per MiB of EPC (Alibaba ACK-TEE compatible). */
     epc: 'alibabacloud.com/sgx_epc_MiB',
+    /** kubetee addition: /dev/sgx_provision slots, so provisioning is handed only to containers that ask. */
+    provision: 'alibabacloud.com/sgx_provision',
   },
   intel: {
     /** EPC in bytes, advertised as an extended resource on the node. */

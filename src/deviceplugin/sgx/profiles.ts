@@ -1,0 +1,116 @@
+/**
+ * The SGX device part: a thin layer over the generic framework. It turns the
+ * node's EPC and device nodes into resources for one of two profiles:
+ *
+ * - `alibaba` (default, ACK-TEE compatible): `alibabacloud.com/sgx_epc_MiB`,
+ *   one device per MiB of EPC, IDs "0".."N-1" laid out NUMA node by NUMA node
+ *   so GetPreferredAllocation can keep a container on one node. Provisioning is
+ *   NOT handed out with EPC (Alibaba's plugin gives /dev/sgx_provision to
+ *   everyone); a container that needs PROVISIONKEY (in-process DCAP quoting)
+ *   requests the separate slot resource `alibabacloud.com/sgx_provision`.
+ * - `intel`: `sgx.intel.com/enclave` and `sgx.intel.com/provision` slots; EPC
+ *   bytes are advertised by the node agent as a node extended resource
+ *   (`sgx.intel.com/epc`), as Intel's NFD rule / epchook do.
+ *
+ * Health: EPC/enclave devices are Healthy only while an enclave device node
+ * exists and, when AESM is used, its socket answers; provision devices only
+ * while the provision node exists.
+ */
+import { RESOURCES, type ResourceProfile } from '../../common/labels.js';
+import { defaultAllocate, type DeviceInfo, type DevicePart, type Mount } from '../api.js';
+import { preferByNuma } from '../numa-preferred.js';
+import { enclaveDeviceSpecs, provisionDeviceSpecs } from './device-specs.js';
+import type { SgxNodeState, SgxStateSource } from './state.js';
+
+export const MiB = 1024 * 1024;
+/** Container path SGX quote libraries use when SGX_AESM_ADDR is set. */
+export const AESM_CONTAINER_DIR = '/var/run/aesmd';
+/** kubelet's default max pods per node: enough slots that slots never limit scheduling (Intel's default too). */
+export const DEFAULT_SLOTS = 110;
+
+export interface SgxPluginConfig {
+  profile: ResourceProfile;
+  /** EPC bytes per NUMA node (from the probe). */
+  numaEpc: { node: number; bytes: number }[];
+  /** AESM socket directory on the host, when AESM is used on this node. */
+  aesmHostDir: string | null;
+  enclaveSlots?: number;
+  provisionSlots?: number;
+}
+
+/** Pure: 1-MiB EPC device IDs per NUMA node, numbered consecutively across nodes. */
+export function epcDeviceLayout(numaEpc: SgxPluginConfig['numaEpc']): { id: string; node: number }[] {
+  const out: { id: string; node: number }[] = [];
+  for (const n of [...numaEpc].sort((a, b) => a.node - b.node)) {
+    // A device must live on one node, so each node's EPC is floored on its own.
+    const count = Math.floor(n.bytes / MiB);
+    for (let i = 0; i < count; i++) out.push({ id: String(out.length), node: n.node });
+  }
+  return out;
+}
+
+function aesmParts(config: SgxPluginConfig): { mounts: Mount[]; envs: Record<string, string> } {
+  if (config.aesmHostDir === null) return { mounts: [], envs: {} };
+  return {
+    mounts: [{ host_path: config.aesmHostDir, container_path: AESM_CONTAINER_DIR, read_only: true }],
+    // Tells the SGX quote library (libsgx-quote-ex) to use AESM out of process.
+    envs: { SGX_AESM_ADDR: '1' },
+  };
+}
+
+function enclaveHealthy(state: SgxNodeState): boolean {
+  return enclaveDeviceSpecs(new Set(state.present)).length > 0 && state.aesmAlive !== false;
+}
+
+/** A part whose devices are recomputed from the node state on every change. */
+function statePart(resourceName: string, state: SgxStateSource, build: (s: SgxNodeState) => DeviceInfo[], extra: Partial<DevicePart> = {}): DevicePart {
+  return {
+    resourceName,
+    watch(notify) {
+      notify(build(state.current()));
+      return state.subscribe((s) => notify(build(s)));
+    },
+    ...extra,
+  };
+}
+
+function provisionPart(resourceName: string, config: SgxPluginConfig, state: SgxStateSource): DevicePart {
+  const slots = config.provisionSlots ?? DEFAULT_SLOTS;
+  return statePart(resourceName, state, (s) => {
+    const specs = provisionDeviceSpecs(new Set(s.present));
+    return Array.from({ length: slots }, (_, i) => ({ id: `sgx-provision-${i}`, healthy: specs.length > 0, deviceSpecs: specs }));
+  });
+}
+
+export function sgxDeviceParts(config: SgxPluginConfig, state: SgxStateSource): DevicePart[] {
+  const aesm = aesmParts(config);
+  if (config.profile === 'alibaba') {
+    const layout = epcDeviceLayout(config.numaEpc);
+    const epc = statePart(
+      RESOURCES.alibaba.epc,
+      state,
+      (s) => {
+        const healthy = enclaveHealthy(s);
+        const specs = enclaveDeviceSpecs(new Set(s.present));
+        return layout.map((d) => ({ id: d.id, healthy, numaNodes: [d.node], deviceSpecs: specs, mounts: aesm.mounts, envs: aesm.envs }));
+      },
+      {
+        preferredAllocation: preferByNuma,
+        allocate(ids, devices) {
+          const res = defaultAllocate(ids, devices);
+          // ACK-TEE compatibility: applications read the allocated IDs from this variable.
+          res.envs['SGX_VISIBLE_DEVICES'] = ids.join(',');
+          return res;
+        },
+      },
+    );
+    return [epc, provisionPart(RESOURCES.alibaba.provision, config, state)];
+  }
+  const slots = config.enclaveSlots ?? DEFAULT_SLOTS;
+  const enclave = statePart(RESOURCES.intel.enclave, state, (s) => {
+    const healthy = enclaveHealthy(s);
+    const specs = enclaveDeviceSpecs(new Set(s.present));
+    return Array.from({ length: slots }, (_, i) => ({ id: `sgx-enclave-${i}`, healthy, deviceSpecs: specs, mounts: aesm.mounts, envs: aesm.envs }));
+  });
+  return [enclave, provisionPart(RESOURCES.intel.provision, config, state)];
+}
