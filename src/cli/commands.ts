@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { registerUp } from './up.js';
 import { registerNode } from '../node/cli.js';
+import { registerAttest } from '../attestation/cli.js';
+import { registerDeploy } from '../deploy/cli.js';
 
 /**
  * Every top-level command, in the order `kubetee --help` lists them. Each
@@ -10,4 +12,6 @@ import { registerNode } from '../node/cli.js';
 export function registerCommands(program: Command): void {
   registerUp(program);
   registerNode(program);
+  registerAttest(program);
+  registerDeploy(program);
 }

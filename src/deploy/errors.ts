@@ -14,7 +14,8 @@ export type DeployErrorCode =
   | 'ROLLOUT_TIMEOUT'
   | 'ROLLOUT_FAILED'
   | 'TLS_INVALID'
-  | 'NODE_INIT_INVALID';
+  | 'NODE_INIT_INVALID'
+  | 'DOCTOR_BLOCKING';
 
 export class DeployError extends KubeteeError<DeployErrorCode> {}
 

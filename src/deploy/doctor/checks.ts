@@ -1,0 +1,319 @@
+import { NODE_LABELS, RESOURCES, SGX_TAINT } from '../../common/labels.js';
+import { INSTANCE_TYPE_LABEL, sgxCapability } from '../instance-types.js';
+import { COMPONENTS, WEBHOOK_CONFIGURATION } from '../names.js';
+import type { KubeObject } from '../objects.js';
+import { serviceDnsNames, tlsProblems } from '../webhook-tls.js';
+
+/**
+ * Pure doctor checks: a snapshot of the cluster in, findings out. Every
+ * finding names its scope (a node or a component), says what is wrong and
+ * how to fix it; `error` findings block confidential workloads.
+ */
+
+export type Severity = 'ok' | 'warning' | 'error';
+
+export type FindingCode =
+  | 'NOT_INSTALLED'
+  | 'NODE_OK'
+  | 'NODE_NOT_SGX'
+  | 'NODE_INSTANCE_TYPE'
+  | 'NODE_NO_EPC'
+  | 'NODE_NO_PLUGIN'
+  | 'NODE_NO_FLC'
+  | 'NODE_NO_DRIVER'
+  | 'NODE_AESM_DOWN'
+  | 'NO_SGX_NODES'
+  | 'COMPONENT_OK'
+  | 'COMPONENT_MISSING'
+  | 'COMPONENT_DEGRADED'
+  | 'COMPONENT_DOWN'
+  | 'WEBHOOK_NOT_REGISTERED'
+  | 'WEBHOOK_FAIL_OPEN'
+  | 'WEBHOOK_CA_STALE'
+  | 'WEBHOOK_UNREACHABLE'
+  | 'WEBHOOK_NOT_PROBED'
+  | 'RUNTIMECLASS_NO_NODES'
+  | 'KBS_UNHEALTHY'
+  | 'KBS_COLLATERAL_EXPIRING'
+  | 'KBS_COLLATERAL_EXPIRED';
+
+export interface Finding {
+  /** `node/<name>`, `component/<name>`, `runtimeclass/<name>` or `cluster`. */
+  scope: string;
+  severity: Severity;
+  code: FindingCode;
+  message: string;
+  hint?: string;
+}
+
+/** Result of asking the API server to admit a probe pod (dry run) in an opted-in namespace. */
+export type WebhookProbe = { status: 'ok'; namespace: string } | { status: 'failed'; namespace: string; message: string } | { status: 'skipped'; reason: string };
+
+/** Result of GET <broker>/healthz when a broker URL was given. */
+export type KbsProbe = { status: 'ok'; body: unknown } | { status: 'failed'; message: string } | { status: 'skipped' };
+
+export interface ClusterSnapshot {
+  namespace: string;
+  namespaceExists: boolean;
+  nodes: KubeObject[];
+  pods: KubeObject[];
+  daemonSets: KubeObject[];
+  deployments: KubeObject[];
+  mutatingWebhooks: KubeObject[];
+  validatingWebhooks: KubeObject[];
+  webhookTlsSecret: KubeObject | undefined;
+  runtimeClasses: KubeObject[];
+  webhookProbe: WebhookProbe;
+  kbsProbe: KbsProbe;
+  now: Date;
+}
+
+const DAY_MS = 86_400_000;
+const COLLATERAL_WARN_DAYS = 7;
+
+type Labels = Record<string, string>;
+const labelsOf = (o: KubeObject): Labels => o.metadata.labels ?? {};
+const nameOf = (o: KubeObject): string => o.metadata.name;
+
+function podReady(pod: KubeObject): boolean {
+  const status = pod['status'] as { phase?: string; conditions?: { type: string; status: string }[] } | undefined;
+  return status?.phase === 'Running' && (status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+function readyPodOn(snapshot: ClusterSnapshot, component: string, node: string): boolean {
+  return snapshot.pods.some((p) => labelsOf(p)['app.kubernetes.io/name'] === component && (p['spec'] as { nodeName?: string } | undefined)?.nodeName === node && podReady(p));
+}
+
+/** EPC the node offers to the scheduler, in MiB, under either profile's resource name. */
+export function allocatableEpcMiB(node: KubeObject): number {
+  const alloc = ((node['status'] as { allocatable?: Record<string, string> } | undefined)?.allocatable ?? {}) as Record<string, string>;
+  const alibaba = alloc[RESOURCES.alibaba.epc];
+  if (alibaba !== undefined) return Number.parseInt(alibaba, 10) || 0;
+  const intel = alloc[RESOURCES.intel.epc];
+  if (intel !== undefined) return Math.floor(parseBytes(intel) / (1024 * 1024));
+  return 0;
+}
+
+function parseBytes(q: string): number {
+  const m = /^([0-9]+)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q);
+  if (!m) return 0;
+  const mult: Record<string, number> = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  return Number(m[1]) * (m[2] ? mult[m[2]]! : 1);
+}
+
+function hasSgxTaint(node: KubeObject): boolean {
+  const taints = ((node['spec'] as { taints?: { key: string }[] } | undefined)?.taints ?? []) as { key: string }[];
+  return taints.some((t) => t.key === SGX_TAINT.key || t.key === RESOURCES.alibaba.epc);
+}
+
+export function checkNode(snapshot: ClusterSnapshot, node: KubeObject): Finding[] {
+  const name = nameOf(node);
+  const scope = `node/${name}`;
+  const labels = labelsOf(node);
+  const instanceType = labels[INSTANCE_TYPE_LABEL];
+  const capability = sgxCapability(instanceType);
+  const labelled = labels[NODE_LABELS.sgx] === 'true';
+  const tainted = hasSgxTaint(node);
+  if (!labelled && !tainted && capability !== 'capable') {
+    return [{ scope, severity: 'ok', code: 'NODE_NOT_SGX', message: 'not an SGX node (no SGX label, taint or SGX instance type); enclave pods will not be placed here' }];
+  }
+  const findings: Finding[] = [];
+  if (capability === 'incapable') {
+    findings.push({
+      scope,
+      severity: 'error',
+      code: 'NODE_INSTANCE_TYPE',
+      message: `instance type ${instanceType} cannot run SGX enclaves, but the node is ${labelled ? 'labelled' : 'tainted'} as an SGX node`,
+      hint: 'use an SGX instance type (Alibaba: ecs.ebmhfg5.2xlarge, ecs.g7t/c7t/r7t.*; Azure: Standard_DC*s_v3) or remove the SGX label/taint from this node pool',
+    });
+  }
+  const driver = labels[NODE_LABELS.driver];
+  if (driver === 'none') {
+    findings.push({ scope, severity: 'error', code: 'NODE_NO_DRIVER', message: 'the node agent found no SGX device node (driver: none)', hint: 'run `kubetee render node-init` on this node (kernel 5.11+ with CONFIG_X86_SGX, SGX enabled in firmware)' });
+  }
+  if (driver === 'in-kernel' && labels[NODE_LABELS.flc] === 'false') {
+    findings.push({
+      scope,
+      severity: 'error',
+      code: 'NODE_NO_FLC',
+      message: 'the CPU lacks Flexible Launch Control, which the in-kernel SGX driver requires',
+      hint: 'enable SGX Launch Control in firmware or move enclave workloads to FLC-capable instance types (Ice Lake and later, g7t/c7t/r7t)',
+    });
+  }
+  if (!readyPodOn(snapshot, COMPONENTS.nodeAgent, name)) {
+    findings.push({
+      scope,
+      severity: 'error',
+      code: 'NODE_NO_PLUGIN',
+      message: 'no ready kubetee node agent (SGX device plugin) on this node, so EPC is not advertised or allocated',
+      hint: `kubectl -n ${snapshot.namespace} get pods -l app.kubernetes.io/name=${COMPONENTS.nodeAgent} -o wide; check the DaemonSet's node affinity matches this node`,
+    });
+  }
+  const epc = allocatableEpcMiB(node);
+  if (epc <= 0) {
+    findings.push({
+      scope,
+      severity: 'error',
+      code: 'NODE_NO_EPC',
+      message: `SGX node without allocatable EPC (${RESOURCES.alibaba.epc} / ${RESOURCES.intel.epc} missing or 0)`,
+      hint: 'check SGX is enabled in firmware and the node agent is running here; its log says what it detected',
+    });
+  }
+  if (labels[NODE_LABELS.aesm] === 'false' || !readyPodOn(snapshot, COMPONENTS.aesm, name)) {
+    findings.push({
+      scope,
+      severity: 'error',
+      code: 'NODE_AESM_DOWN',
+      message: labels[NODE_LABELS.aesm] === 'false' ? 'AESM is not answering on /var/run/aesmd/aesm.socket' : 'no ready AESM pod on this node, so enclaves cannot get quotes',
+      hint: `kubectl -n ${snapshot.namespace} logs -l app.kubernetes.io/name=${COMPONENTS.aesm}; check the PCCS URL (aesm.pccsURL) is reachable from the node`,
+    });
+  }
+  if (findings.length === 0) findings.push({ scope, severity: 'ok', code: 'NODE_OK', message: `SGX ready: ${epc} MiB EPC allocatable, node agent and AESM running` });
+  return findings;
+}
+
+function findLive(list: KubeObject[], name: string): KubeObject | undefined {
+  return list.find((o) => nameOf(o) === name);
+}
+
+function checkWorkload(scope: string, live: KubeObject | undefined, kind: 'Deployment' | 'DaemonSet', hint: string): Finding {
+  if (!live) return { scope, severity: 'error', code: 'COMPONENT_MISSING', message: `${kind} is missing`, hint: 'run kubetee install' };
+  const s = (live['status'] ?? {}) as Record<string, number | undefined>;
+  const want = kind === 'Deployment' ? ((live['spec'] as { replicas?: number }).replicas ?? 1) : (s['desiredNumberScheduled'] ?? 0);
+  const have = kind === 'Deployment' ? (s['availableReplicas'] ?? 0) : (s['numberAvailable'] ?? 0);
+  if (want > 0 && have === 0) return { scope, severity: 'error', code: 'COMPONENT_DOWN', message: `no ${kind === 'Deployment' ? 'replica' : 'pod'} available (0 of ${want})`, hint };
+  if (have < want) return { scope, severity: 'warning', code: 'COMPONENT_DEGRADED', message: `${have} of ${want} available`, hint };
+  return { scope, severity: 'ok', code: 'COMPONENT_OK', message: `${have} of ${want} available` };
+}
+
+function checkWebhook(snapshot: ClusterSnapshot): Finding[] {
+  const scope = `component/${COMPONENTS.webhook}`;
+  const ns = snapshot.namespace;
+  const out: Finding[] = [];
+  const deployment = findLive(snapshot.deployments, COMPONENTS.webhook);
+  const external = [...snapshot.mutatingWebhooks, ...snapshot.validatingWebhooks].some((c) => webhooksOf(c).some((w) => w.clientConfig?.url));
+  // A webhook served from outside the cluster does not need its Deployment.
+  if (!external) out.push(checkWorkload(scope, deployment, 'Deployment', `kubectl -n ${ns} describe deployment ${COMPONENTS.webhook}`));
+  const configs = [findLive(snapshot.mutatingWebhooks, WEBHOOK_CONFIGURATION), findLive(snapshot.validatingWebhooks, WEBHOOK_CONFIGURATION)];
+  if (configs.some((c) => !c)) {
+    out.push({ scope, severity: 'error', code: 'WEBHOOK_NOT_REGISTERED', message: 'the Mutating/ValidatingWebhookConfiguration is missing, so confidential pods are neither wired nor checked', hint: 'run kubetee install' });
+    return out;
+  }
+  const secret = snapshot.webhookTlsSecret;
+  const secretData = (secret?.['data'] ?? {}) as Record<string, string>;
+  for (const config of configs as KubeObject[]) {
+    for (const w of webhooksOf(config)) {
+      if (w.failurePolicy !== 'Fail') {
+        out.push({ scope, severity: 'warning', code: 'WEBHOOK_FAIL_OPEN', message: `${config.kind} webhook ${w.name} has failurePolicy ${w.failurePolicy ?? 'unset'}: pods are admitted unchecked when it is down`, hint: 'run kubetee install to restore failurePolicy: Fail' });
+      }
+      if (w.clientConfig?.service && secretData['tls.crt']) {
+        const caPem = Buffer.from(w.clientConfig.caBundle ?? '', 'base64').toString('utf8');
+        const certPem = Buffer.from(secretData['tls.crt'], 'base64').toString('utf8');
+        const problems = tlsProblems(caPem, certPem, { dnsNames: serviceDnsNames(w.clientConfig.service.name, w.clientConfig.service.namespace), now: snapshot.now, minRemainingDays: 7 });
+        if (problems.length) {
+          out.push({ scope, severity: 'error', code: 'WEBHOOK_CA_STALE', message: `${config.kind} webhook ${w.name}: CA bundle does not match the serving certificate: ${problems.join('; ')}`, hint: 'run kubetee install: it renews the certificate and rewrites the caBundle' });
+        }
+      }
+    }
+  }
+  const probe = snapshot.webhookProbe;
+  if (probe.status === 'failed') {
+    const tls = /x509|certificate|tls/i.test(probe.message);
+    out.push({
+      scope,
+      severity: 'error',
+      code: tls ? 'WEBHOOK_CA_STALE' : 'WEBHOOK_UNREACHABLE',
+      message: `the API server could not call the webhook for a probe pod in namespace ${probe.namespace}: ${probe.message}`,
+      hint: tls ? 'the caBundle does not match the certificate the webhook serves; run kubetee install to re-issue both' : 'check the webhook pods and Service endpoints (or webhook.externalURL) and network policies',
+    });
+  } else if (probe.status === 'skipped') {
+    out.push({ scope, severity: 'warning', code: 'WEBHOOK_NOT_PROBED', message: `end-to-end webhook probe skipped: ${probe.reason}`, hint: 'label a namespace kubetee.io/trust=confidential (or sandboxed) to let doctor probe the webhook' });
+  } else if (!out.some((f) => f.severity !== 'ok')) {
+    out.push({ scope, severity: 'ok', code: 'COMPONENT_OK', message: `the API server reached the webhook over TLS (probe in namespace ${probe.namespace})` });
+  }
+  return out;
+}
+
+interface WebhookEntry {
+  name: string;
+  failurePolicy?: string;
+  clientConfig?: { url?: string; caBundle?: string; service?: { name: string; namespace: string } };
+}
+function webhooksOf(config: KubeObject | undefined): WebhookEntry[] {
+  return ((config?.['webhooks'] as WebhookEntry[] | undefined) ?? []);
+}
+
+function checkRuntimeClasses(snapshot: ClusterSnapshot): Finding[] {
+  const results = snapshot.runtimeClasses.map((rc) => {
+    const selector = ((rc['scheduling'] as { nodeSelector?: Labels } | undefined)?.nodeSelector ?? {}) as Labels;
+    const nodes = snapshot.nodes.filter((n) => Object.entries(selector).every(([k, v]) => labelsOf(n)[k] === v));
+    return { rc, selector, nodes };
+  });
+  const anyUsable = results.some((r) => r.nodes.length > 0);
+  return results.map(({ rc, selector, nodes }): Finding => {
+    const scope = `runtimeclass/${nameOf(rc)}`;
+    if (nodes.length > 0) return { scope, severity: 'ok', code: 'COMPONENT_OK', message: `${nodes.length} node(s) can run handler ${String(rc['handler'])}` };
+    const sel = Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',');
+    return {
+      scope,
+      severity: anyUsable ? 'warning' : 'error',
+      code: 'RUNTIMECLASS_NO_NODES',
+      message: `no node can run handler ${String(rc['handler'])} (no node labelled ${sel || '(no selector)'}); pods using it stay Pending${anyUsable ? '' : '; no sandbox runtime is usable at all, so sandboxed namespaces cannot run pods'}`,
+      hint: `install the runtime on a node pool and label those nodes ${sel}, or drop this RuntimeClass from runtimeClasses in your values`,
+    };
+  });
+}
+
+function checkKbs(snapshot: ClusterSnapshot): Finding[] {
+  const scope = `component/${COMPONENTS.kbs}`;
+  const out: Finding[] = [];
+  const deployment = findLive(snapshot.deployments, COMPONENTS.kbs);
+  if (deployment || snapshot.kbsProbe.status === 'skipped') out.push(checkWorkload(scope, deployment, 'Deployment', `kubectl -n ${snapshot.namespace} logs deployment/${COMPONENTS.kbs}`));
+  const probe = snapshot.kbsProbe;
+  if (probe.status === 'failed') {
+    out.push({ scope, severity: 'error', code: 'KBS_UNHEALTHY', message: `key broker health check failed: ${probe.message}`, hint: `kubectl -n ${snapshot.namespace} logs deployment/${COMPONENTS.kbs}` });
+  } else if (probe.status === 'ok') {
+    const expiry = collateralExpiry(probe.body);
+    if (expiry) {
+      const leftMs = expiry.getTime() - snapshot.now.getTime();
+      if (leftMs <= 0) out.push({ scope, severity: 'error', code: 'KBS_COLLATERAL_EXPIRED', message: `the broker's attestation collateral expired on ${expiry.toISOString()}; quotes cannot be verified`, hint: 'refresh the collateral from the PCCS (check the broker can reach it)' });
+      else if (leftMs < COLLATERAL_WARN_DAYS * DAY_MS) out.push({ scope, severity: 'warning', code: 'KBS_COLLATERAL_EXPIRING', message: `the broker's attestation collateral expires on ${expiry.toISOString()} (in ${Math.ceil(leftMs / DAY_MS)} day(s))`, hint: 'refresh the collateral from the PCCS before it expires' });
+      else out.push({ scope, severity: 'ok', code: 'COMPONENT_OK', message: `healthy; collateral valid until ${expiry.toISOString()}` });
+    } else out.push({ scope, severity: 'ok', code: 'COMPONENT_OK', message: 'healthy' });
+  }
+  return out;
+}
+
+/** Reads the earliest collateral expiry the broker reports in its health body, if any. */
+export function collateralExpiry(body: unknown): Date | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  const c = (body as { collateral?: { nextUpdate?: string; expiresAt?: string } }).collateral;
+  const text = c?.nextUpdate ?? c?.expiresAt;
+  if (!text) return undefined;
+  const d = new Date(text);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+/** Runs every check. */
+export function runChecks(snapshot: ClusterSnapshot): Finding[] {
+  if (!snapshot.namespaceExists) {
+    return [{ scope: 'cluster', severity: 'error', code: 'NOT_INSTALLED', message: `kubetee is not installed (namespace ${snapshot.namespace} not found)`, hint: 'run kubetee install (or pass --namespace if you installed elsewhere)' }];
+  }
+  const findings: Finding[] = [];
+  const nodeFindings = snapshot.nodes.map((n) => checkNode(snapshot, n));
+  findings.push(...nodeFindings.flat());
+  const sgxNodes = nodeFindings.filter((f) => !f.some((x) => x.code === 'NODE_NOT_SGX'));
+  if (sgxNodes.length === 0) {
+    findings.push({ scope: 'cluster', severity: 'error', code: 'NO_SGX_NODES', message: 'no SGX node in the cluster: enclave pods cannot be scheduled', hint: 'add nodes of an SGX instance type and run `kubetee render node-init` on them' });
+  }
+  findings.push(checkWorkload(`component/${COMPONENTS.nodeAgent}`, findLive(snapshot.daemonSets, COMPONENTS.nodeAgent), 'DaemonSet', `kubectl -n ${snapshot.namespace} describe daemonset ${COMPONENTS.nodeAgent}`));
+  findings.push(checkWorkload(`component/${COMPONENTS.aesm}`, findLive(snapshot.daemonSets, COMPONENTS.aesm), 'DaemonSet', `kubectl -n ${snapshot.namespace} describe daemonset ${COMPONENTS.aesm}`));
+  findings.push(...checkWebhook(snapshot));
+  findings.push(...checkRuntimeClasses(snapshot));
+  findings.push(...checkKbs(snapshot));
+  return findings;
+}
+
+export function blocking(findings: readonly Finding[]): Finding[] {
+  return findings.filter((f) => f.severity === 'error');
+}

@@ -1,0 +1,93 @@
+import { TRUST_LABEL } from '../../common/labels.js';
+import { apiErrorMessage, type Cluster } from '../cluster.js';
+import { DeployError } from '../errors.js';
+import { INTERCEPTED_TRUST_LEVELS } from '../manifests/webhook.js';
+import { PART_OF_SELECTOR, WEBHOOK_TLS_SECRET } from '../names.js';
+import type { KubeObject } from '../objects.js';
+import type { ClusterSnapshot, KbsProbe, WebhookProbe } from './checks.js';
+
+/**
+ * Asks the API server to admit (dry run: nothing is stored) a minimal pod in a
+ * namespace the webhook intercepts. That exercises the real path: the API
+ * server dials the webhook with the configured caBundle. A denial by the
+ * webhook still proves it is reachable; "failed calling webhook" does not.
+ */
+export async function probeWebhook(cluster: Cluster, namespaces: KubeObject[], excluded: string[]): Promise<WebhookProbe> {
+  const target = namespaces.find((n) => {
+    const level = n.metadata.labels?.[TRUST_LABEL] ?? '';
+    return (INTERCEPTED_TRUST_LEVELS as readonly string[]).includes(level) && !excluded.includes(n.metadata.name) && !n.metadata['deletionTimestamp'];
+  });
+  if (!target) return { status: 'skipped', reason: 'no namespace is labelled kubetee.io/trust=confidential or sandboxed' };
+  const ns = target.metadata.name;
+  const pod: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'kubetee-doctor-probe', namespace: ns, labels: { 'app.kubernetes.io/name': 'kubetee-doctor-probe' } },
+    spec: { containers: [{ name: 'probe', image: 'registry.k8s.io/pause:3.10' }] },
+  };
+  try {
+    await cluster.create(pod, { dryRun: true });
+    return { status: 'ok', namespace: ns };
+  } catch (err) {
+    if (err instanceof DeployError && err.code === 'CLUSTER_UNREACHABLE') throw err;
+    const message = err instanceof DeployError && err.cause ? apiErrorMessage(err.cause) : (err as Error).message;
+    if (/failed calling webhook|failed to call webhook/i.test(message)) return { status: 'failed', namespace: ns, message };
+    if (/admission webhook .* denied/i.test(message)) return { status: 'ok', namespace: ns };
+    if (/already exists/i.test(message)) return { status: 'ok', namespace: ns };
+    return { status: 'failed', namespace: ns, message };
+  }
+}
+
+/** GET <url>/healthz with a bounded timeout; the JSON body (if any) is kept for collateral checks. */
+export async function probeKbs(url: string | undefined, timeoutMs = 5000): Promise<KbsProbe> {
+  if (!url) return { status: 'skipped' };
+  try {
+    const res = await fetch(new URL('/healthz', url), { signal: AbortSignal.timeout(timeoutMs) });
+    const text = await res.text();
+    if (!res.ok) return { status: 'failed', message: `GET /healthz answered HTTP ${res.status}` };
+    let body: unknown = undefined;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = undefined;
+    }
+    return { status: 'ok', body };
+  } catch (err) {
+    const e = err as { cause?: { code?: string }; name?: string; message?: string };
+    return { status: 'failed', message: `cannot reach ${url}: ${e.cause?.code ?? (e.name === 'TimeoutError' ? 'timed out' : e.message)}` };
+  }
+}
+
+/** Reads everything the checks need. Read-only apart from the dry-run probe. */
+export async function collectSnapshot(cluster: Cluster, options: { namespace: string; kbsUrl?: string; now: Date }): Promise<ClusterSnapshot> {
+  const ns = options.namespace;
+  const namespaces = await cluster.list('v1', 'Namespace');
+  const namespaceExists = namespaces.some((n) => n.metadata.name === ns);
+  const inNs = { namespace: ns, labelSelector: PART_OF_SELECTOR };
+  const [nodes, pods, daemonSets, deployments, mutatingWebhooks, validatingWebhooks, runtimeClasses, webhookTlsSecret] = await Promise.all([
+    cluster.list('v1', 'Node'),
+    namespaceExists ? cluster.list('v1', 'Pod', inNs) : Promise.resolve([]),
+    namespaceExists ? cluster.list('apps/v1', 'DaemonSet', inNs) : Promise.resolve([]),
+    namespaceExists ? cluster.list('apps/v1', 'Deployment', inNs) : Promise.resolve([]),
+    cluster.list('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', { labelSelector: PART_OF_SELECTOR }),
+    cluster.list('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', { labelSelector: PART_OF_SELECTOR }),
+    cluster.list('node.k8s.io/v1', 'RuntimeClass', { labelSelector: PART_OF_SELECTOR }),
+    namespaceExists ? cluster.get({ apiVersion: 'v1', kind: 'Secret', metadata: { name: WEBHOOK_TLS_SECRET, namespace: ns } }) : Promise.resolve(undefined),
+  ]);
+  const webhookProbe: WebhookProbe = namespaceExists && mutatingWebhooks.length ? await probeWebhook(cluster, namespaces, ['kube-system', ns]) : { status: 'skipped', reason: 'the webhook is not registered' };
+  return {
+    namespace: ns,
+    namespaceExists,
+    nodes,
+    pods,
+    daemonSets,
+    deployments,
+    mutatingWebhooks,
+    validatingWebhooks,
+    webhookTlsSecret,
+    runtimeClasses,
+    webhookProbe,
+    kbsProbe: await probeKbs(options.kbsUrl),
+    now: options.now,
+  };
+}

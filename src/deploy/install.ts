@@ -1,0 +1,111 @@
+import type { Cluster } from './cluster.js';
+import { describeChange } from './diff.js';
+import { COMPONENTS, WEBHOOK_TLS_SECRET } from './names.js';
+import { objectRef, isClusterScoped, type KubeObject } from './objects.js';
+import { renderManifests } from './render.js';
+import { waitForRollouts } from './rollout.js';
+import type { Values } from './values.js';
+import { generateWebhookTls, serviceDnsNames, tlsProblems, type WebhookTls } from './webhook-tls.js';
+
+export interface InstallOptions {
+  dryRun?: boolean;
+  timeoutMs?: number;
+  /** Where progress lines go (stdout in the CLI). */
+  print: (line: string) => void;
+  now?: () => Date;
+}
+
+export interface InstallResult {
+  objects: KubeObject[];
+  created: number;
+  updated: number;
+  unchanged: number;
+}
+
+/** Certificates are renewed this long before they expire. */
+const RENEW_BEFORE_DAYS = 30;
+
+/**
+ * Reuses the webhook's serving certificate from the cluster when it is still
+ * good (so re-running install changes nothing and the caBundle stays put),
+ * otherwise issues a new CA and certificate.
+ */
+export async function webhookTlsFor(cluster: Cluster, values: Values, now: Date): Promise<{ tls: WebhookTls; reused: boolean; reason?: string }> {
+  const dnsNames = serviceDnsNames(COMPONENTS.webhook, values.namespace);
+  const secret = await cluster.get({ apiVersion: 'v1', kind: 'Secret', metadata: { name: WEBHOOK_TLS_SECRET, namespace: values.namespace } });
+  const data = (secret?.['data'] ?? {}) as Record<string, string>;
+  let reason: string | undefined;
+  if (data['ca.crt'] && data['tls.crt'] && data['tls.key']) {
+    const existing = {
+      caPem: Buffer.from(data['ca.crt'], 'base64').toString('utf8'),
+      certPem: Buffer.from(data['tls.crt'], 'base64').toString('utf8'),
+      keyPem: Buffer.from(data['tls.key'], 'base64').toString('utf8'),
+    };
+    const problems = tlsProblems(existing.caPem, existing.certPem, { dnsNames, now, minRemainingDays: RENEW_BEFORE_DAYS });
+    if (problems.length === 0) return { tls: existing, reused: true };
+    reason = problems.join('; ');
+  }
+  return { tls: await generateWebhookTls({ dnsNames, now }), reused: false, ...(reason ? { reason } : {}) };
+}
+
+const isWebhookConfiguration = (o: KubeObject): boolean => o.kind === 'MutatingWebhookConfiguration' || o.kind === 'ValidatingWebhookConfiguration';
+
+/**
+ * Installs (or upgrades) kubetee with server-side apply under kubetee's field
+ * manager, then waits for every workload to roll out. The webhook
+ * configurations go in only after the webhook is serving: with
+ * `failurePolicy: Fail` an earlier registration would reject pod creation in
+ * opted-in namespaces while the webhook is still starting.
+ * With `dryRun` nothing is written: the server's dry-run result is diffed
+ * against the live objects.
+ */
+export async function install(cluster: Cluster, values: Values, options: InstallOptions): Promise<InstallResult> {
+  const now = options.now ?? (() => new Date());
+  const { tls, reused, reason } = await webhookTlsFor(cluster, values, now());
+  if (!options.dryRun) {
+    options.print(reused ? 'webhook certificate: reusing the one in the cluster' : `webhook certificate: issuing a new CA and certificate${reason ? ` (${reason})` : ''}`);
+  }
+  const objects = renderManifests(values, tls);
+  const result: InstallResult = { objects, created: 0, updated: 0, unchanged: 0 };
+  if (options.dryRun) {
+    const nsExists = (await cluster.get(objects[0]!)) !== undefined;
+    for (const obj of objects) {
+      const live = await cluster.get(obj);
+      // A namespaced object cannot be dry-run applied into a namespace that does not exist yet.
+      const after = nsExists || isClusterScoped(obj.kind) ? await cluster.apply(obj, { dryRun: true }) : obj;
+      const { change, diff } = describeChange(live, after);
+      result[change === 'create' ? 'created' : change === 'update' ? 'updated' : 'unchanged']++;
+      if (change === 'unchanged') options.print(`= ${objectRef(obj)} (unchanged)`);
+      else options.print(`${change === 'create' ? '+' : '~'} ${objectRef(obj)} (${change})\n${indent(diff)}`);
+    }
+    options.print(`dry run: ${result.created} to create, ${result.updated} to update, ${result.unchanged} unchanged; nothing was changed`);
+    return result;
+  }
+  const workloads = objects.filter((o) => !isWebhookConfiguration(o));
+  const webhookConfigs = objects.filter(isWebhookConfiguration);
+  const applyAll = async (list: KubeObject[]): Promise<void> => {
+    for (const obj of list) {
+      const before = await cluster.get(obj);
+      const after = await cluster.apply(obj);
+      const change = !before ? 'created' : before.metadata['resourceVersion'] === after.metadata['resourceVersion'] ? 'unchanged' : 'configured';
+      result[change === 'created' ? 'created' : change === 'configured' ? 'updated' : 'unchanged']++;
+      options.print(`${objectRef(obj)} ${change}`);
+    }
+  };
+  await applyAll(workloads);
+  options.print('waiting for rollout...');
+  await waitForRollouts(cluster, workloads, {
+    timeoutMs: options.timeoutMs ?? 300_000,
+    onProgress: (ref, state) => options.print(`  ${ref}: ${state.message}${state.done ? ' (ready)' : ''}`),
+  });
+  await applyAll(webhookConfigs);
+  options.print(`kubetee installed in namespace ${values.namespace}: ${result.created} created, ${result.updated} configured, ${result.unchanged} unchanged`);
+  return result;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+}
