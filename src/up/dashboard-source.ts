@@ -50,8 +50,12 @@ export class LocalDashboardSource implements DashboardSource {
     return ask(this.#parts.node, (api) => api.nodes());
   }
 
+  /** Release decisions from the key broker's audit trail merged with quotes checked on the verify page. */
   async attestations(): Promise<Section<AttestationView[]>> {
-    return available(this.#activity.recent());
+    const fromBroker = await ask(this.#parts.broker, (api) => api.attestations());
+    const merged = [...(fromBroker.available ? fromBroker.data : []), ...this.#activity.recent()];
+    merged.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+    return available(merged.slice(0, 200));
   }
 
   secrets(): Promise<Section<SecretView[]>> {

@@ -11,6 +11,7 @@ import { isLoopbackHost } from './loopback.js';
 import { SimPlatformStore, SIM_STATE_FILE } from './sim-platform-store.js';
 import { DEV_PREFIX, platformStatus, registerDevEndpoints } from './dev-endpoints.js';
 import { verifierPart } from './adapters/verifier.js';
+import { openLocalBroker } from './adapters/broker.js';
 
 export interface LocalStackOptions {
   host: string;
@@ -67,8 +68,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Contr
       ],
     },
   };
+  const broker = await openLocalBroker(options.dataDir);
   const parts: LocalParts = {
-    broker: notAvailable('key broker', 'src/kbs is not part of this build yet'),
+    broker: {
+      status: { name: 'key broker', available: true, detail: `SQLite in ${options.dataDir}; trusts the simulated SGX root (development only)` },
+      component: broker.component,
+      api: broker.views,
+    },
     verifier: {
       status: { name: 'quote verifier', available: true, detail: 'Intel DCAP, offline; try the Verify a quote page' },
       api: verifierPart(() => sim.platform.rootCaDer),

@@ -1,5 +1,6 @@
 import type {
   AdmissionsView,
+  AttestationView,
   AuditView,
   ComponentStatus,
   NodeView,
@@ -21,6 +22,8 @@ export interface NodePart {
 export interface BrokerPart {
   secrets(): Promise<SecretView[]>;
   audit(): Promise<AuditView>;
+  /** Release decisions with their attestation claims, newest first. */
+  attestations(): Promise<AttestationView[]>;
 }
 
 export interface AdmissionPart {
