@@ -104,7 +104,11 @@ export class SecretService {
     }
   }
 
-  /** Creates the secret, or adds `value` as its new current version. */
+  /**
+   * Creates the secret, or adds `value` as its new current version. The
+   * returned info is read in the same transaction, so `currentVersion` is the
+   * version this call wrote even under concurrent writers.
+   */
   async put(actor: string, input: { path: string; value: Uint8Array; description?: string; expiresAt?: string | null }): Promise<SecretInfo> {
     const path = parseResourcePath(input.path);
     const exists = await this.store.transaction('read', (tx) => tx.getSecret(path));
@@ -116,12 +120,16 @@ export class SecretService {
         if (!(err instanceof KbsStoreError && err.code === 'RESOURCE_EXISTS')) throw err;
       }
     }
-    await this.addVersion(actor, path, { value: input.value, expiresAt: input.expiresAt ?? null });
-    return this.describe(path);
+    return this.addVersionInfo(actor, path, { value: input.value, expiresAt: input.expiresAt ?? null }, 'secret.add-version');
   }
 
   /** Adds a new current version with the given value (secrets) or fresh random bytes (keys, when value omitted). */
   async addVersion(actor: string, pathIn: string, input: { value?: Uint8Array; keyBytes?: number; expiresAt?: string | null }, action = 'secret.add-version'): Promise<VersionInfo> {
+    const info = await this.addVersionInfo(actor, pathIn, input, action);
+    return info.versions.find((v) => v.version === info.currentVersion)!;
+  }
+
+  private async addVersionInfo(actor: string, pathIn: string, input: { value?: Uint8Array; keyBytes?: number; expiresAt?: string | null }, action: string): Promise<SecretInfo> {
     const path = parseResourcePath(pathIn);
     const expiresAt = normaliseExpiry(input.expiresAt ?? null);
     return this.write(actor, action, path, async (tx, now) => {
@@ -134,8 +142,7 @@ export class SecretService {
         const next = Math.max(0, ...versions.map((v) => v.version)) + 1;
         await tx.insertVersion(this.newVersion(path, next, value, expiresAt, now));
         await tx.updateSecret(path, { currentVersion: next, updatedAt: now });
-        const info = (await this.describeTx(tx, path)).versions.find((v) => v.version === next)!;
-        return info;
+        return this.describeTx(tx, path);
       } finally {
         value.fill(0);
       }
