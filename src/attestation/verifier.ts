@@ -91,9 +91,6 @@ export class QuoteVerifier {
     if (quote.header.qeVendorId !== INTEL_QE_VENDOR_ID) {
       throw new AttestationError('UNKNOWN_QE_VENDOR', `QE vendor ID ${quote.header.qeVendorId} at offset 12 is not Intel's (${INTEL_QE_VENDOR_ID})`);
     }
-    if (quote.td?.mrservicetd !== undefined && /[^0]/.test(quote.td.mrservicetd) && !this.allowServiceTd) {
-      throw new AttestationError('SERVICE_TD_NOT_ALLOWED', `MRSERVICETD (TD report 1.5, body offset 600) is ${quote.td.mrservicetd}, not zero`);
-    }
     ok('parse', `quote v${quote.header.version}, ${quote.tee}, body ${quote.bodyType}, certification data type ${quote.certDataType}`);
 
     // Steps 2-3 (byte-only half) and 5-6 (signatures): cached per collateral content.
@@ -219,6 +216,11 @@ export class QuoteVerifier {
     if (status === 'Revoked') {
       throw new AttestationError('TCB_REVOKED', `TCB status is Revoked (platform ${level.status}, QE ${qeLevel.status}${moduleLevel ? `, TDX module ${moduleLevel.status}` : ''})`);
     }
+    // Step 12: a TD bound to a service TD is only as trustworthy as that service TD, which is not appraised here.
+    if (quote.td?.mrservicetd !== undefined && /[^0]/.test(quote.td.mrservicetd) && !this.allowServiceTd) {
+      throw new AttestationError('SERVICE_TD_NOT_ALLOWED', `MRSERVICETD (TD report 1.5, body offset 600) is ${quote.td.mrservicetd}, not zero`);
+    }
+    if (quote.td?.mrservicetd !== undefined) ok('service-td', this.allowServiceTd ? 'MRSERVICETD left to the caller\'s policy (allowServiceTd)' : 'MRSERVICETD is zero');
     ok('tcb-status', `${status}${advisoryIds.length ? ` [${advisoryIds.join(', ')}]` : ''}`);
 
     return buildResult(quote, pck, status, advisoryIds, level.status, qeLevel.status, moduleLevel?.status, new Date(expiresAt), tcbInfo.tcbEvaluationDataNumber, level.tcbDate, checks);
