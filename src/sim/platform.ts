@@ -121,6 +121,13 @@ function resolveTcb(tcb: Partial<SimTcb> | undefined): SimTcb {
   return { sgxTcbComponents: [...components], pceSvn: checkUint('tcb.pceSvn', tcb?.pceSvn ?? DEFAULT_TCB.pceSvn, 0xffff) };
 }
 
+/** Reads the clock, refusing anything that is not a valid Date (it would be signed into collateral). */
+function readClock(clock: () => Date): Date {
+  const now = clock();
+  if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw invalid('the platform clock returned an invalid Date', 'pass a clock function that returns a valid Date');
+  return now;
+}
+
 function resolveClock(now: SimPlatformOptions['now']): () => Date {
   if (now === undefined) return () => new Date();
   if (typeof now === 'function') return now;
@@ -206,7 +213,7 @@ export class SimulatedPlatform {
   /** Generates keys and certificates for a new platform (a few milliseconds). */
   static async create(options: SimPlatformOptions = {}): Promise<SimulatedPlatform> {
     const clock = resolveClock(options.now);
-    const createdAt = new Date(Math.floor(clock().getTime() / 1000) * 1000);
+    const createdAt = new Date(Math.floor(readClock(clock).getTime() / 1000) * 1000);
     const fmspc = toHex(parseHexOption('fmspc', options.fmspc ?? DEFAULT_FMSPC, 6));
     const pceId = toHex(parseHexOption('pceId', options.pceId ?? DEFAULT_PCE_ID, 2));
     const ca = options.ca ?? 'processor';
@@ -371,9 +378,7 @@ export class SimulatedPlatform {
 
   /** The platform clock's current time. */
   now(): Date {
-    const now = this.#clock();
-    if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw invalid('the platform clock returned an invalid Date', 'pass a clock function that returns a valid Date');
-    return now;
+    return readClock(this.#clock);
   }
 
   /** A quote by the simulated QE over an enclave report with the given identity. */
