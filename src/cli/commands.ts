@@ -3,6 +3,7 @@ import { registerUp } from './up.js';
 import { registerNode } from '../node/cli.js';
 import { registerAttest } from '../attestation/cli.js';
 import { registerDeploy } from '../deploy/cli.js';
+import { registerWebhookCommands } from './webhook.js';
 
 /**
  * Every top-level command, in the order `kubetee --help` lists them. Each
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerNode(program);
   registerAttest(program);
   registerDeploy(program);
+  registerWebhookCommands(program);
 }

@@ -1,0 +1,147 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Server as HttpsServer } from 'node:https';
+import type { ResourceProfile } from '../common/labels.js';
+import { describeError } from '../common/errors.js';
+import { silentLogger, type Logger } from '../common/log.js';
+import { VERSION } from '../common/version.js';
+import { WebhookError } from './errors.js';
+import { createAdmissionHandler, type AdmissionHandler } from './handler.js';
+import type { AdmissionPolicy } from './policy/schema.js';
+import { admissionClientFromKubeconfig, publishCaBundle, type PublishResult } from './publish-ca-bundle.js';
+import type { TlsSource } from './tls/tls-source.js';
+import { WEBHOOK_CONFIGURATION_NAME } from './webhook-configurations.js';
+import type { DecisionLog } from './decision-log.js';
+
+export interface WebhookServerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  tls: TlsSource;
+  policy: AdmissionPolicy;
+  profile: ResourceProfile;
+  logger?: Logger;
+  decisionLog?: DecisionLog;
+  /** When set, the CA bundle is written into the webhook configurations named `configurationName`. */
+  kubeconfig?: string;
+  configurationName?: string;
+  /** How often TLS material is checked for rotation or file changes (default 60 s). */
+  refreshIntervalMs?: number;
+  /** Delay before retrying a failed or incomplete caBundle publication (default 10 s). */
+  publishRetryMs?: number;
+}
+
+export interface WebhookServer {
+  /** https://host:port */
+  readonly url: string;
+  readonly port: number;
+  readonly handler: AdmissionHandler;
+  readonly app: FastifyInstance;
+  /** Checks TLS now (rotate or reload), swaps the served certificate and republishes the bundle if it changed. */
+  refreshTls(): Promise<'none' | 'certificate' | 'ca'>;
+  /** The last caBundle publication (undefined without --kubeconfig or before the first attempt). */
+  lastPublish(): PublishResult | { error: string } | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `kubetee webhook serve`: HTTPS with the admission routes,
+ * `/healthz` (process alive), `/readyz` (serving with valid TLS) and
+ * `/metrics` on one port. TLS is reloaded in place (no restart, no dropped
+ * connections) when the source rotates it.
+ */
+export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
+  const logger = options.logger ?? silentLogger();
+  const handler = createAdmissionHandler({ policy: options.policy, profile: options.profile, logger, ...(options.decisionLog ? { decisionLog: options.decisionLog } : {}) });
+  const initial = options.tls.material();
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    https: { cert: initial.certPem, key: initial.keyPem, minVersion: 'TLSv1.2' },
+    // The API server keeps connections open; keep them longer than its idle timeout.
+    keepAliveTimeout: 65_000,
+    // Bound slow or stuck clients (the API server's own timeout is at most 30 s).
+    requestTimeout: 30_000,
+  }) as unknown as FastifyInstance;
+  let closing = false;
+  let tlsError: string | undefined;
+  let published: PublishResult | { error: string } | undefined;
+
+  app.get('/healthz', async () => ({ status: 'ok', version: VERSION }));
+  app.get('/readyz', async (_req, reply) => {
+    const m = options.tls.material();
+    const problems = [closing ? 'shutting down' : undefined, m.notAfter.getTime() <= Date.now() ? 'serving certificate expired' : undefined, tlsError].filter(Boolean);
+    const body = { status: problems.length ? 'not ready' : 'ready', problems, certificateNotAfter: m.notAfter.toISOString(), caBundlePublished: published };
+    return reply.code(problems.length ? 503 : 200).send(body);
+  });
+  app.get('/metrics', async (_req, reply) => reply.header('content-type', handler.metrics.registry.contentType).send(await handler.metrics.registry.metrics()));
+  await app.register(handler.plugin);
+
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new WebhookError('PORT_IN_USE', `port ${options.port} on ${options.host} is already in use`, { cause: err, hint: 'stop the process that holds it or pass --listen HOST:<another port>' });
+    throw new WebhookError('LISTEN_FAILED', `cannot listen on ${options.host}:${options.port} (${code ?? describeError(err)})`, { cause: err, hint: 'check --listen' });
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+  const url = `https://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+
+  const api = options.kubeconfig ? admissionClientFromKubeconfig(options.kubeconfig) : undefined;
+  const configurationName = options.configurationName ?? WEBHOOK_CONFIGURATION_NAME;
+  let retryTimer: NodeJS.Timeout | undefined;
+  async function publish(): Promise<void> {
+    const bundle = options.tls.material().caBundlePem;
+    if (!api || !bundle || closing) return;
+    clearTimeout(retryTimer);
+    try {
+      published = await publishCaBundle(api, configurationName, bundle);
+      logger.info({ ...published }, 'caBundle published');
+      if (published.missing.length) retryTimer = setTimeout(() => void publish(), options.publishRetryMs ?? 10_000).unref();
+    } catch (err) {
+      published = { error: describeError(err) };
+      logger.warn({ err: describeError(err) }, 'caBundle publication failed; retrying');
+      retryTimer = setTimeout(() => void publish(), options.publishRetryMs ?? 10_000).unref();
+    }
+  }
+
+  async function refreshTls(): Promise<'none' | 'certificate' | 'ca'> {
+    let changed: 'none' | 'certificate' | 'ca';
+    try {
+      changed = await options.tls.refresh();
+      tlsError = undefined;
+    } catch (err) {
+      tlsError = describeError(err);
+      logger.error({ err: tlsError }, 'TLS refresh failed; still serving the previous certificate');
+      return 'none';
+    }
+    if (changed !== 'none') {
+      const m = options.tls.material();
+      // New handshakes use the new pair; open connections finish on the old one.
+      (app.server as HttpsServer).setSecureContext({ cert: m.certPem, key: m.keyPem, minVersion: 'TLSv1.2' });
+      logger.info({ changed, notAfter: m.notAfter.toISOString() }, 'TLS material rotated');
+      await publish();
+    }
+    return changed;
+  }
+  const refreshTimer = setInterval(() => void refreshTls(), options.refreshIntervalMs ?? 60_000).unref();
+  await publish();
+  logger.info({ url, tls: options.tls.description, profile: options.profile, defaultTrustLevel: options.policy.defaultTrustLevel }, 'webhook ready');
+
+  return {
+    url,
+    port,
+    handler,
+    app,
+    refreshTls,
+    lastPublish: () => published,
+    async close() {
+      closing = true;
+      clearInterval(refreshTimer);
+      clearTimeout(retryTimer);
+      await app.close();
+    },
+  };
+}
