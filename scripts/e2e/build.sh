@@ -23,11 +23,38 @@ key="$(cat "$mod_dir/go.mod" "$mod_dir/go.sum" | sha256sum | cut -c1-16)"
 bin_dir="$cache/bin-$key"
 binaries=(kube-apiserver kube-scheduler kube-controller-manager etcd kwok)
 
+# kwok refuses to start without Stage objects. Take the upstream "fast" node
+# and pod stages from the kwok module source (same pinned version) and join
+# them into one --config file next to the binaries.
+write_kwok_stages() {
+  local kwok_dir out
+  kwok_dir="$(cd "$mod_dir" && GOFLAGS=-mod=readonly go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
+  if [ -z "$kwok_dir" ] || [ ! -d "$kwok_dir/kustomize/stage" ]; then
+    (cd "$mod_dir" && go mod download sigs.k8s.io/kwok)
+    kwok_dir="$(cd "$mod_dir" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
+  fi
+  out="$1/kwok-stages.yaml"
+  {
+    # Options spelled out: zero values in a config file are not defaulted.
+    printf 'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions:\n'
+    printf '  %s\n' 'cidr: 10.244.0.0/16' 'podPlayStageParallelism: 4' 'nodePlayStageParallelism: 4' \
+      'nodeLeaseParallelism: 4' 'podsOnNodeSyncParallelism: 1' \
+      'nodeStatusUpdateFrequencyMilliseconds: 10000' 'nodeLeaseDurationSeconds: 40'
+    for f in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml \
+             pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+      printf -- '---\n'
+      cat "$kwok_dir/kustomize/stage/$f"
+    done
+  } > "$out.tmp"
+  mv "$out.tmp" "$out"
+}
+
 complete=1
 for b in "${binaries[@]}"; do
   [ -x "$bin_dir/$b" ] || complete=0
 done
 if [ "$complete" = 1 ]; then
+  [ -s "$bin_dir/kwok-stages.yaml" ] || write_kwok_stages "$bin_dir"
   echo "e2e build: reusing cached binaries in $bin_dir" >&2
   echo "$bin_dir"
   exit 0
@@ -74,6 +101,7 @@ go build -p "$jobs" -trimpath -ldflags "$ldflags" -o "$tmp_dir/etcd" go.etcd.io/
 for b in "${binaries[@]}"; do
   [ -x "$tmp_dir/$b" ] || { echo "e2e build: $b was not produced" >&2; exit 1; }
 done
+write_kwok_stages "$tmp_dir"
 # Publish atomically so an interrupted build is never taken for a complete one.
 rm -rf "$bin_dir"
 mv "$tmp_dir" "$bin_dir"

@@ -16,8 +16,11 @@ export function comparable(obj: KubeObject): Record<string, unknown> {
     if (Object.keys(annotations).length === 0) delete copy.metadata['annotations'];
   }
   // Secret payloads are never printed, only whether they change.
-  if (copy['kind'] === 'Secret' && copy['data']) {
-    copy['data'] = Object.fromEntries(Object.entries(copy['data'] as Record<string, string>).map(([k, v]) => [k, `(${Buffer.from(v, 'base64').length} bytes, sha-prefix ${hashPrefix(v)})`]));
+  if (copy['kind'] === 'Secret') {
+    const data: Record<string, string> = { ...((copy['data'] ?? {}) as Record<string, string>) };
+    for (const [k, v] of Object.entries((copy['stringData'] ?? {}) as Record<string, string>)) data[k] = Buffer.from(v).toString('base64');
+    delete copy['stringData'];
+    if (Object.keys(data).length) copy['data'] = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, `(${Buffer.from(v, 'base64').length} bytes, hash ${hashPrefix(v)})`]));
   }
   return copy;
 }
