@@ -155,7 +155,7 @@ async function crashRounds(db: string, dir: string, rounds: number): Promise<str
 test('SQLite: every acknowledged write survives SIGKILL during concurrent writes (8 rounds)', { timeout: 180_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kubetee-kbs-crash-'));
   try {
-    t.diagnostic(await crashRounds(`sqlite:${join(dir, 'kbs.db')}`, dir, 8);
+    t.diagnostic(await crashRounds(`sqlite:${join(dir, 'kbs.db')}`, dir, 8));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
