@@ -86,7 +86,11 @@ export function parseCollateral(input: Collateral | QuoteCollateralV3Json | stri
     if (kind === 'bin') out[camelName] = binaryField(v, name);
     else if (typeof v !== 'string') throw new AttestationError('BAD_COLLATERAL', `collateral field "${name}" must be a string`);
     else if (kind === 'pem') {
-      decodePemChain(Buffer.from(v, 'latin1'), `collateral field "${name}"`);
+      try {
+        decodePemChain(Buffer.from(v, 'latin1'), `collateral field "${name}"`);
+      } catch (err) {
+        throw new AttestationError('BAD_COLLATERAL', (err as Error).message, { cause: err });
+      }
       out[camelName] = v;
     } else {
       try {
