@@ -35,7 +35,7 @@ export interface VerifiedQuoteLike {
   advisoryIds: readonly string[];
   fmspc: Bytes;
   enclave?: { mrenclave: Bytes; mrsigner: Bytes; isvProdId: number; isvSvn: number; debug: boolean; reportData: Bytes } | undefined;
-  td?: Record<string, unknown> | undefined;
+  td?: object | undefined;
   collateralExpiresAt?: Date | string | undefined;
 }
 
@@ -50,7 +50,7 @@ export function claimsFromVerifiedQuote(v: VerifiedQuoteLike): AttestationClaims
   let tdDebug = false;
   let tdReportData = '';
   if (v.td) {
-    for (const [k, val] of Object.entries(v.td)) {
+    for (const [k, val] of Object.entries(v.td as Record<string, unknown>)) {
       if (val instanceof Uint8Array || typeof val === 'string') td[k] = hex(val);
       if (k === 'debug' && typeof val === 'boolean') tdDebug = val;
     }

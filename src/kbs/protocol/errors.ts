@@ -39,6 +39,11 @@ export const KBS_PROTOCOL_ERRORS = {
 export type KbsProtocolErrorCode = keyof typeof KBS_PROTOCOL_ERRORS;
 
 export class KbsProtocolError extends KubeteeError<KbsProtocolErrorCode> {
+  /** A finer, bounded reason (for example the verifier's error code); used as the denial metric label. */
+  reason: string | undefined;
+  /** For KBS_RATE_LIMITED: the Retry-After value. */
+  retryAfterSeconds: number | undefined;
+
   constructor(code: KbsProtocolErrorCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
     super(code, message, options);
   }
