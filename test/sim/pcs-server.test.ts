@@ -110,7 +110,8 @@ describe('simulated PCS server', () => {
     for (const [path, status, message] of cases) {
       const res = await get(`${server.url}${path}`);
       assert.equal(res.status, status, path);
-      assert.match((await res.json()).error, message, path);
+      const body = (await res.json()) as { error: string };
+      assert.match(body.error, message, path);
     }
     const post = await fetch(`${server.url}${PCS_PATHS.qeIdentity}`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(5000) });
     assert.equal(post.status, 405);
