@@ -42,6 +42,7 @@ export function page(options: PageOptions): SafeHtml {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${options.title} · kubetee</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${base}/assets/style.css">
 <script src="${base}/assets/htmx.min.js" defer></script>
 </head>

@@ -23,7 +23,7 @@ h2 { font-size: 1.1rem; margin: 1.2rem 0 .5rem; }
 p.lead { color: var(--muted); margin-top: 0; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: .9rem 1rem; margin-bottom: 1rem; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(230px, 1fr)); gap: .8rem; }
-.grid .card { margin: 0; }
+.grid .card { margin: 0; min-width: 0; }
 .stat { font-size: 1.6rem; font-weight: 700; }
 .muted { color: var(--muted); }
 .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .85rem; word-break: break-all; }
@@ -52,7 +52,8 @@ th { font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; color: 
 button, .button { background: var(--accent); color: #fff; border: 0; border-radius: 8px; padding: .55rem 1rem; font-size: 1rem; cursor: pointer; }
 button[disabled] { opacity: .6; cursor: progress; }
 form.upload { display: grid; gap: .7rem; max-width: 560px; }
-form.upload label { display: grid; gap: .2rem; font-weight: 600; font-size: .9rem; }
+form.upload label { display: grid; gap: .2rem; font-weight: 600; font-size: .9rem; min-width: 0; }
+form.upload input, form.upload select { width: 100%; max-width: 100%; min-width: 0; }
 input[type="text"], select { padding: .4rem; border: 1px solid var(--line); border-radius: 6px; font: inherit; }
 .htmx-request .spinner { display: inline; }
 .spinner { display: none; }

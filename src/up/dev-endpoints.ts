@@ -90,5 +90,10 @@ export function registerDevEndpoints(app: FastifyInstance, store: SimPlatformSto
       onChange();
       return platformStatus(store);
     });
+    dev.post('/update', async () => {
+      await store.updatePlatform();
+      onChange();
+      return platformStatus(store);
+    });
   }, { prefix: DEV_PREFIX });
 }

@@ -53,4 +53,17 @@ export class SimPlatformStore {
     this.#platform.recoverTcb();
     this.save();
   }
+
+  /**
+   * The platform gets its update. A real update keeps Intel's root and gets a
+   * new PCK certificate at the raised TCB; the simulator cannot re-issue its
+   * PCK leaf, so the machine is re-provisioned: new PKI (new simulated root),
+   * no recoveries pending, so it is UpToDate again. Everything that trusts
+   * the simulated root reads it through `platform.rootCaDer` and follows.
+   */
+  async updatePlatform(): Promise<void> {
+    const previous = this.#platform;
+    this.#platform = await SimulatedPlatform.create({ fmspc: previous.fmspc, pceId: previous.pceId, ca: previous.pckCa });
+    this.save();
+  }
 }

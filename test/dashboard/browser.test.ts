@@ -1,0 +1,109 @@
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { REPO_ROOT } from '../helpers/cli.js';
+import { fixturePath } from '../helpers/fixtures.js';
+import { startUp, type RunningUp } from './start-up.js';
+
+const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'dashboard');
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const INTEL = 'Intel SGX Root CA (production)';
+
+let up: RunningUp;
+let browser: Browser;
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  [up, browser] = await Promise.all([startUp(), chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })]);
+});
+
+after(async () => {
+  await browser?.close();
+  const code = await up?.stop();
+  assert.equal(code, 0, 'kubetee up did not stop cleanly');
+});
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+async function open(path: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
+  const page = await browser.newPage({ viewport });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  const res = await page.goto(up.url + path);
+  assert.equal(res?.status(), 200, path);
+  (page as Page & { jsErrors: string[] }).jsErrors = errors;
+  return page;
+}
+
+test('the startup screen says what runs where, that the simulated root is trusted, and what to try next', () => {
+  assert.match(up.banner, /is up at http:\/\/127\.0\.0\.1:\d+/);
+  assert.match(up.banner, /dashboard\s+http:\/\/127\.0\.0\.1:\d+\//);
+  assert.match(up.banner, /key broker/);
+  assert.match(up.banner, /simulated/i);
+  assert.match(up.banner, /Try next:/);
+});
+
+test('overview lists the components and loads htmx without script errors', async () => {
+  const page = await open('/');
+  assert.equal(await page.locator('h1').textContent(), 'Overview');
+  await page.waitForFunction(() => typeof (window as unknown as { htmx?: unknown }).htmx === 'object');
+  const components = await page.locator('[data-component]').evaluateAll((els) => els.map((e) => e.getAttribute('data-component')));
+  for (const name of ['key broker', 'quote verifier', 'simulated SGX platform']) assert.ok(components.includes(name), `${name} missing from ${components.join(', ')}`);
+  assert.match(await page.locator('.devnote').textContent() ?? '', /simulated/);
+  await shot(page, 'overview-desktop');
+  assert.deepEqual((page as Page & { jsErrors: string[] }).jsErrors, []);
+  await page.close();
+});
+
+test('verify page: a real Intel quote with its collateral passes every check', async (t) => {
+  const quote = fixturePath(t, 'attestation', 'derived-negative', 'sgx_00606a_original.dat');
+  const collateral = fixturePath(t, 'attestation', 'assembled', 'collateral_sgx_00606a_2025-08_eval17.json');
+  if (!quote || !collateral) return;
+  const page = await open('/verify');
+  await page.setInputFiles('input[name=quote]', quote);
+  await page.setInputFiles('input[name=collateral]', collateral);
+  await page.fill('input[name=at]', '2025-08-30T00:00:00Z');
+  await page.selectOption('select[name=trustAnchor]', INTEL);
+  await page.click('button[type=submit]');
+  const result = page.locator('#verify-result .result');
+  await result.waitFor({ timeout: 15_000 });
+  assert.equal(await result.getAttribute('data-ok'), 'true');
+  const text = (await result.textContent()) ?? '';
+  assert.match(text, /quote verified/);
+  assert.match(text, /SWHardeningNeeded/);
+  assert.match(text, /INTEL-SA-00615/);
+  assert.match(text, /3e7830a35057b9938d0fd849d13e3d82dc4abba812f8ffebbbb3d0e5ff1dd661/);
+  const states = await page.locator('[data-check]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-check'), e.getAttribute('data-state')]));
+  assert.ok(states.length >= 10, `expected every check, got ${states.length}`);
+  assert.ok(states.every(([, s]) => s === 'passed'), JSON.stringify(states));
+  await shot(page, 'verify-ok');
+  await page.close();
+});
+
+test('verify page: a tampered quote is rejected at the quote signature with its code', async (t) => {
+  const quote = fixturePath(t, 'attestation', 'derived-negative', 'sgx_00606a_mrenclave_flipped.dat');
+  const collateral = fixturePath(t, 'attestation', 'assembled', 'collateral_sgx_00606a_2025-08_eval17.json');
+  if (!quote || !collateral) return;
+  const page = await open('/verify', { width: 390, height: 844 });
+  await page.setInputFiles('input[name=quote]', quote);
+  await page.setInputFiles('input[name=collateral]', collateral);
+  await page.fill('input[name=at]', '2025-08-30T00:00:00Z');
+  await page.selectOption('select[name=trustAnchor]', INTEL);
+  await page.click('button[type=submit]');
+  const result = page.locator('#verify-result .result');
+  await result.waitFor({ timeout: 15_000 });
+  assert.equal(await result.getAttribute('data-ok'), 'false');
+  assert.equal(await page.locator('.error-code').textContent(), 'QUOTE_SIGNATURE_INVALID');
+  assert.equal(await page.locator('[data-check="quote-signature"]').getAttribute('data-state'), 'failed');
+  assert.equal(await page.locator('[data-check="parse"]').getAttribute('data-state'), 'passed');
+  assert.equal(await page.locator('[data-check="tcb-status"]').getAttribute('data-state'), 'not-reached');
+  await shot(page, 'verify-tampered-phone');
+  await page.close();
+});

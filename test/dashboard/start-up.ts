@@ -1,0 +1,55 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { startCli, waitForOutput } from '../helpers/cli.js';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export interface RunningUp {
+  url: string;
+  dataDir: string;
+  child: ChildProcess;
+  banner: string;
+  /** SIGTERM and wait; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `kubetee up` from the sources on a free port with a temp (or given) data dir. */
+export async function startUp(dataDir = mkdtempSync(join(tmpdir(), 'kubetee-dash-'))): Promise<RunningUp> {
+  const port = await freePort();
+  const child = startCli(['up', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn']);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let banner: string;
+  try {
+    banner = await waitForOutput(child, /Press Ctrl\+C to stop/, 60_000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    dataDir,
+    child,
+    banner,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
