@@ -58,6 +58,10 @@ export const ATTESTATION_ERROR_CODES = [
   // Collateral fetching (PCS / PCCS)
   'COLLATERAL_UNREACHABLE',
   'COLLATERAL_BAD_RESPONSE',
+  // Caller passed an invalid option (verification time, cache size)
+  'INVALID_ARGUMENT',
+  // A defect in the verifier itself: reported, never treated as success.
+  'INTERNAL_ERROR',
 ] as const;
 
 export type AttestationErrorCode = (typeof ATTESTATION_ERROR_CODES)[number];
@@ -83,6 +87,7 @@ const HINTS: Partial<Record<AttestationErrorCode, string>> = {
   TCB_REVOKED: 'the platform or QE TCB is revoked; this machine cannot be trusted until it is updated',
   CERT_REVOKED: 'a certificate in the chain is on Intel\'s revocation list; this platform cannot be trusted',
   SERVICE_TD_NOT_ALLOWED: 'the TD is bound to a service TD whose identity this verifier does not check; pass allowServiceTd only if your policy checks MRSERVICETD',
+  INTERNAL_ERROR: 'this is a bug in kubetee; the quote was rejected to fail closed. Please report it with the quote and collateral',
   COLLATERAL_UNREACHABLE: 'check the --pccs URL and network access to it',
   COLLATERAL_BAD_RESPONSE: 'check that the URL is an Intel PCS v4 or PCCS endpoint',
 };

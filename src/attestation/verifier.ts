@@ -48,7 +48,7 @@ export class QuoteVerifier {
   constructor(options: QuoteVerifierOptions = {}) {
     this.trust = createTrustStore(options.trustedRootCaDer);
     const max = options.cacheMaxEntries ?? DEFAULT_CACHE_ENTRIES;
-    if (!Number.isInteger(max) || max < 0) throw new AttestationError('BAD_COLLATERAL', `cacheMaxEntries must be a non-negative integer, got ${max}`);
+    if (!Number.isInteger(max) || max < 0) throw new AttestationError('INVALID_ARGUMENT', `cacheMaxEntries must be a non-negative integer, got ${max}`);
     this.collaterals = new Lru(max);
     this.pckChains = new Lru(max);
     this.qeReports = new Lru(max * 4);
@@ -74,13 +74,13 @@ export class QuoteVerifier {
     } catch (err) {
       if (err instanceof AttestationError) throw err;
       // A bug must fail closed with a typed error, never as an acceptance or a raw exception.
-      throw new AttestationError('BAD_COLLATERAL', `verification failed unexpectedly: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      throw new AttestationError('INTERNAL_ERROR', `verification failed unexpectedly: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
   }
 
   private verifyUnchecked(quoteBytes: Uint8Array, collateralInput: Collateral | QuoteCollateralV3Json | string, options: VerifyOptions): VerificationResult {
     const at = options.at ?? new Date();
-    if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new AttestationError('BAD_COLLATERAL', 'options.at must be a valid Date');
+    if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new AttestationError('INVALID_ARGUMENT', 'options.at must be a valid Date');
     const checks: VerificationCheck[] = [];
     const ok = (name: string, detail: string): void => {
       checks.push({ name, ok: true, detail });

@@ -147,7 +147,7 @@ test('parseCollateral: shape errors are BAD_COLLATERAL; accepts text, object and
   const obj = JSON.parse(text) as Record<string, unknown>;
   const c = parseCollateral(text);
   assert.ok(Object.isFrozen(c));
-  assert.deepEqual(parseCollateral(obj), c);
+  assert.deepEqual(parseCollateral(obj as never), c);
   assert.equal(parseCollateral(c), c);
   assert.deepEqual(parseCollateral({ ...c }), c);
   assert.equal(code(() => parseCollateral('{')), 'BAD_COLLATERAL');
