@@ -17,9 +17,8 @@ export const WEBHOOK_TLS_SECRET = 'kubetee-webhook-tls';
 export const TRUST_POLICY_CONFIGMAP = 'kubetee-trust-policy';
 export const AESM_CONFIGMAP = 'kubetee-aesm-config';
 export const KBS_PVC = 'kubetee-kbs-data';
-export const WEBHOOK_CONFIGURATION = 'kubetee-webhook';
-export const MUTATE_PATH = '/mutate';
-export const VALIDATE_PATH = '/validate';
+/** Name of both webhook configurations (the webhook component's default). */
+export { WEBHOOK_CONFIGURATION_NAME as WEBHOOK_CONFIGURATION } from '../webhook/index.js';
 
 /** Label on objects that hold broker secrets; uninstall keeps them unless asked. */
 export const BROKER_DATA_LABEL = 'kubetee.io/broker-data';

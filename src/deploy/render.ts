@@ -38,5 +38,5 @@ export function renderManifests(values: Values, tls: WebhookTls): KubeObject[] {
 
 /** One YAML stream, documents separated by `---`. */
 export function toYamlStream(objects: readonly KubeObject[]): string {
-  return objects.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`).join('');
+  return objects.map((o) => `---\n${stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })}`).join('');
 }

@@ -1,7 +1,6 @@
-import { TRUST_LABEL } from '../../common/labels.js';
 import { apiErrorMessage, type Cluster } from '../cluster.js';
 import { DeployError } from '../errors.js';
-import { INTERCEPTED_TRUST_LEVELS } from '../manifests/webhook.js';
+import { selectorMatches, type LabelSelector } from './selectors.js';
 import { PART_OF_SELECTOR, WEBHOOK_TLS_SECRET } from '../names.js';
 import type { KubeObject } from '../objects.js';
 import type { ClusterSnapshot, KbsProbe, WebhookProbe } from './checks.js';
@@ -12,12 +11,14 @@ import type { ClusterSnapshot, KbsProbe, WebhookProbe } from './checks.js';
  * server dials the webhook with the configured caBundle. A denial by the
  * webhook still proves it is reachable; "failed calling webhook" does not.
  */
-export async function probeWebhook(cluster: Cluster, namespaces: KubeObject[], excluded: string[]): Promise<WebhookProbe> {
-  const target = namespaces.find((n) => {
-    const level = n.metadata.labels?.[TRUST_LABEL] ?? '';
-    return (INTERCEPTED_TRUST_LEVELS as readonly string[]).includes(level) && !excluded.includes(n.metadata.name) && !n.metadata['deletionTimestamp'];
-  });
-  if (!target) return { status: 'skipped', reason: 'no namespace is labelled kubetee.io/trust=confidential or sandboxed' };
+export async function probeWebhook(cluster: Cluster, namespaces: KubeObject[], mutating: KubeObject[]): Promise<WebhookProbe> {
+  const selectors = mutating.flatMap((c) => ((c['webhooks'] as { namespaceSelector?: LabelSelector }[] | undefined) ?? []).map((w) => w.namespaceSelector ?? {}));
+  // Prefer a namespace someone opted in (its pods matter most), else any the webhook sees.
+  const candidates = namespaces
+    .filter((n) => !n.metadata['deletionTimestamp'] && selectors.some((sel) => selectorMatches(sel, n.metadata.labels ?? {})))
+    .sort((a, b) => Number(b.metadata.labels?.['kubetee.io/trust'] !== undefined) - Number(a.metadata.labels?.['kubetee.io/trust'] !== undefined));
+  const target = candidates[0];
+  if (!target) return { status: 'skipped', reason: 'no namespace is selected by the webhook configurations' };
   const ns = target.metadata.name;
   const pod: KubeObject = {
     apiVersion: 'v1',
@@ -74,7 +75,7 @@ export async function collectSnapshot(cluster: Cluster, options: { namespace: st
     cluster.list('node.k8s.io/v1', 'RuntimeClass', { labelSelector: PART_OF_SELECTOR }),
     namespaceExists ? cluster.get({ apiVersion: 'v1', kind: 'Secret', metadata: { name: WEBHOOK_TLS_SECRET, namespace: ns } }) : Promise.resolve(undefined),
   ]);
-  const webhookProbe: WebhookProbe = namespaceExists && mutatingWebhooks.length ? await probeWebhook(cluster, namespaces, ['kube-system', ns]) : { status: 'skipped', reason: 'the webhook is not registered' };
+  const webhookProbe: WebhookProbe = namespaceExists && mutatingWebhooks.length ? await probeWebhook(cluster, namespaces, mutatingWebhooks) : { status: 'skipped', reason: 'the webhook is not registered' };
   return {
     namespace: ns,
     namespaceExists,

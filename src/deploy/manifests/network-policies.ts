@@ -2,7 +2,9 @@ import { TRUST_LABEL } from '../../common/labels.js';
 import type { Values } from '../values.js';
 import type { KubeObject } from '../objects.js';
 import { COMPONENTS, commonLabels, selectorLabels } from '../names.js';
-import { INTERCEPTED_TRUST_LEVELS } from './webhook.js';
+
+/** Trust levels whose namespaces may call the key broker. */
+export const BROKER_CLIENT_TRUST_LEVELS = ['confidential', 'sandboxed'] as const;
 
 /**
  * Default-deny ingress for the install namespace, then exactly two openings:
@@ -41,7 +43,7 @@ export function renderNetworkPolicies(values: Values): KubeObject[] {
         policyTypes: ['Ingress'],
         ingress: [
           {
-            from: [{ namespaceSelector: { matchExpressions: [{ key: TRUST_LABEL, operator: 'In', values: [...INTERCEPTED_TRUST_LEVELS] }] } }],
+            from: [{ namespaceSelector: { matchExpressions: [{ key: TRUST_LABEL, operator: 'In', values: [...BROKER_CLIENT_TRUST_LEVELS] }] } }],
             ports: [{ protocol: 'TCP', port: values.kbs.port }],
           },
         ],

@@ -1,29 +1,33 @@
 import { stringify } from 'yaml';
+import { POLICY_API_VERSION, POLICY_KIND, validatePolicy, type AdmissionPolicy } from '../../webhook/index.js';
 import type { Values } from '../values.js';
 import type { KubeObject } from '../objects.js';
 import { COMPONENTS, TRUST_POLICY_CONFIGMAP, commonLabels } from '../names.js';
 import { effectiveRuntimeClasses } from './runtime-classes.js';
 
 /**
- * The default trust policy the webhook reads. The document is the webhook's
- * own policy format (policy.kubetee.io/v1 AdmissionPolicy); the webhook fills
- * every omitted field with its defaults, so only the apiVersion/kind header is
- * pinned here.
+ * The trust policy the webhook enforces: the webhook's defaults, with the
+ * sandbox RuntimeClasses set to exactly those kubetee installs (the first one
+ * injected into sandboxed pods that name none). Validated by the webhook's own
+ * schema, so render fails rather than ship a policy the webhook rejects.
  */
-export function defaultTrustPolicy(): Record<string, unknown> {
-  return { apiVersion: 'policy.kubetee.io/v1', kind: 'AdmissionPolicy' };
+export function trustPolicyFor(values: Values): AdmissionPolicy {
+  const classes = effectiveRuntimeClasses(values).map((rc) => rc.name);
+  return validatePolicy(
+    {
+      apiVersion: POLICY_API_VERSION,
+      kind: POLICY_KIND,
+      ...(classes.length ? { sandboxRuntimeClasses: classes, sandboxed: { defaultRuntimeClass: classes[0] } } : {}),
+    },
+    'rendered trust policy',
+  );
 }
 
 export function renderTrustPolicy(values: Values): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: {
-      name: TRUST_POLICY_CONFIGMAP,
-      namespace: values.namespace,
-      labels: commonLabels(COMPONENTS.webhook),
-      annotations: { 'kubetee.io/sandbox-runtime-classes': effectiveRuntimeClasses(values).map((rc) => rc.name).join(',') },
-    },
-    data: { 'policy.yaml': stringify(defaultTrustPolicy()) },
+    metadata: { name: TRUST_POLICY_CONFIGMAP, namespace: values.namespace, labels: commonLabels(COMPONENTS.webhook) },
+    data: { 'policy.yaml': stringify(trustPolicyFor(values)) },
   };
 }

@@ -1,11 +1,10 @@
-import { TRUST_LABEL } from '../../common/labels.js';
+import { DEFAULT_EXCLUDED_NAMESPACES, buildWebhookConfigurations } from '../../webhook/index.js';
 import type { Values } from '../values.js';
 import type { KubeObject } from '../objects.js';
+import { trustPolicyFor } from './trust-policy.js';
 import {
   COMPONENTS,
-  MUTATE_PATH,
   TRUST_POLICY_CONFIGMAP,
-  VALIDATE_PATH,
   WEBHOOK_CONFIGURATION,
   WEBHOOK_TLS_SECRET,
   commonLabels,
@@ -14,29 +13,9 @@ import {
 import type { WebhookTls } from '../webhook-tls.js';
 import { imagePullSecrets, imageRef, restrictedContainerSecurity } from './common.js';
 
-/** Trust levels whose namespaces the webhook intercepts; `standard` namespaces are left alone. */
-export const INTERCEPTED_TRUST_LEVELS = ['confidential', 'sandboxed'] as const;
-
-/**
- * Namespaces opted in by the trust label, never kube-system or the install
- * namespace: with `failurePolicy: Fail` a webhook outage must not be able to
- * block the control plane or the webhook's own pods.
- */
-export function webhookNamespaceSelector(values: Values): Record<string, unknown> {
-  const excluded = [...new Set(['kube-system', values.namespace, ...values.webhook.excludedNamespaces])];
-  return {
-    matchExpressions: [
-      { key: TRUST_LABEL, operator: 'In', values: [...INTERCEPTED_TRUST_LEVELS] },
-      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: excluded },
-    ],
-  };
-}
-
-function clientConfig(values: Values, path: string, caBundle: string): Record<string, unknown> {
-  if (values.webhook.externalURL) {
-    return { url: `${values.webhook.externalURL.replace(/\/$/, '')}${path}`, caBundle };
-  }
-  return { service: { name: COMPONENTS.webhook, namespace: values.namespace, path, port: 443 }, caBundle };
+/** Namespaces the webhook never sees: the control plane's and the install namespace (the webhook's own pods). */
+export function excludedNamespaces(values: Values): string[] {
+  return [...new Set([...DEFAULT_EXCLUDED_NAMESPACES, values.namespace, ...values.webhook.excludedNamespaces])];
 }
 
 /** Base64 CA bundle the configurations carry: the external one if set, else the generated CA. */
@@ -44,31 +23,26 @@ export function webhookCaBundle(values: Values, tls: WebhookTls): string {
   return values.webhook.caBundle ?? Buffer.from(tls.caPem).toString('base64');
 }
 
+/**
+ * The webhook component's own configurations (one webhook per trust level,
+ * failurePolicy Fail, namespace selectors on kubetee.io/trust), pointed at the
+ * in-cluster Service or at webhook.externalURL, labelled as part of kubetee.
+ */
 export function renderWebhookConfigurations(values: Values, tls: WebhookTls): KubeObject[] {
-  const caBundle = webhookCaBundle(values, tls);
-  const common = {
-    rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
-    namespaceSelector: webhookNamespaceSelector(values),
-    failurePolicy: 'Fail',
-    matchPolicy: 'Equivalent',
-    sideEffects: 'None',
-    admissionReviewVersions: ['v1'],
+  const target = values.webhook.externalURL ? { url: values.webhook.externalURL } : { service: { namespace: values.namespace, name: COMPONENTS.webhook, port: 443 } };
+  const { mutating, validating } = buildWebhookConfigurations({
+    target,
+    caBundlePem: Buffer.from(webhookCaBundle(values, tls), 'base64').toString('utf8'),
+    name: WEBHOOK_CONFIGURATION,
+    policy: trustPolicyFor(values),
     timeoutSeconds: values.webhook.timeoutSeconds,
-  };
-  return [
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'MutatingWebhookConfiguration',
-      metadata: { name: WEBHOOK_CONFIGURATION, labels: commonLabels(COMPONENTS.webhook) },
-      webhooks: [{ name: 'pods.mutate.kubetee.io', clientConfig: clientConfig(values, MUTATE_PATH, caBundle), reinvocationPolicy: 'IfNeeded', ...common }],
-    },
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'ValidatingWebhookConfiguration',
-      metadata: { name: WEBHOOK_CONFIGURATION, labels: commonLabels(COMPONENTS.webhook) },
-      webhooks: [{ name: 'pods.validate.kubetee.io', clientConfig: clientConfig(values, VALIDATE_PATH, caBundle), ...common }],
-    },
-  ];
+    excludeNamespaces: excludedNamespaces(values),
+  });
+  return [mutating, validating].map((c) => {
+    const obj = JSON.parse(JSON.stringify(c)) as KubeObject;
+    obj.metadata.labels = { ...obj.metadata.labels, ...commonLabels(COMPONENTS.webhook) };
+    return obj;
+  });
 }
 
 /**
@@ -122,7 +96,7 @@ export function renderWebhook(values: Values, tls: WebhookTls): KubeObject[] {
                 imagePullPolicy: values.image.pullPolicy,
                 args: ['webhook', 'serve', '--listen', `0.0.0.0:${port}`, '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--policy', '/policy/policy.yaml', '--profile', values.profile],
                 ports: [{ name: 'https', containerPort: port, protocol: 'TCP' }],
-                readinessProbe: { httpGet: { path: '/healthz', port: 'https', scheme: 'HTTPS' }, periodSeconds: 5 },
+                readinessProbe: { httpGet: { path: '/readyz', port: 'https', scheme: 'HTTPS' }, periodSeconds: 5 },
                 livenessProbe: { httpGet: { path: '/healthz', port: 'https', scheme: 'HTTPS' }, periodSeconds: 20, failureThreshold: 3 },
                 resources: values.webhook.resources,
                 securityContext: restrictedContainerSecurity(),
