@@ -174,6 +174,7 @@ export const provisionForQuotingContainerRule: MutationRule = {
     if (ctx.profile !== 'intel') return [pass(`${ctx.profile} profile: the device plugin hands /dev/sgx_provision to EPC containers itself`)];
     const ref = listContainers(draft).find((r) => r.container.name === name && r.kind !== 'initContainer');
     if (!ref) return [pass(`quoting container "${name}" is not in the pod (confidential.quote-provider-known denies it)`)];
+    if (readContainerEpc(ref.container).names.length === 0) return [pass('requests no EPC, so it cannot quote (confidential.quote-provider-known denies it)', describeContainer(ref))];
     return ensureCount(ref.container, RESOURCES.intel.provision, '1')
       ? [mutated(`added ${RESOURCES.intel.provision}: 1 (it quotes)`, describeContainer(ref))]
       : [pass(`already has ${RESOURCES.intel.provision}: 1`, describeContainer(ref))];
