@@ -14,7 +14,8 @@ function walk(dir) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) {
-      if (name === 'e2e' || name === 'node_modules' || name === 'fixtures') continue;
+      // Only the top-level test/e2e (real-cluster suite) is separate; component e2e folders such as test/kbs/e2e run here.
+      if ((name === 'e2e' && dir === join(root, 'test')) || name === 'node_modules' || name === 'fixtures') continue;
       out.push(...walk(p));
     } else if (name.endsWith('.test.ts')) out.push(p);
   }

@@ -144,7 +144,6 @@ export async function createKbsServer(options: KbsServerOptions): Promise<KbsSer
   const bodyLimit = options.bodyLimitBytes ?? 2 * 1024 * 1024;
   const base = {
     loggerInstance: parts.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
     bodyLimit,
     // Bound slow clients: whole request within 30 s, idle keep-alive 5 s.
     requestTimeout: 30_000,
