@@ -7,7 +7,10 @@ import 'reflect-metadata';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, verify } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createConnection } from 'node:net';
+import { initSync, js_get_collateral } from '@phala/dcap-qvl-web';
 import * as x509 from '@peculiar/x509';
 import { QuoteVerifier } from '../../src/attestation/index.js';
 import { SimulatedPlatform, PCS_PATHS, type QuoteCollateralV3Json, type SimPcsServer } from '../../src/sim/index.js';
@@ -136,6 +139,30 @@ describe('simulated PCS server', () => {
     };
     const result = new QuoteVerifier({ trustedRootCaDer: [platform.rootCaDer] }).verify(platform.quote(), collateral, { at: AT });
     assert.equal(result.status, 'UpToDate');
+  });
+
+  test('the reference PCCS clients of dcap-qvl (JS and wasm) fetch collateral that verifies', async () => {
+    const require = createRequire(import.meta.url);
+    const qvl = require('@phala/dcap-qvl') as {
+      getCollateral(url: string, quote: Uint8Array): Promise<Record<string, unknown>>;
+      QuoteVerifier: { newWithRootCa(root: Buffer): { verify(q: Uint8Array, c: unknown, nowSecs: number): { status: string } } };
+    };
+    initSync({ module: readFileSync(require.resolve('@phala/dcap-qvl-web/dcap-qvl-web_bg.wasm')) });
+    const quote = platform.quote();
+    const nowSecs = Math.floor(AT.getTime() / 1000);
+    // Both clients return byte fields as arrays or hex; normalise to the hex JSON format.
+    const toHexJson = (c: Record<string, unknown>): QuoteCollateralV3Json =>
+      Object.fromEntries(
+        Object.entries(c)
+          .filter(([k]) => k !== 'pck_certificate_chain')
+          .map(([k, v]) => [k, typeof v === 'string' ? v : Buffer.from(v as number[]).toString('hex')]),
+      ) as unknown as QuoteCollateralV3Json;
+    const ours = new QuoteVerifier({ trustedRootCaDer: [platform.rootCaDer] });
+    for (const fetched of [await qvl.getCollateral(server.url, quote), (await js_get_collateral(server.url, quote)) as Record<string, unknown>]) {
+      const collateral = toHexJson(fetched);
+      assert.equal(ours.verify(quote, collateral, { at: AT }).status, 'UpToDate');
+      assert.equal(qvl.QuoteVerifier.newWithRootCa(Buffer.from(platform.rootCaDer)).verify(quote, collateral, nowSecs).status, 'UpToDate');
+    }
   });
 
   test('close() stops listening', async () => {
