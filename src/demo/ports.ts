@@ -1,5 +1,6 @@
-import type { EnclaveBuild } from './model-protection.js';
+import type { EnclaveBuild, ModelProtectionPorts } from './model-protection.js';
 import { requestJson } from './http-client.js';
+import { releaseOverKbs } from './release.js';
 
 /** The model owner's side: the key broker's admin API. */
 export interface OwnerApi {
@@ -46,5 +47,19 @@ export function httpPlatform(url: string): PlatformApi {
     async updatePlatform() {
       return (await requestJson<{ status: string }>('POST', `${base}/update`, { body: {} })).status;
     },
+  };
+}
+
+/** Everything the scenario needs, over HTTP against a running `kubetee up` at `url`. */
+export function httpScenarioPorts(url: string, adminToken: string, workDir: string): ModelProtectionPorts {
+  const owner = httpOwner(url, adminToken);
+  const platform = httpPlatform(url);
+  return {
+    storeKey: (path, key) => owner.storeKey(path, key),
+    setPolicy: (path, policy) => owner.setPolicy(path, policy),
+    release: (path, build) => releaseOverKbs(url, platform, path, build),
+    tcbRecovery: () => platform.tcbRecovery(),
+    updatePlatform: () => platform.updatePlatform(),
+    workDir,
   };
 }

@@ -14,6 +14,7 @@ import {
 } from '../dashboard/model.js';
 import { describeError } from '../common/errors.js';
 import type { ActivityLog } from './activity-log.js';
+import type { StepReporter } from '../demo/model-protection.js';
 import type { AdmissionPart, BrokerPart, NodePart, Part, ScenarioPart, VerifierPart } from './parts.js';
 
 export interface LocalParts {
@@ -101,11 +102,11 @@ export class LocalDashboardSource implements DashboardSource {
   }
 
   /** One run at a time: a second click waits for the run in progress instead of interleaving steps. */
-  async runScenario(name: string): Promise<ScenarioRunView> {
+  async runScenario(name: string, report?: StepReporter): Promise<ScenarioRunView> {
     const api = this.#parts.scenario.api;
     if (!api) throw new Error('no scenario runner is available');
     while (this.#running) await this.#running.catch(() => undefined);
-    this.#running = api.run(name);
+    this.#running = api.run(name, report);
     try {
       const run = await this.#running;
       this.#lastRuns.set(name, run);

@@ -12,6 +12,9 @@ import { SimPlatformStore, SIM_STATE_FILE } from './sim-platform-store.js';
 import { DEV_PREFIX, platformStatus, registerDevEndpoints } from './dev-endpoints.js';
 import { verifierPart } from './adapters/verifier.js';
 import { openLocalBroker } from './adapters/broker.js';
+import { localScenarioPorts, scenarioRunner } from './adapters/scenario.js';
+import type { StepReporter } from '../demo/model-protection.js';
+import type { ScenarioRunView } from '../dashboard/model.js';
 
 export interface LocalStackOptions {
   host: string;
@@ -40,7 +43,12 @@ export function notAvailable<T>(name: string, detail: string): Part<T> {
  * in the data dir, so a restart shows the same secrets, audit trail and
  * simulated platform.
  */
-export async function startLocalStack(options: LocalStackOptions): Promise<ControlPlane> {
+export interface LocalStack extends ControlPlane {
+  /** Runs a scenario in this process (what the dashboard button does). */
+  runScenario(name: string, report?: StepReporter): Promise<ScenarioRunView>;
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   try {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   } catch (err) {
@@ -68,7 +76,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Contr
       ],
     },
   };
-  const broker = await openLocalBroker(options.dataDir);
+  let url = '';
+  const broker = await openLocalBroker(options.dataDir, sim, options.logger);
   const parts: LocalParts = {
     broker: {
       status: { name: 'key broker', available: true, detail: `SQLite in ${options.dataDir}; trusts the simulated SGX root (development only)` },
@@ -81,7 +90,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Contr
     },
     admission: notAvailable('admission webhook', 'src/webhook is not part of this build yet'),
     node: notAvailable('simulated SGX node', 'src/node is not part of this build yet'),
-    scenario: notAvailable('scenarios', 'needs the key broker and the simulated platform'),
+    scenario: {
+      status: { name: 'scenarios', available: true, detail: 'protected model: dashboard Scenario page or kubetee demo model-protection' },
+      component: { name: 'scenarios', register: () => undefined, started: (u) => void (url = u) },
+      api: scenarioRunner(() => localScenarioPorts({ url: () => url, service: broker.data.service, sim, dataDir: options.dataDir })),
+    },
     extra: [simPart.status],
   };
   const source = new LocalDashboardSource(parts, activity);
@@ -98,5 +111,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Contr
   const components = [simPart, parts.broker, parts.verifier, parts.admission, parts.node, parts.scenario]
     .map((p) => p.component)
     .filter((c): c is ControlPlaneComponent => c !== undefined);
-  return startControlPlane({ ...options, components: [...components, dashboard] });
+  const plane = await startControlPlane({ ...options, components: [...components, dashboard] });
+  return Object.assign(plane, { runScenario: (name: string, report?: StepReporter) => source.runScenario(name, report) });
 }

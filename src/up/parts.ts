@@ -9,6 +9,7 @@ import type {
   VerifyResultView,
 } from '../dashboard/model.js';
 import type { ControlPlaneComponent } from './control-plane.js';
+import type { StepReporter } from '../demo/model-protection.js';
 
 /**
  * What the local stack needs from each component, in the dashboard's terms.
@@ -37,7 +38,7 @@ export interface VerifierPart {
 
 export interface ScenarioPart {
   names: string[];
-  run(name: string): Promise<ScenarioRunView>;
+  run(name: string, report?: StepReporter): Promise<ScenarioRunView>;
 }
 
 /** A loaded part: its status line, optional server component, and what it offers. */

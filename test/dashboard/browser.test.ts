@@ -53,7 +53,7 @@ test('the startup screen says what runs where, that the simulated root is truste
 test('overview lists the components and loads htmx without script errors', async () => {
   const page = await open('/');
   assert.equal(await page.locator('h1').textContent(), 'Overview');
-  await page.waitForFunction(() => typeof (window as unknown as { htmx?: unknown }).htmx === 'object');
+  await page.waitForFunction(() => typeof (globalThis as unknown as { htmx?: unknown }).htmx === 'object');
   const components = await page.locator('[data-component]').evaluateAll((els) => els.map((e) => e.getAttribute('data-component')));
   for (const name of ['key broker', 'quote verifier', 'simulated SGX platform']) assert.ok(components.includes(name), `${name} missing from ${components.join(', ')}`);
   assert.match(await page.locator('.devnote').textContent() ?? '', /simulated/);
