@@ -65,7 +65,9 @@ export function pckIdentityOfQuote(quote: Uint8Array): { fmspc: string; ca: 'pro
   const ext = leaf.getExtension(SGX_EXTENSION_OID);
   if (!ext) throw new KbsProtocolError('KBS_EVIDENCE_INVALID', 'the PCK certificate has no SGX extension', { hint: 'is this an Intel DCAP quote?' });
   const pck = parsePckExtension(new Uint8Array(ext.value));
-  return { fmspc: pck.fmspc.toLowerCase(), ca: /platform/i.test(leaf.issuer) ? 'platform' : 'processor' };
+  // Intel names the issuing CA "... PCK Platform CA" or "... PCK Processor CA" in its CN.
+  const issuerCn = /(?:^|,\s*)CN=([^,]+)/.exec(leaf.issuer)?.[1] ?? '';
+  return { fmspc: pck.fmspc.toLowerCase(), ca: /platform/i.test(issuerCn) ? 'platform' : 'processor' };
 }
 
 export interface PccsOptions {
