@@ -4,10 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { NodeError } from './errors.js';
 import { DEFAULT_AESM_SOCKET_DIR } from './host-paths.js';
 import { formatProbe, probeNode, probeToJson } from './probe.js';
+import { registerNodeAgent } from './agent-cli.js';
 
 interface ProbeFlags {
   hostRoot: string;
@@ -27,11 +28,6 @@ function readDump(path: string): { text: string; name: string } {
       exitCode: 2,
     });
   }
-}
-
-export function parseProfile(value: string): 'alibaba' | 'intel' {
-  if (value !== 'alibaba' && value !== 'intel') throw new InvalidArgumentError(`"${value}" is not a profile (expected alibaba or intel).`);
-  return value;
 }
 
 export function registerNode(program: Command): void {
@@ -54,4 +50,5 @@ export function registerNode(program: Command): void {
       });
       process.stdout.write(flags.json ? `${JSON.stringify(probeToJson(probe))}\n` : formatProbe(probe));
     });
+  registerNodeAgent(program);
 }

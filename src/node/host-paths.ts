@@ -35,6 +35,9 @@ export const SGX_DEVICE_PATHS = {
 export const AESM_SOCKET_NAME = 'aesm.socket';
 export const DEFAULT_AESM_SOCKET_DIR = '/var/run/aesmd';
 
+/** kubelet pod-resources API socket (mount its directory so kubelet restarts are survived). */
+export const DEFAULT_POD_RESOURCES_SOCKET = '/var/lib/kubelet/pod-resources/kubelet.sock';
+
 /** Resolves an absolute host path under the host root. */
 export function underRoot(hostRoot: string, hostPath: string): string {
   return join(hostRoot, hostPath);

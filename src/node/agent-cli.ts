@@ -1,0 +1,110 @@
+/** `kubetee node-agent`: flags → startNodeAgent → run until SIGINT/SIGTERM. */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { createLogger } from '../common/log.js';
+import type { NodeAgentOptions } from './agent.js';
+import { NodeError } from './errors.js';
+import { DEFAULT_AESM_SOCKET_DIR, DEFAULT_POD_RESOURCES_SOCKET } from './host-paths.js';
+// api.ts has no runtime imports: declaring the command loads no gRPC or Kubernetes client code.
+import { DEFAULT_DEVICE_PLUGIN_DIR } from '../deviceplugin/api.js';
+import { parseProfile } from './profile-option.js';
+
+interface AgentFlags {
+  hostRoot: string;
+  profile: 'alibaba' | 'intel';
+  kubeletDir: string;
+  podResourcesSocket: string;
+  aesmSocketDir: string;
+  nodeName?: string;
+  kubeconfig?: string;
+  inCluster?: boolean;
+  labels: boolean;
+  nfdFeaturesDir?: string;
+  metrics?: string;
+  cpuidDump?: string;
+  machine?: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((done) => {
+    const on = (): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      done();
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+export function registerNodeAgent(program: Command): void {
+  program
+    .command('node-agent')
+    .description('run the SGX node agent: detection, EPC device plugin, node labels, EPC accounting, metrics')
+    .option('--host-root <dir>', 'root of the host filesystem (e.g. /host in a pod)', '/')
+    .option('--profile <name>', 'resource profile: alibaba (sgx_epc_MiB) or intel (enclave/provision slots + sgx.intel.com/epc)', parseProfile, 'alibaba')
+    .option('--kubelet-dir <dir>', 'kubelet device-plugins directory', DEFAULT_DEVICE_PLUGIN_DIR)
+    .option('--pod-resources-socket <path>', 'kubelet pod-resources socket ("" disables EPC accounting)', DEFAULT_POD_RESOURCES_SOCKET)
+    .option('--aesm-socket-dir <dir>', 'AESM socket directory on the host ("" disables AESM)', DEFAULT_AESM_SOCKET_DIR)
+    .option('--node-name <name>', 'this node\'s name (default: $NODE_NAME)')
+    .option('--kubeconfig <file>', 'kubeconfig for publishing node labels')
+    .option('--in-cluster', 'use the pod\'s service account for node labels')
+    .option('--no-labels', 'do not publish node labels through the API server')
+    .option('--nfd-features-dir <dir>', 'also write labels as an NFD local feature file into this directory')
+    .option('--metrics <address>', 'serve Prometheus /metrics and /healthz on host:port')
+    .option('--cpuid-dump <file>', 'decode this CPUID dump instead of /dev/cpu/0/cpuid')
+    .option('--machine <title>', 'machine to use from a multi-machine CPUID dump')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
+    .action(async (flags: AgentFlags) => {
+      // Heavy modules (gRPC, Kubernetes client) load only when the agent actually runs.
+      const [{ startNodeAgent }, { loadKubeConfig }, { parseListenAddress }] = await Promise.all([import('./agent.js'), import('./labels.js'), import('./metrics.js')]);
+      const logger = createLogger({ level: flags.logLevel, name: 'kubetee-node-agent' });
+      const options: NodeAgentOptions = {
+        hostRoot: resolve(flags.hostRoot),
+        profile: flags.profile,
+        kubeletDir: resolve(flags.kubeletDir),
+        podResourcesSocket: flags.podResourcesSocket === '' ? null : resolve(flags.podResourcesSocket),
+        aesmSocketDir: flags.aesmSocketDir === '' ? null : resolve('/', flags.aesmSocketDir),
+        logger,
+      };
+      if (flags.labels) {
+        // Env is read here, at the edge, and nowhere in the library.
+        const nodeName = flags.nodeName ?? process.env['NODE_NAME'];
+        if (!nodeName) {
+          throw new NodeError('NODE_NAME_MISSING', 'node labels need the node name', {
+            hint: 'pass --node-name (in a DaemonSet: env NODE_NAME from spec.nodeName) or --no-labels',
+            exitCode: 2,
+          });
+        }
+        options.kube = { kubeConfig: await loadKubeConfig({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.inCluster ? { inCluster: true } : {}) }), nodeName };
+      }
+      if (flags.nfdFeaturesDir) options.nfdFeaturesDir = resolve(flags.nfdFeaturesDir);
+      if (flags.metrics) options.metrics = parseListenAddress(flags.metrics);
+      if (flags.cpuidDump) {
+        let text: string;
+        try {
+          text = readFileSync(flags.cpuidDump, 'utf8');
+        } catch (err) {
+          throw new NodeError('CPUID_DUMP_UNREADABLE', `cannot read the CPUID dump ${flags.cpuidDump}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err, exitCode: 2 });
+        }
+        options.cpuidDump = { text, name: flags.cpuidDump, ...(flags.machine ? { machine: flags.machine } : {}) };
+      }
+      const agent = await startNodeAgent(options);
+      const s = agent.status();
+      process.stdout.write(
+        [
+          `kubetee node-agent running (profile ${s.profile})`,
+          `  SGX: ${s.usable ? `usable, EPC ${s.epcBytes} bytes, driver ${agent.probe.driver}` : `not usable (${s.reasons.join('; ')})`}`,
+          ...s.resources.map((r) => `  resource ${r.resourceName}: ${r.healthy}/${r.total} healthy`),
+          `  EPC limits: ${s.epcCgroup.note}`,
+          ...(agent.metricsUrl ? [`  metrics: ${agent.metricsUrl}/metrics`] : []),
+          '',
+        ].join('\n'),
+      );
+      await waitForSignal();
+      await agent.close();
+      process.stdout.write('kubetee node-agent stopped\n');
+    });
+}

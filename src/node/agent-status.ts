@@ -1,0 +1,28 @@
+import type { ResourceProfile } from '../common/labels.js';
+import type { ContainerEpc } from './pod-resources.js';
+import type { MiscCgroupEpc } from './misc-cgroup.js';
+
+/** One advertised resource as kubelet sees it (capacity = total, allocatable = healthy). */
+export interface ResourceStatus {
+  resourceName: string;
+  total: number;
+  healthy: number;
+  registered: boolean;
+  registrations: number;
+}
+
+/** What the node agent reports (status endpoint, metrics, the embedding API). */
+export interface NodeAgentStatus {
+  profile: ResourceProfile;
+  usable: boolean;
+  /** Why SGX is not usable (empty when usable). */
+  reasons: string[];
+  epcBytes: number;
+  aesmAlive: boolean | null;
+  resources: ResourceStatus[];
+  allocations: ContainerEpc[];
+  /** EPC limit enforcement: the sgx_epc misc cgroup exists, or why not. */
+  epcCgroup: MiscCgroupEpc & { note: string };
+  labels: { published: boolean; error: string | null; nfdFile: string | null };
+  accounting: { lastUpdate: Date | null; error: string | null };
+}

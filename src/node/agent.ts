@@ -1,0 +1,223 @@
+/**
+ * The node agent: detection, the SGX device plugins, node labels (API server
+ * and NFD file), EPC accounting from pod-resources, metrics. Embeddable:
+ * `kubetee node-agent` and `kubetee up` (simulated SGX node) both call
+ * `startNodeAgent` and get a handle with the live status and close().
+ */
+import { existsSync } from 'node:fs';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from '../common/log.js';
+import { silentLogger } from '../common/log.js';
+import type { ResourceProfile } from '../common/labels.js';
+import { DEFAULT_DEVICE_PLUGIN_DIR } from '../deviceplugin/api.js';
+import { startDevicePlugins, type DevicePlugins } from '../deviceplugin/manager.js';
+import { sgxDeviceParts } from '../deviceplugin/sgx/profiles.js';
+import { aesmSocketPath } from './aesm.js';
+import type { NodeAgentStatus } from './agent-status.js';
+import { NodeError } from './errors.js';
+import { underRoot } from './host-paths.js';
+import { nodeCapacityFor, nodeLabelsFor, publishNodeLabels, writeNfdFeatureFile } from './labels.js';
+import { NodeAgentMetrics, serveMetrics, type MetricsServer } from './metrics.js';
+import { accountEpc, listPodResources, type ContainerEpc } from './pod-resources.js';
+import { probeNode, type NodeProbe } from './probe.js';
+import { watchSgxState, type SgxStateWatcher } from './sgx-state-watch.js';
+
+export type { NodeAgentStatus } from './agent-status.js';
+
+export { DEFAULT_POD_RESOURCES_SOCKET } from './host-paths.js';
+
+export interface NodeAgentOptions {
+  hostRoot: string;
+  profile: ResourceProfile;
+  /** kubelet device-plugins directory (real path as the agent sees it). */
+  kubeletDir?: string;
+  /** kubelet pod-resources socket; null = no accounting. */
+  podResourcesSocket?: string | null;
+  /** AESM socket directory as a host path (resolved under hostRoot for the liveness check); null = AESM not used. */
+  aesmSocketDir?: string | null;
+  /** Labels through the API server; omitted = no API server labels. */
+  kube?: { kubeConfig: KubeConfig; nodeName: string };
+  /** NFD local feature directory (features.d); omitted = no file. */
+  nfdFeaturesDir?: string;
+  /** Metrics listener; omitted = none. */
+  metrics?: { host: string; port: number };
+  /** CPUID dump instead of /dev/cpu/0/cpuid. */
+  cpuidDump?: { text: string; name: string; machine?: string };
+  logger?: Logger;
+  /** Health poll interval (default 1000 ms) and pod-resources poll (default 10 s). */
+  healthPollMs?: number;
+  accountingIntervalMs?: number;
+  /** Device-plugin directory poll (default 500 ms). */
+  pluginPollMs?: number;
+  enclaveSlots?: number;
+  provisionSlots?: number;
+}
+
+export interface NodeAgent {
+  readonly probe: NodeProbe;
+  /** Metrics base URL when --metrics was given. */
+  readonly metricsUrl: string | null;
+  status(): NodeAgentStatus;
+  /** Re-reads pod-resources now (otherwise every accountingIntervalMs). */
+  refreshAccounting(): Promise<void>;
+  /** Re-publishes labels now. */
+  publishLabels(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const NO_CGROUP_NOTE = 'kernel has no sgx_epc misc cgroup: EPC limits are enforced by scheduling only';
+
+export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
+  const log = options.logger ?? silentLogger();
+  for (const [name, v] of [['healthPollMs', options.healthPollMs], ['accountingIntervalMs', options.accountingIntervalMs], ['pluginPollMs', options.pluginPollMs]] as const) {
+    if (v !== undefined && (!Number.isFinite(v) || v < 10 || v > 3_600_000)) {
+      throw new NodeError('AGENT_OPTIONS_INVALID', `${name} must be between 10 and 3600000 ms (got ${v})`, { exitCode: 2 });
+    }
+  }
+  const aesmHostDir = options.aesmSocketDir === undefined ? null : options.aesmSocketDir;
+  // AESM counts as used when its directory exists on the host (an AESM DaemonSet or host aesmd created it).
+  const aesmInUse = aesmHostDir !== null && existsSync(underRoot(options.hostRoot, aesmHostDir));
+  const aesmSocket = aesmInUse ? aesmSocketPath(underRoot(options.hostRoot, aesmHostDir)) : null;
+  const probe = await probeNode({
+    hostRoot: options.hostRoot,
+    aesmSocketDir: aesmInUse ? underRoot(options.hostRoot, aesmHostDir) : null,
+    ...(options.cpuidDump ? { cpuidDump: options.cpuidDump } : {}),
+  });
+  log.info({ usable: probe.usable, epcBytes: probe.epcBytes, driver: probe.driver, aesm: probe.aesm, reasons: probe.reasons }, 'SGX probe');
+
+  const metrics = new NodeAgentMetrics();
+  let state: SgxStateWatcher | undefined;
+  let plugins: DevicePlugins | undefined;
+  let metricsServer: MetricsServer | undefined;
+  let accountingTimer: NodeJS.Timeout | undefined;
+  let allocations: ContainerEpc[] = [];
+  const accounting: NodeAgentStatus['accounting'] = { lastUpdate: null, error: null };
+  const labelState: NodeAgentStatus['labels'] = { published: false, error: null, nfdFile: null };
+  let closed = false;
+
+  const status = (): NodeAgentStatus => {
+    const resources = (plugins?.status() ?? []).map((p) => ({
+      resourceName: p.resourceName,
+      total: p.devices.length,
+      healthy: p.devices.filter((d) => d.healthy).length,
+      registered: p.registered,
+      registrations: p.registrations,
+    }));
+    return {
+      profile: options.profile,
+      usable: probe.usable,
+      reasons: probe.reasons,
+      epcBytes: probe.epcBytes,
+      aesmAlive: state ? state.current().aesmAlive : null,
+      resources,
+      allocations,
+      epcCgroup: { ...probe.miscCgroupEpc, note: probe.miscCgroupEpc.available ? 'sgx_epc misc cgroup present' : NO_CGROUP_NOTE },
+      labels: { ...labelState },
+      accounting: { ...accounting },
+    };
+  };
+  const updateMetrics = (): void => metrics.update(status());
+
+  const publishLabels = async (): Promise<void> => {
+    const labels = nodeLabelsFor(probe, state?.current().aesmAlive === true);
+    if (options.nfdFeaturesDir) {
+      try {
+        labelState.nfdFile = writeNfdFeatureFile(options.nfdFeaturesDir, labels);
+      } catch (err) {
+        labelState.error = (err as Error).message;
+        log.error({ err: labelState.error }, 'NFD feature file not written');
+      }
+    }
+    if (options.kube) {
+      try {
+        await publishNodeLabels(options.kube, labels, nodeCapacityFor(probe, options.profile));
+        labelState.published = true;
+        labelState.error = null;
+      } catch (err) {
+        labelState.published = false;
+        labelState.error = (err as Error).message;
+        log.error({ err: labelState.error }, 'node labels not published; will retry on the next change');
+      }
+    }
+  };
+
+  const refreshAccounting = async (): Promise<void> => {
+    if (!options.podResourcesSocket) return;
+    try {
+      allocations = accountEpc(await listPodResources(options.podResourcesSocket), options.profile);
+      accounting.lastUpdate = new Date();
+      accounting.error = null;
+    } catch (err) {
+      accounting.error = (err as Error).message;
+      log.warn({ err: accounting.error }, 'EPC accounting failed');
+    }
+    updateMetrics();
+  };
+
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    clearInterval(accountingTimer);
+    await plugins?.close();
+    state?.close();
+    await metricsServer?.close();
+  };
+
+  try {
+    if (probe.usable) {
+      state = await watchSgxState({ hostRoot: options.hostRoot, aesmSocketPath: aesmSocket, ...(options.healthPollMs ? { pollIntervalMs: options.healthPollMs } : {}), logger: log });
+      const parts = sgxDeviceParts(
+        {
+          profile: options.profile,
+          numaEpc: probe.numaEpc,
+          aesmHostDir: aesmInUse ? aesmHostDir : null,
+          ...(options.enclaveSlots ? { enclaveSlots: options.enclaveSlots } : {}),
+          ...(options.provisionSlots ? { provisionSlots: options.provisionSlots } : {}),
+        },
+        state,
+      );
+      plugins = await startDevicePlugins(parts, {
+        pluginDir: options.kubeletDir ?? DEFAULT_DEVICE_PLUGIN_DIR,
+        logger: log,
+        ...(options.pluginPollMs ? { pollIntervalMs: options.pluginPollMs } : {}),
+      });
+      for (const s of plugins.servers) s.onStatus(() => updateMetrics());
+      let lastAesm = state.current().aesmAlive;
+      state.subscribe((s) => {
+        updateMetrics();
+        if (s.aesmAlive !== lastAesm) {
+          lastAesm = s.aesmAlive;
+          void publishLabels();
+        }
+      });
+    } else {
+      // A node without usable SGX is a normal state: no device plugin, labels say sgx=false, metrics report it.
+      log.warn({ reasons: probe.reasons }, 'SGX not usable on this node; device plugin not started');
+    }
+    if (options.metrics) metricsServer = await serveMetrics(metrics, options.metrics, () => !closed);
+    await publishLabels();
+    await refreshAccounting();
+    if (options.podResourcesSocket) {
+      accountingTimer = setInterval(() => void refreshAccounting(), options.accountingIntervalMs ?? 10_000);
+      accountingTimer.unref();
+    }
+    updateMetrics();
+  } catch (err) {
+    await close();
+    throw err;
+  }
+
+  return {
+    probe,
+    metricsUrl: metricsServer?.url ?? null,
+    status,
+    refreshAccounting,
+    publishLabels,
+    close,
+  };
+}
+
+/** Healthy device count per resource, for quick checks. */
+export function healthyCounts(s: NodeAgentStatus): Record<string, number> {
+  return Object.fromEntries(s.resources.map((r) => [r.resourceName, r.healthy]));
+}

@@ -1,0 +1,102 @@
+/**
+ * Node labels (pure) and their publication: through the API server
+ * (@kubernetes/client-node, JSON merge patch) and as an NFD local feature file.
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+// Types only at load time: the client library is imported on first use, so CLI start-up stays fast.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { NODE_LABELS, RESOURCES, type ResourceProfile } from '../common/labels.js';
+import { NodeError } from './errors.js';
+import type { NodeProbe } from './probe.js';
+
+const MiB = 1024 * 1024;
+
+/** Pure: the kubetee node labels for a probe result (values are label-safe). */
+export function nodeLabelsFor(probe: NodeProbe, aesmAlive: boolean): Record<string, string> {
+  const b = (v: boolean): string => (v ? 'true' : 'false');
+  return {
+    // Only "true" when enclaves can actually run: EPC > 0 and a driver node exists (Intel issue #739 lesson).
+    [NODE_LABELS.sgx]: b(probe.usable),
+    [NODE_LABELS.flc]: b(probe.flc),
+    [NODE_LABELS.sgx2]: b(probe.sgx2),
+    [NODE_LABELS.epcMiB]: String(Math.floor(probe.epcBytes / MiB)),
+    [NODE_LABELS.driver]: probe.driver,
+    [NODE_LABELS.aesm]: b(aesmAlive),
+  };
+}
+
+/**
+ * Pure: node status capacity the agent patches. The intel profile advertises
+ * EPC bytes as `sgx.intel.com/epc` (as Intel's NFD rule / epchook do); the
+ * alibaba profile's EPC is a device-plugin resource that kubelet reports itself.
+ */
+export function nodeCapacityFor(probe: NodeProbe, profile: ResourceProfile): Record<string, string> | null {
+  if (profile !== 'intel') return null;
+  return { [RESOURCES.intel.epc]: String(probe.usable ? probe.epcBytes : 0) };
+}
+
+/** Pure: NFD local feature file contents (`name=value` lines; see docs/node-agent.md for NFD's label namespace setting). */
+export function nfdFeatureFile(labels: Record<string, string>): string {
+  return `# written by kubetee node-agent; do not edit\n${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join('\n')}\n`;
+}
+
+/** Writes the NFD feature file atomically (NFD may read it at any moment). */
+export function writeNfdFeatureFile(dir: string, labels: Record<string, string>, fileName = 'kubetee-sgx'): string {
+  const target = join(dir, fileName);
+  try {
+    mkdirSync(dir, { recursive: true });
+    const tmp = join(dir, `.${fileName}.tmp-${process.pid}`);
+    writeFileSync(tmp, nfdFeatureFile(labels));
+    renameSync(tmp, target);
+  } catch (err) {
+    throw new NodeError('NFD_WRITE_FAILED', `cannot write the NFD feature file ${target}: ${(err as Error).message}`, {
+      cause: err,
+      hint: 'mount /etc/kubernetes/node-feature-discovery/features.d writable or drop --nfd-features-dir',
+    });
+  }
+  return target;
+}
+
+export interface KubeTarget {
+  kubeConfig: KubeConfig;
+  nodeName: string;
+}
+
+/** Loads a kubeconfig file or the in-cluster service account; typed error when unusable. */
+export async function loadKubeConfig(source: { kubeconfig?: string; inCluster?: boolean }): Promise<KubeConfig> {
+  const { KubeConfig: KubeConfigClass } = await import('@kubernetes/client-node');
+  const kc = new KubeConfigClass();
+  try {
+    if (source.inCluster) kc.loadFromCluster();
+    else if (source.kubeconfig) kc.loadFromFile(source.kubeconfig);
+    else throw new Error('neither a kubeconfig file nor in-cluster mode was given');
+  } catch (err) {
+    throw new NodeError('KUBE_CONFIG_INVALID', `cannot load Kubernetes credentials: ${(err as Error).message}`, {
+      cause: err,
+      hint: 'pass --kubeconfig <file> or --in-cluster (in a pod), or --no-labels to skip node labels',
+      exitCode: 2,
+    });
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new NodeError('KUBE_CONFIG_INVALID', 'the kubeconfig has no current cluster', { hint: 'set current-context in the kubeconfig', exitCode: 2 });
+  }
+  return kc;
+}
+
+/** Merge-patches labels (and, for the intel profile, status capacity) onto the node. */
+export async function publishNodeLabels(target: KubeTarget, labels: Record<string, string>, capacity: Record<string, string> | null): Promise<void> {
+  const { CoreV1Api, PatchStrategy, setHeaderOptions } = await import('@kubernetes/client-node');
+  const api = target.kubeConfig.makeApiClient(CoreV1Api);
+  const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  try {
+    await api.patchNode({ name: target.nodeName, body: { metadata: { labels } } }, merge);
+    if (capacity) await api.patchNodeStatus({ name: target.nodeName, body: { status: { capacity } } }, merge);
+  } catch (err) {
+    const e = err as { code?: number; message?: string };
+    throw new NodeError('NODE_PATCH_FAILED', `patching node ${target.nodeName} failed${e.code ? ` (HTTP ${e.code})` : ''}: ${(e.message ?? String(err)).slice(0, 300)}`, {
+      cause: err,
+      hint: 'the agent\'s service account needs patch on nodes and nodes/status; check --node-name',
+    });
+  }
+}
