@@ -80,7 +80,9 @@ export interface AuditEntryView {
   actor: string;
   action: string;
   subject: string;
+  /** success | denied | failure */
   outcome: string;
+  reason: string;
   hash: string;
 }
 

@@ -26,7 +26,9 @@ p.lead { color: var(--muted); margin-top: 0; }
 .grid .card { margin: 0; min-width: 0; }
 .stat { font-size: 1.6rem; font-weight: 700; }
 .muted { color: var(--muted); }
-.mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .85rem; word-break: break-all; }
+.mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .85rem; overflow-wrap: anywhere; }
+.reason { font-size: .85rem; overflow-wrap: anywhere; }
+td.when { white-space: nowrap; font-size: .85rem; color: var(--muted); }
 .badge { display: inline-block; padding: .05rem .5rem; border-radius: 999px; font-size: .8rem; font-weight: 600; border: 1px solid transparent; white-space: nowrap; }
 .badge.ok { background: var(--ok-bg); color: var(--ok); border-color: #aee9bd; }
 .badge.warn { background: var(--warn-bg); color: var(--warn); border-color: #ebd57a; }
@@ -65,5 +67,11 @@ footer { color: var(--muted); font-size: .8rem; text-align: center; padding: 1re
   th, td { padding: .35rem .3rem; }
   .hide-narrow { display: none; }
   header.top nav a { padding: .2rem .4rem; }
+  /* Wide tables become one card-like block per row on phones. */
+  table.stack thead { display: none; }
+  table.stack tr { display: block; padding: .45rem 0; border-bottom: 1px solid var(--line); }
+  table.stack td { display: inline-block; border: 0; padding: .1rem .35rem .1rem 0; }
+  table.stack td.reason { display: block; }
 }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 `;

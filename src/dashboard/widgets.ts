@@ -52,3 +52,8 @@ export function shortHex(hex: string | undefined, chars = 16): string {
   if (!hex) return '';
   return hex.length > chars ? `${hex.slice(0, chars)}…` : hex;
 }
+
+/** `2026-01-02T03:04:05.678Z` → `2026-01-02 03:04:05`: tables show seconds, the title keeps the full instant. */
+export function shortTime(iso: string): string {
+  return iso.replace('T', ' ').replace(/(\.\d+)?Z$/, '');
+}

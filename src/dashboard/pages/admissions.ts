@@ -1,6 +1,6 @@
 import { html, type SafeHtml } from '../html.js';
 import type { AdmissionsView, Section } from '../model.js';
-import { badge, sectionOr } from '../widgets.js';
+import { badge, sectionOr, shortTime } from '../widgets.js';
 
 export function admissionsBody(section: Section<AdmissionsView>): SafeHtml {
   return html`<p class="lead">Admission decisions of the webhook, counted by the rule that decided them, and the most recent ones.</p>
@@ -11,6 +11,6 @@ ${sectionOr(section, 'Admission webhook', (a) => html`<div class="card table-wra
 <h2>Recent decisions</h2>
 <div class="card table-wrap"><table><thead><tr><th class="hide-narrow">When</th><th>Pod</th><th>Rule</th><th>Decision</th><th>Reason</th></tr></thead>
 <tbody>${a.recent.map(
-  (d) => html`<tr><td class="hide-narrow">${d.at}</td><td class="mono">${d.namespace}/${d.name}</td><td class="mono">${d.rule}</td><td>${badge(d.decision, d.decision === 'denied' ? 'bad' : d.decision === 'mutated' ? 'info' : 'ok')}</td><td>${d.reason}</td></tr>`,
+  (d) => html`<tr><td class="hide-narrow when" title="${d.at}">${shortTime(d.at)}</td><td class="mono">${d.namespace}/${d.name}</td><td class="mono">${d.rule}</td><td>${badge(d.decision, d.decision === 'denied' ? 'bad' : d.decision === 'mutated' ? 'info' : 'ok')}</td><td class="reason">${d.reason}</td></tr>`,
 )}</tbody></table></div>`)}`;
 }

@@ -40,6 +40,12 @@ function claim<T>(claims: Record<string, unknown> | null, key: string, guard: (v
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
 
+/** `tee:sgx:<64 hex>` is an enclave by its MRENCLAVE; shorten it for tables. */
+function shortActor(actor: string): string {
+  const m = /^tee:(\w+):([0-9a-f]{64})$/.exec(actor);
+  return m ? `${m[1]} enclave ${m[2]!.slice(0, 12)}…` : actor;
+}
+
 /** Release decisions in the audit trail (records that carry attestation claims), newest first. */
 export function attestationsFromAudit(records: AuditRecord[]): AttestationView[] {
   return records
@@ -47,7 +53,7 @@ export function attestationsFromAudit(records: AuditRecord[]): AttestationView[]
     .map((r): AttestationView => {
       const view: AttestationView = {
         at: r.at,
-        subject: `${r.actor} → ${r.resource}`,
+        subject: `${shortActor(r.actor)} → ${r.resource}`,
         verdict: r.outcome === 'success' ? 'released' : 'refused',
         advisoryIds: claim(r.claims, 'advisoryIds', isStringArray) ?? [],
       };
@@ -75,10 +81,11 @@ export async function auditView(service: SecretService): Promise<AuditView> {
   const entries = all.reverse().map((r) => ({
     seq: r.seq,
     at: r.at,
-    actor: r.actor,
+    actor: shortActor(r.actor),
     action: r.action,
     subject: r.resource,
-    outcome: r.reason ? `${r.outcome}: ${r.reason}` : r.outcome,
+    outcome: r.outcome,
+    reason: r.reason,
     hash: r.hash,
   }));
   return verification.ok
