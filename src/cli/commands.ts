@@ -4,6 +4,7 @@ import { registerNode } from '../node/cli.js';
 import { registerAttest } from '../attestation/cli.js';
 import { registerDeploy } from '../deploy/cli.js';
 import { registerWebhookCommands } from './webhook.js';
+import { registerKbsStoreCommands } from '../kbs/admin/cli.js';
 
 /**
  * Every top-level command, in the order `kubetee --help` lists them. Each
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerAttest(program);
   registerDeploy(program);
   registerWebhookCommands(program);
+  registerKbsStoreCommands(program);
 }

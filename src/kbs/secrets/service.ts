@@ -190,7 +190,7 @@ export class SecretService {
   async destroy(actor: string, pathIn: string, input: { version: number }): Promise<VersionInfo> {
     const path = parseResourcePath(pathIn);
     if (!Number.isSafeInteger(input.version) || input.version < 1) {
-      throw new KbsStoreError('INVALID_REQUEST', 'destroy needs an explicit version number (1 or more)', { hint: 'pass --version N; see `kubetee secret describe`' });
+      throw new KbsStoreError('INVALID_REQUEST', 'destroy needs an explicit version number (1 or more)', { hint: 'pass --ver N (CLI) or version (API); see `kubetee secret describe`' });
     }
     return this.changeVersion(actor, 'secret.destroy', path, input.version, async (tx, v, now) => {
       if (v.state === 'destroyed') throw destroyedError(path, v.version);
