@@ -86,25 +86,25 @@ function seconds(ms: number): Date {
   return new Date(Math.floor(ms / 1000) * 1000);
 }
 
+export interface LeafOptions {
+  /** Start of the leaf's validity (whole seconds). */
+  notBefore: Date;
+  ca: SimPckCa;
+  sgxExtension: Uint8Array;
+}
+
 /**
- * Issues every certificate. Validity periods copy Intel's orders of
- * magnitude (root ~30 years, CAs 15, TCB Signing and PCK leaf 7), all
- * starting a day before `createdAt` so small clock skew never matters.
+ * The PCK leaf (7 years, like Intel's) and the same leaf re-issued already
+ * expired (for the expired-certificate negative test). Used at provisioning
+ * and again when a TCB update gives the platform a new PCK certificate.
  */
-export async function issuePki(keys: PkiKeys, options: { createdAt: Date; ca: SimPckCa; sgxExtension: Uint8Array }): Promise<PkiCertificates> {
-  const start = options.createdAt.getTime() - DAY_MS;
-  const [root, pckCa, pckLeaf, tcbSigning] = await Promise.all([
-    toWebCrypto(keys.root),
-    toWebCrypto(keys.pckCa),
-    toWebCrypto(keys.pckLeaf),
-    toWebCrypto(keys.tcbSigning),
-  ]);
-  const caName = COMMON_NAMES[options.ca];
+export async function issuePckLeaves(pckCaKey: KeyObject, pckLeafKey: KeyObject, options: LeafOptions): Promise<Pick<PkiCertificates, 'pckLeaf' | 'pckLeafExpired'>> {
+  const [pckCa, pckLeaf] = await Promise.all([toWebCrypto(pckCaKey), toWebCrypto(pckLeafKey)]);
   const sgxExtension = new x509.Extension(SGX_EXTENSION_OID, false, options.sgxExtension);
   const leaf = (notBefore: Date, notAfter: Date): Promise<Uint8Array> =>
     issue({
       subject: COMMON_NAMES.pckLeaf,
-      issuer: caName,
+      issuer: COMMON_NAMES[options.ca],
       subjectKey: pckLeaf,
       issuerKey: pckCa,
       notBefore,
@@ -113,6 +113,22 @@ export async function issuePki(keys: PkiKeys, options: { createdAt: Date; ca: Si
       ca: false,
       extra: [sgxExtension],
     });
+  const start = options.notBefore.getTime();
+  return {
+    pckLeaf: await leaf(seconds(start), seconds(start + 7 * YEAR_MS)),
+    pckLeafExpired: await leaf(seconds(start - 7 * YEAR_MS), seconds(start - 30 * DAY_MS)),
+  };
+}
+
+/**
+ * Issues every certificate. Validity periods copy Intel's orders of
+ * magnitude (root ~30 years, CAs 15, TCB Signing and PCK leaf 7), all
+ * starting a day before `createdAt` so small clock skew never matters.
+ */
+export async function issuePki(keys: PkiKeys, options: { createdAt: Date; ca: SimPckCa; sgxExtension: Uint8Array }): Promise<PkiCertificates> {
+  const start = options.createdAt.getTime() - DAY_MS;
+  const [root, pckCa, tcbSigning] = await Promise.all([toWebCrypto(keys.root), toWebCrypto(keys.pckCa), toWebCrypto(keys.tcbSigning)]);
+  const caName = COMMON_NAMES[options.ca];
   return {
     root: await issue({
       subject: COMMON_NAMES.root,
@@ -136,7 +152,6 @@ export async function issuePki(keys: PkiKeys, options: { createdAt: Date; ca: Si
       ca: true,
       pathLength: 0,
     }),
-    pckLeaf: await leaf(seconds(start), seconds(start + 7 * YEAR_MS)),
     tcbSigning: await issue({
       subject: COMMON_NAMES.tcbSigning,
       issuer: COMMON_NAMES.root,
@@ -147,6 +162,6 @@ export async function issuePki(keys: PkiKeys, options: { createdAt: Date; ca: Si
       crlUrl: CRL_URLS.root,
       ca: false,
     }),
-    pckLeafExpired: await leaf(seconds(start - 7 * YEAR_MS), seconds(start - 30 * DAY_MS)),
+    ...(await issuePckLeaves(keys.pckCa, keys.pckLeaf, { notBefore: new Date(start), ca: options.ca, sgxExtension: options.sgxExtension })),
   };
 }

@@ -12,7 +12,7 @@ import * as x509 from '@peculiar/x509';
 import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { fromHex, toHex } from '../common/hex.js';
 import { subjectNameDer, serialNumberBytes } from './cert-fields.js';
-import { issuePki } from './certificates.js';
+import { issuePckLeaves, issuePki } from './certificates.js';
 import { certificatePem, isoSeconds, pemChain, qeIdentityText, signText, tcbInfoText } from './collateral.js';
 import { buildCrl } from './crl.js';
 import { SimError } from './errors.js';
@@ -183,7 +183,10 @@ interface PlatformData {
   fmspc: string;
   pceId: string;
   ca: SimPckCa;
+  /** TCB at provisioning (TCB Info's history is relative to it). */
   tcb: SimTcb;
+  /** Recoveries installed by updateTcb(): the PCK leaf states recoveredTcb(tcb, tcbUpdatesApplied). */
+  tcbUpdatesApplied: number;
   qeSvn: number;
   ppid: Uint8Array;
   qeId: Uint8Array;
@@ -223,13 +226,7 @@ export class SimulatedPlatform {
     const keys: Keys = { root: generateP256(), pckCa: generateP256(), pckLeaf: generateP256(), tcbSigning: generateP256(), attestation: generateP256() };
     const ppid = randomBytes(16);
     const platformInstanceId = randomBytes(16);
-    const sgxExtension = encodeSgxExtension({
-      ppid,
-      tcb,
-      pceId: fromHex(pceId)!,
-      fmspc: fromHex(fmspc)!,
-      ...(ca === 'platform' ? { platform: { instanceId: platformInstanceId, dynamicPlatform: true, cachedKeys: false, smtEnabled: false } } : {}),
-    });
+    const sgxExtension = sgxExtensionFor({ ppid, tcb, pceId, fmspc, ca, platformInstanceId });
     const certs = await issuePki(keys, { createdAt, ca, sgxExtension });
     const data: PlatformData = {
       createdAt,
@@ -238,6 +235,7 @@ export class SimulatedPlatform {
       pceId,
       ca,
       tcb,
+      tcbUpdatesApplied: 0,
       qeSvn,
       ppid,
       qeId: randomBytes(16),
@@ -286,6 +284,7 @@ export class SimulatedPlatform {
       pceId: s.pceId.toLowerCase(),
       ca: s.ca,
       tcb: s.tcb,
+      tcbUpdatesApplied: s.tcbUpdatesApplied ?? 0,
       qeSvn: s.qeSvn,
       ppid: fromHex(s.ppid)!,
       qeId: fromHex(s.qeId)!,
@@ -320,6 +319,7 @@ export class SimulatedPlatform {
       pceId: d.pceId,
       ca: d.ca,
       tcb: { sgxTcbComponents: [...d.tcb.sgxTcbComponents], pceSvn: d.tcb.pceSvn },
+      tcbUpdatesApplied: d.tcbUpdatesApplied,
       qeSvn: d.qeSvn,
       ppid: toHex(d.ppid),
       qeId: toHex(d.qeId),
@@ -363,9 +363,15 @@ export class SimulatedPlatform {
     return this.#data.ca;
   }
 
-  /** The TCB the PCK certificate states (it never changes: a recovery makes it OutOfDate instead). */
+  /** The TCB the current PCK certificate states (raised only by updateTcb(); a recovery makes it OutOfDate instead). */
   get tcb(): SimTcb {
-    return { sgxTcbComponents: [...this.#data.tcb.sgxTcbComponents], pceSvn: this.#data.tcb.pceSvn };
+    const tcb = currentTcb(this.#data);
+    return { sgxTcbComponents: [...tcb.sgxTcbComponents], pceSvn: tcb.pceSvn };
+  }
+
+  /** How many TCB recoveries are published but not yet installed with updateTcb(). */
+  get pendingTcbUpdates(): number {
+    return this.#data.tcbRecoveryDates.length - this.#data.tcbUpdatesApplied;
   }
 
   get tcbEvaluationDataNumber(): number {
@@ -394,7 +400,8 @@ export class SimulatedPlatform {
     }
     const paddedReportData = new Uint8Array(64);
     paddedReportData.set(reportData);
-    const cpuSvn = cpuSvnOf(d.tcb);
+    const tcb = currentTcb(d);
+    const cpuSvn = cpuSvnOf(tcb);
     const enclave: ReportBodyFields = {
       cpuSvn,
       miscSelect: 0,
@@ -433,7 +440,7 @@ export class SimulatedPlatform {
       {
         version,
         qeSvn: d.qeSvn,
-        pceSvn: d.tcb.pceSvn,
+        pceSvn: tcb.pceSvn,
         qeId: d.qeId,
         enclave,
         qe,
@@ -495,7 +502,7 @@ export class SimulatedPlatform {
       levels = [{ tcb: recoveredTcb(d.tcb, recoveries + 1), tcbDate: midnight(new Date(issued)), tcbStatus: 'UpToDate', advisoryIDs: [] }];
     }
     if (tamper === 'tcbInfoRevoked') {
-      const own = recoveries; // levels[0..recoveries-1] are the recovered ones; the platform's own comes next
+      const own = recoveries - d.tcbUpdatesApplied; // levels run from the newest recovery down to provisioning
       levels = levels.map((level, i) => (i === own ? { ...level, tcbStatus: 'Revoked' as const } : level));
     }
     const tcbInfo = tcbInfoText({
@@ -540,6 +547,30 @@ export class SimulatedPlatform {
     this.#data.tcbRecoveryDates.push(new Date(Math.floor(this.now().getTime() / 1000) * 1000));
   }
 
+  /**
+   * The platform installs the update published by the latest TCB recovery
+   * (microcode and PCE raised), as an operator would after `recoverTcb()`:
+   * it gets a new PCK certificate (new key, new serial) stating the raised
+   * TCB, issued by the same PCK CA under the same root — so verifiers keep
+   * trusting it and its quotes are UpToDate again. No-op when nothing is
+   * pending. A revoked platform stays revoked: the PCK CRL lists its new
+   * certificate instead.
+   */
+  async updateTcb(): Promise<void> {
+    const d = this.#data;
+    const target = d.tcbRecoveryDates.length;
+    if (target === d.tcbUpdatesApplied) return;
+    const pckLeaf = generateP256();
+    const sgxExtension = sgxExtensionFor({ ...d, tcb: recoveredTcb(d.tcb, target), pceId: d.pceId, fmspc: d.fmspc });
+    const notBefore = new Date(this.now().getTime() - DAY_MS);
+    const leaves = await issuePckLeaves(d.keys.pckCa, pckLeaf, { notBefore, ca: d.ca, sgxExtension });
+    // Commit only after issuing succeeded, so a failure leaves the platform as it was.
+    d.keys.pckLeaf = pckLeaf;
+    d.certs.pckLeaf = leaves.pckLeaf;
+    d.certs.pckLeafExpired = leaves.pckLeafExpired;
+    d.tcbUpdatesApplied = target;
+  }
+
   /** Revokes this platform's PCK certificate: its serial appears in the PCK CRL from now on. */
   revokePck(): void {
     this.#data.pckRevoked = true;
@@ -563,6 +594,21 @@ export class SimulatedPlatform {
     const last = this.#data.tcbRecoveryDates.at(-1);
     return last ? isoSeconds(last) : undefined;
   }
+}
+
+/** The TCB the platform runs at now: the provisioned one raised by every installed recovery. */
+function currentTcb(d: PlatformData): SimTcb {
+  return d.tcbUpdatesApplied === 0 ? d.tcb : recoveredTcb(d.tcb, d.tcbUpdatesApplied);
+}
+
+function sgxExtensionFor(p: { ppid: Uint8Array; tcb: SimTcb; pceId: string; fmspc: string; ca: SimPckCa; platformInstanceId: Uint8Array }): Uint8Array {
+  return encodeSgxExtension({
+    ppid: p.ppid,
+    tcb: p.tcb,
+    pceId: fromHex(p.pceId)!,
+    fmspc: fromHex(p.fmspc)!,
+    ...(p.ca === 'platform' ? { platform: { instanceId: p.platformInstanceId, dynamicPlatform: true, cachedKeys: false, smtEnabled: false } } : {}),
+  });
 }
 
 /** The same-length hex value with the last digit changed. */

@@ -22,6 +22,7 @@ export const simPlatformStateSchema = z.object({
     sgxTcbComponents: z.array(z.number().int().min(0).max(255)).length(16),
     pceSvn: z.number().int().min(0).max(0xffff),
   }),
+  tcbUpdatesApplied: z.number().int().min(0).optional(),
   qeSvn: z.number().int().min(0).max(0xffff),
   ppid: hex(16),
   qeId: hex(16),
@@ -30,4 +31,7 @@ export const simPlatformStateSchema = z.object({
   certs: z.object({ root: b64, pckCa: b64, pckLeaf: b64, tcbSigning: b64, pckLeafExpired: b64 }),
   tcbRecoveryDates: z.array(isoDate),
   pckRevoked: z.boolean(),
+}).refine((s) => (s.tcbUpdatesApplied ?? 0) <= s.tcbRecoveryDates.length, {
+  message: 'tcbUpdatesApplied cannot exceed the number of TCB recoveries',
+  path: ['tcbUpdatesApplied'],
 });

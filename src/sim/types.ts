@@ -142,7 +142,10 @@ export interface SimPlatformState {
   fmspc: string;
   pceId: string;
   ca: SimPckCa;
+  /** The TCB at provisioning; TCB Info's level history is built from it. */
   tcb: SimTcb;
+  /** How many published TCB recoveries the platform has installed (updateTcb()); its PCK certificate states that TCB. Default 0. */
+  tcbUpdatesApplied?: number;
   qeSvn: number;
   /** Hex: PPID (16 B), QE-ID (16 B), platform instance ID (16 B). */
   ppid: string;

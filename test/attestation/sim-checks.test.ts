@@ -169,6 +169,37 @@ describe('TCB recovery and PCK revocation flows', () => {
     assert.equal(twice.tcbEvaluationDataNumber, before.tcbEvaluationDataNumber + 2);
   });
 
+  test('updateTcb() after a recovery: a new PCK certificate under the same root, UpToDate again', async () => {
+    const platform = await SimulatedPlatform.create({ now: AT });
+    const verifier = new QuoteVerifier({ trustedRootCaDer: [platform.rootCaDer] });
+    const oldQuote = platform.quote();
+    const oldLeaf = platform.pckCertificateDer;
+    platform.recoverTcb();
+    assert.equal(platform.pendingTcbUpdates, 1);
+    assert.equal(verifier.verify(platform.quote(), platform.collateral(), { at: AT }).status, 'OutOfDate');
+
+    await platform.updateTcb();
+    assert.equal(platform.pendingTcbUpdates, 0);
+    assert.notDeepEqual(platform.pckCertificateDer, oldLeaf);
+    assert.equal(platform.tcb.pceSvn, 14);
+    const updated = verifier.verify(platform.quote(), platform.collateral(), { at: AT });
+    assert.equal(updated.status, 'UpToDate');
+    assert.deepEqual(updated.advisoryIds, []);
+    // A quote made before the update still carries the old certificate: still OutOfDate.
+    assert.equal(verifier.verify(oldQuote, platform.collateral(), { at: AT }).status, 'OutOfDate');
+    // The faults follow the current level.
+    assert.equal(rejectionCode(() => verifier.verify(platform.quote(), platform.collateral({ tamper: 'tcbInfoRevoked' }), { at: AT })), 'TCB_REVOKED');
+    assert.equal(rejectionCode(() => verifier.verify(platform.quote(), platform.collateral({ tamper: 'tcbInfoNoMatchingLevel' }), { at: AT })), 'TCB_LEVEL_NOT_FOUND');
+    // Persisted.
+    const restored = SimulatedPlatform.fromJSON(JSON.parse(JSON.stringify(platform)));
+    assert.equal(verifier.verify(restored.quote(), restored.collateral(), { at: AT }).status, 'UpToDate');
+    await restored.updateTcb(); // nothing pending: no-op
+    assert.deepEqual(restored.pckCertificateDer, platform.pckCertificateDer);
+    // Revocation applies to the current certificate.
+    restored.revokePck();
+    assert.equal(rejectionCode(() => verifier.verify(restored.quote(), restored.collateral(), { at: AT })), 'CERT_REVOKED');
+  });
+
   test('after revokePck() the same quote is rejected as revoked, in v3 and v4', async () => {
     const platform = await SimulatedPlatform.create({ now: AT });
     const verifier = new QuoteVerifier({ trustedRootCaDer: [platform.rootCaDer] });

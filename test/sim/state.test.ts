@@ -75,6 +75,7 @@ describe('persistence', () => {
       ['15 TCB components', { ...good, tcb: { ...good.tcb, sgxTcbComponents: good.tcb.sgxTcbComponents.slice(1) } }],
       ['fmspc not hex', { ...good, fmspc: 'zz906ed50000' }],
       ['garbage key', { ...good, keys: { ...good.keys, root: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' } }],
+      ['more TCB updates than recoveries', { ...good, tcbUpdatesApplied: 1 }],
       ['garbage certificate', { ...good, certs: { ...good.certs, pckCa: Buffer.from('not a certificate').toString('base64') } }],
     ];
     for (const [name, state] of cases) {
