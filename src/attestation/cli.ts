@@ -13,8 +13,15 @@ import type { VerificationResult } from './types.js';
 import { QuoteVerifier } from './verifier.js';
 import { parseCertificate } from './x509.js';
 
+/** Where command output goes (a seam for in-process tests). */
+export interface AttestOutput {
+  out(text: string): void;
+}
+
+const STDOUT: AttestOutput = { out: (text) => void process.stdout.write(text) };
+
 /** `kubetee attest verify|inspect|collateral`. */
-export function registerAttest(program: Command): void {
+export function registerAttest(program: Command, io: AttestOutput = STDOUT): void {
   const attest = program.command('attest').description('verify and inspect Intel DCAP quotes (SGX and TDX) and fetch their collateral');
 
   attest
@@ -32,13 +39,13 @@ export function registerAttest(program: Command): void {
         result = new QuoteVerifier().verify(quote, collateral, opts.at ? { at: opts.at } : {});
       } catch (err) {
         if (opts.json && err instanceof AttestationError) {
-          process.stdout.write(`${JSON.stringify({ verified: false, error: { code: err.code, message: err.message } })}\n`);
+          io.out(`${JSON.stringify({ verified: false, error: { code: err.code, message: err.message } })}\n`);
           process.exitCode = 1;
           return;
         }
         throw err;
       }
-      process.stdout.write(opts.json ? `${JSON.stringify(verifyJson(result))}\n` : verifyText(result));
+      io.out(opts.json ? `${JSON.stringify(verifyJson(result))}\n` : verifyText(result));
     });
 
   attest
@@ -48,7 +55,7 @@ export function registerAttest(program: Command): void {
     .option('--json', 'print one JSON object')
     .action((opts: { quote: string; json?: boolean }) => {
       const view = inspectQuote(parseQuote(readQuoteFile(opts.quote)));
-      process.stdout.write(opts.json ? `${JSON.stringify(view, null, 2)}\n` : inspectText(view));
+      io.out(opts.json ? `${JSON.stringify(view, null, 2)}\n` : inspectText(view));
     });
 
   attest
@@ -66,7 +73,7 @@ export function registerAttest(program: Command): void {
         timeoutMs: opts.timeoutMs,
         ...(opts.cache ? { cacheDir: resolve(opts.cacheDir) } : {}),
       });
-      process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+      io.out(`${JSON.stringify(json, null, 2)}\n`);
     });
 }
 
