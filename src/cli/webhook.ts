@@ -1,20 +1,16 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { stringify } from 'yaml';
 import { UsageError } from '../common/errors.js';
-import { createLogger } from '../common/log.js';
 import { TRUST_LABEL, type ResourceProfile } from '../common/labels.js';
-import { DEFAULT_POLICY } from '../webhook/policy/default-policy.js';
-import { loadPolicyFile } from '../webhook/policy/load-policy.js';
 import type { AdmissionPolicy } from '../webhook/policy/schema.js';
-import { explainPod, formatExplanation } from '../webhook/explain.js';
-import { podFromManifest } from '../webhook/pod-manifest.js';
-import { startWebhookServer } from '../webhook/server.js';
-import { SelfManagedCa } from '../webhook/tls/self-managed-ca.js';
-import { fileTlsSource, selfManagedTlsSource, type TlsSource } from '../webhook/tls/tls-source.js';
-import { buildWebhookConfigurations, WEBHOOK_CONFIGURATION_NAME, type ClientTarget } from '../webhook/webhook-configurations.js';
+import type { ClientTarget } from '../webhook/webhook-configurations.js';
+import type { TlsSource } from '../webhook/tls/tls-source.js';
 import { parsePort } from './options.js';
+
+// The webhook libraries (fastify, client-node, x509) load only when a webhook or
+// policy command runs, so they cost nothing to every other kubetee command.
+const WEBHOOK_CONFIGURATION_NAME = 'kubetee-admission';
 
 /** Parses HOST:PORT (IPv6 as [::1]:8443). */
 export function parseListen(value: string): { host: string; port: number } {
@@ -39,8 +35,12 @@ function collect(value: string, previous: string[]): string[] {
 
 const profileOption = (): Option => new Option('--profile <profile>', "the cluster's active EPC resource profile").choices(['alibaba', 'intel']).default('alibaba');
 
-function policyFrom(path: string | undefined): AdmissionPolicy {
-  return path ? loadPolicyFile(resolve(path)) : DEFAULT_POLICY;
+async function policyFrom(path: string | undefined): Promise<AdmissionPolicy> {
+  if (path) {
+    const { loadPolicyFile } = await import('../webhook/policy/load-policy.js');
+    return loadPolicyFile(resolve(path));
+  }
+  return (await import('../webhook/policy/default-policy.js')).DEFAULT_POLICY;
 }
 
 interface ServeOptions {
@@ -60,7 +60,11 @@ async function serve(opts: ServeOptions): Promise<void> {
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new UsageError('USAGE', '--tls-cert and --tls-key go together', { hint: 'pass both, or --ca-dir DIR for a self-managed CA' });
   if (opts.tlsCert && opts.caDir) throw new UsageError('USAGE', '--tls-cert/--tls-key and --ca-dir are alternatives', { hint: 'pass one of them' });
   if (!opts.tlsCert && !opts.caDir) throw new UsageError('USAGE', 'no TLS configured: the API server only calls webhooks over HTTPS', { hint: 'pass --ca-dir DIR (kubetee creates and rotates a CA there) or --tls-cert FILE --tls-key FILE' });
-  const policy = policyFrom(opts.policy);
+  const policy = await policyFrom(opts.policy);
+  const { createLogger } = await import('../common/log.js');
+  const { startWebhookServer } = await import('../webhook/server.js');
+  const { SelfManagedCa } = await import('../webhook/tls/self-managed-ca.js');
+  const { fileTlsSource, selfManagedTlsSource } = await import('../webhook/tls/tls-source.js');
   const logger = createLogger({ level: opts.logLevel, name: 'kubetee-webhook' });
   let tls: TlsSource;
   if (opts.caDir) {
@@ -120,7 +124,7 @@ export function registerWebhookCommands(program: Command): void {
     .option('--ca-bundle <file>', 'CA bundle PEM to embed as caBundle (e.g. <ca-dir>/ca-bundle.crt)')
     .option('--policy <file>', 'policy whose defaultTrustLevel decides where unlabelled namespaces go')
     .option('--timeout-seconds <n>', 'API server timeout per call (1-30)', (v) => Number(v), 5)
-    .action((o: { url?: string; service?: string; caBundle?: string; policy?: string; timeoutSeconds: number }) => {
+    .action(async (o: { url?: string; service?: string; caBundle?: string; policy?: string; timeoutSeconds: number }) => {
       if (!o.url === !o.service) throw new UsageError('USAGE', 'pass exactly one of --url or --service', { hint: 'for example --service kubetee-system/kubetee-webhook' });
       let target: ClientTarget;
       if (o.service) {
@@ -140,7 +144,9 @@ export function registerWebhookCommands(program: Command): void {
         }
       }
       if (!Number.isInteger(o.timeoutSeconds) || o.timeoutSeconds < 1 || o.timeoutSeconds > 30) throw new UsageError('USAGE', '--timeout-seconds must be an integer from 1 to 30');
-      const { mutating, validating } = buildWebhookConfigurations({ target, policy: policyFrom(o.policy), timeoutSeconds: o.timeoutSeconds, ...(caBundlePem ? { caBundlePem } : {}) });
+      const { buildWebhookConfigurations } = await import('../webhook/webhook-configurations.js');
+      const { stringify } = await import('yaml');
+      const { mutating, validating } = buildWebhookConfigurations({ target, policy: await policyFrom(o.policy), timeoutSeconds: o.timeoutSeconds, ...(caBundlePem ? { caBundlePem } : {}) });
       process.stdout.write(`${stringify(mutating)}---\n${stringify(validating)}`);
     });
 
@@ -149,8 +155,8 @@ export function registerWebhookCommands(program: Command): void {
     .command('check')
     .description('validate a policy document; lists every problem at once')
     .argument('<file>', 'policy document (YAML or JSON)')
-    .action((file: string) => {
-      const p = loadPolicyFile(resolve(file));
+    .action(async (file: string) => {
+      const p = await policyFrom(file);
       process.stdout.write(
         `policy OK: ${file}\n  default trust level: ${p.defaultTrustLevel}\n  sandbox runtime classes: ${p.sandboxRuntimeClasses.join(', ')} (default ${p.sandboxed.defaultRuntimeClass})\n  pod overrides: ${Object.entries(p.podOverrides)
           .map(([k, v]) => `${k} → ${v.length ? v.join('|') : 'none'}`)
@@ -166,15 +172,17 @@ export function registerWebhookCommands(program: Command): void {
     .option('--policy <file>', 'trust policy document; built-in defaults without it')
     .addOption(profileOption())
     .addOption(new Option('--output <format>', 'text or json').choices(['text', 'json']).default('text'))
-    .action((file: string, o: { namespaceLabels: Record<string, string>; namespace?: string; policy?: string; profile: ResourceProfile; output: 'text' | 'json' }) => {
+    .action(async (file: string, o: { namespaceLabels: Record<string, string>; namespace?: string; policy?: string; profile: ResourceProfile; output: 'text' | 'json' }) => {
       let text: string;
       try {
         text = readFileSync(resolve(file), 'utf8');
       } catch (err) {
         throw new UsageError('FILE_UNREADABLE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: 'check the path of the pod manifest' });
       }
+      const { podFromManifest } = await import('../webhook/pod-manifest.js');
+      const { explainPod, formatExplanation } = await import('../webhook/explain.js');
       const manifest = podFromManifest(text, file);
-      const e = explainPod({ pod: manifest.pod, namespace: o.namespace ?? manifest.namespace ?? 'default', namespaceLabels: o.namespaceLabels, policy: policyFrom(o.policy), profile: o.profile });
+      const e = explainPod({ pod: manifest.pod, namespace: o.namespace ?? manifest.namespace ?? 'default', namespaceLabels: o.namespaceLabels, policy: await policyFrom(o.policy), profile: o.profile });
       if (o.output === 'json') {
         process.stdout.write(
           `${JSON.stringify({ admitted: e.admitted, trust: e.validate.trust ?? e.mutate.trust, patch: e.mutate.patch, mutate: e.mutate.results, validate: e.validate.results, pod: e.validate.pod }, null, 2)}\n`,
