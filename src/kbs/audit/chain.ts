@@ -63,7 +63,7 @@ export class AuditChainVerifier {
     }
     if (record.seq !== this.expectedSeq) {
       if (record.seq > this.expectedSeq) {
-        return fail('removed', `record ${record.seq} follows record ${this.expectedSeq - 1}: ${record.seq - this.expectedSeq} record(s) missing before it`);
+        return fail('removed', `record ${record.seq} follows record ${this.expectedSeq - 1}: ${record.seq - this.expectedSeq} record(s) missing (or moved) before it`);
       }
       return fail('reordered', `record ${record.seq} appears after record ${this.expectedSeq - 1}`);
     }
