@@ -183,8 +183,9 @@ export class SecretService {
 
   /**
    * Destroys one version irrecoverably: its wrapped data key and ciphertext
-   * are overwritten with NULL in the same transaction (SQLite runs with
-   * secure_delete so freed pages are zeroed). The version number and
+   * are overwritten with NULL in the same transaction, then the store scrubs
+   * (SQLite: secure_delete zeroes freed space and the WAL is checkpointed and
+   * truncated; PostgreSQL: VACUUM). The version number and
    * metadata remain so history and audit still make sense.
    */
   async destroy(actor: string, pathIn: string, input: { version: number }): Promise<VersionInfo> {
@@ -192,10 +193,13 @@ export class SecretService {
     if (!Number.isSafeInteger(input.version) || input.version < 1) {
       throw new KbsStoreError('INVALID_REQUEST', 'destroy needs an explicit version number (1 or more)', { hint: 'pass --ver N (CLI) or version (API); see `kubetee secret describe`' });
     }
-    return this.changeVersion(actor, 'secret.destroy', path, input.version, async (tx, v, now) => {
+    const info = await this.changeVersion(actor, 'secret.destroy', path, input.version, async (tx, v, now) => {
       if (v.state === 'destroyed') throw destroyedError(path, v.version);
       await tx.updateVersion(path, v.version, { state: 'destroyed', sealed: null, updatedAt: now });
     });
+    // The destroy is committed either way; scrubbing only shortens how long old bytes linger on disk.
+    await this.store.scrub().catch(() => undefined);
+    return info;
   }
 
   /** Secrets (metadata only), sorted by path. */

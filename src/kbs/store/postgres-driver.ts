@@ -83,6 +83,17 @@ export function openPostgresDriver(url: string, options: { max?: number; connect
         client.release(broken);
       }
     },
+    async scrub() {
+      if (closed) return;
+      const client = await pool.connect();
+      try {
+        // VACUUM cannot run inside a transaction block; it reclaims the dead tuple
+        // that still held the destroyed version's ciphertext.
+        await client.query('VACUUM secret_versions');
+      } finally {
+        client.release();
+      }
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -16,6 +16,8 @@ export interface SqlDriver {
   readonly dialect: 'sqlite' | 'postgres';
   readonly location: string;
   transaction<T>(mode: TxMode, fn: (q: SqlQuery) => Promise<T>): Promise<T>;
+  /** Dialect-specific physical cleanup (see KbsStore.scrub). */
+  scrub(): Promise<void>;
   close(): Promise<void>;
 }
 

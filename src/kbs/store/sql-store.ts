@@ -294,6 +294,10 @@ export class SqlKbsStore implements KbsStore {
     return this.driver.transaction(mode, (q) => fn(makeTx(q)));
   }
 
+  scrub(): Promise<void> {
+    return this.driver.scrub();
+  }
+
   async schemaVersion(): Promise<number> {
     const rows = await this.driver.transaction('read', (q) => q.all('SELECT MAX(version) AS v FROM schema_migrations'));
     return num(rows[0]?.['v'] ?? 0);

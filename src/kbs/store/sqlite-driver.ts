@@ -72,6 +72,14 @@ export function openSqliteDriver(path: string, options: { readonly?: boolean } =
         }
       });
     },
+    scrub() {
+      return mutex.run(async () => {
+        if (closed || options.readonly) return;
+        // Copies the pages (already zeroed by secure_delete) into the main file
+        // and truncates the WAL, so old page images with the erased value go too.
+        db.pragma('wal_checkpoint(TRUNCATE)');
+      });
+    },
     async close() {
       await mutex.run(async () => {
         if (closed) return;

@@ -165,6 +165,13 @@ export interface KbsStore {
    * never forks.
    */
   transaction<T>(mode: TxMode, fn: (tx: KbsTx) => Promise<T>): Promise<T>;
+  /**
+   * Best effort to erase deleted or overwritten bytes from disk after a
+   * destroy: SQLite checkpoints and truncates its WAL (secure_delete has
+   * already zeroed freed space in the database file); PostgreSQL vacuums the
+   * versions table so the dead tuple's space is reclaimed.
+   */
+  scrub(): Promise<void>;
   /** Applied schema version (highest migration number). */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;
