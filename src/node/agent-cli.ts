@@ -6,6 +6,7 @@ import { createLogger } from '../common/log.js';
 import type { NodeAgentOptions } from './agent.js';
 import { NodeError } from './errors.js';
 import { DEFAULT_AESM_SOCKET_DIR, DEFAULT_POD_RESOURCES_SOCKET } from './host-paths.js';
+import { parseListenAddress } from './listen-address.js';
 // api.ts has no runtime imports: declaring the command loads no gRPC or Kubernetes client code.
 import { DEFAULT_DEVICE_PLUGIN_DIR } from '../deviceplugin/api.js';
 import { parseProfile } from './profile-option.js';
@@ -39,9 +40,17 @@ function waitForSignal(): Promise<void> {
   });
 }
 
-export function registerNodeAgent(program: Command): void {
-  program
-    .command('node-agent')
+/**
+ * Declares `kubetee node-agent` and, hidden, `kubetee node agent` (the same
+ * command under the `node` group, so either spelling works in manifests).
+ */
+export function registerNodeAgent(program: Command, nodeGroup: Command): void {
+  declareAgent(program.command('node-agent'));
+  declareAgent(nodeGroup.command('agent', { hidden: true }));
+}
+
+function declareAgent(cmd: Command): void {
+  cmd
     .description('run the SGX node agent: detection, EPC device plugin, node labels, EPC accounting, metrics')
     .option('--host-root <dir>', 'root of the host filesystem (e.g. /host in a pod)', '/')
     .option('--profile <name>', 'resource profile: alibaba (sgx_epc_MiB) or intel (enclave/provision slots + sgx.intel.com/epc)', parseProfile, 'alibaba')
@@ -50,7 +59,7 @@ export function registerNodeAgent(program: Command): void {
     .option('--aesm-socket-dir <dir>', 'AESM socket directory on the host ("" disables AESM)', DEFAULT_AESM_SOCKET_DIR)
     .option('--node-name <name>', 'this node\'s name (default: $NODE_NAME)')
     .option('--kubeconfig <file>', 'kubeconfig for publishing node labels')
-    .option('--in-cluster', 'use the pod\'s service account for node labels')
+    .option('--in-cluster', 'use the pod\'s service account for node labels (default when $KUBERNETES_SERVICE_HOST is set)')
     .option('--no-labels', 'do not publish node labels through the API server')
     .option('--nfd-features-dir <dir>', 'also write labels as an NFD local feature file into this directory')
     .option('--metrics <address>', 'serve Prometheus /metrics and /healthz on host:port')
@@ -58,8 +67,7 @@ export function registerNodeAgent(program: Command): void {
     .option('--machine <title>', 'machine to use from a multi-machine CPUID dump')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
     .action(async (flags: AgentFlags) => {
-      // Heavy modules (gRPC, Kubernetes client) load only when the agent actually runs.
-      const [{ startNodeAgent }, { loadKubeConfig }, { parseListenAddress }] = await Promise.all([import('./agent.js'), import('./labels.js'), import('./metrics.js')]);
+      // Flags are validated first; heavy modules (gRPC, Kubernetes client) load only when needed.
       const logger = createLogger({ level: flags.logLevel, name: 'kubetee-node-agent' });
       const options: NodeAgentOptions = {
         hostRoot: resolve(flags.hostRoot),
@@ -69,6 +77,7 @@ export function registerNodeAgent(program: Command): void {
         aesmSocketDir: flags.aesmSocketDir === '' ? null : resolve('/', flags.aesmSocketDir),
         logger,
       };
+      if (flags.metrics) options.metrics = parseListenAddress(flags.metrics);
       if (flags.labels) {
         // Env is read here, at the edge, and nowhere in the library.
         const nodeName = flags.nodeName ?? process.env['NODE_NAME'];
@@ -78,10 +87,12 @@ export function registerNodeAgent(program: Command): void {
             exitCode: 2,
           });
         }
-        options.kube = { kubeConfig: await loadKubeConfig({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.inCluster ? { inCluster: true } : {}) }), nodeName };
+        const { loadKubeConfig } = await import('./labels.js');
+        // In a pod (service env present) the service account is the natural default.
+        const inCluster = flags.inCluster === true || (!flags.kubeconfig && Boolean(process.env['KUBERNETES_SERVICE_HOST']));
+        options.kube = { kubeConfig: await loadKubeConfig({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(inCluster ? { inCluster: true } : {}) }), nodeName };
       }
       if (flags.nfdFeaturesDir) options.nfdFeaturesDir = resolve(flags.nfdFeaturesDir);
-      if (flags.metrics) options.metrics = parseListenAddress(flags.metrics);
       if (flags.cpuidDump) {
         let text: string;
         try {
@@ -91,6 +102,7 @@ export function registerNodeAgent(program: Command): void {
         }
         options.cpuidDump = { text, name: flags.cpuidDump, ...(flags.machine ? { machine: flags.machine } : {}) };
       }
+      const { startNodeAgent } = await import('./agent.js');
       const agent = await startNodeAgent(options);
       const s = agent.status();
       process.stdout.write(

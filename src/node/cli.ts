@@ -50,5 +50,5 @@ export function registerNode(program: Command): void {
       });
       process.stdout.write(flags.json ? `${JSON.stringify(probeToJson(probe))}\n` : formatProbe(probe));
     });
-  registerNodeAgent(program);
+  registerNodeAgent(program, node);
 }

@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import { Gauge, Registry } from 'prom-client';
 import { NodeError } from './errors.js';
+export { parseListenAddress } from './listen-address.js';
 import type { NodeAgentStatus } from './agent-status.js';
 
 export class NodeAgentMetrics {
@@ -45,17 +46,6 @@ export class NodeAgentMetrics {
 export interface MetricsServer {
   url: string;
   close(): Promise<void>;
-}
-
-/** Parses "host:port" / ":port" / "port" (port 0 = any free port). */
-export function parseListenAddress(value: string): { host: string; port: number } {
-  const m = /^(?:(.*):)?(\d{1,5})$/.exec(value.trim());
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) {
-    throw new NodeError('AGENT_OPTIONS_INVALID', `"${value}" is not a listen address`, { hint: 'use host:port, :port or port, e.g. 0.0.0.0:9756', exitCode: 2 });
-  }
-  const host = (m[1] ?? '').replace(/^\[(.*)\]$/, '$1') || '0.0.0.0';
-  return { host, port };
 }
 
 /** Serves /metrics and /healthz. */

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startNodeAgent } from '../../src/node/agent.js';
 import { loadKubeConfig } from '../../src/node/labels.js';
+import { NODE_AGENT_FACTS, AESM_FACTS } from '../../src/node/manifests.js';
+import { buildProgram } from '../../src/cli/main.js';
 import { createHostTree } from '../../src/node/testing/host-tree.js';
 import { startAesmStandin } from '../../src/node/testing/aesm-standin.js';
 import { startPodResourcesStandin } from '../../src/node/testing/pod-resources-standin.js';
@@ -192,7 +194,21 @@ test('CLI: node-agent flag errors exit 2 with a code', () => {
   const badProfile = runCli(['node-agent', '--profile', 'azure', '--no-labels']);
   assert.equal(badProfile.status, 2);
   assert.match(badProfile.stderr, /not a profile/);
-  const badMetrics = runCli(['node-agent', '--no-labels', '--metrics', 'nope', '--host-root', base]);
+  // The hidden `node agent` spelling is the same command.
+  const badMetrics = runCli(['node', 'agent', '--no-labels', '--metrics', 'nope', '--host-root', base]);
   assert.equal(badMetrics.status, 2);
   assert.match(badMetrics.stderr, /\[AGENT_OPTIONS_INVALID\]/);
+});
+
+test('manifest facts: every node-agent arg is a declared flag, mounts cover every host path the agent reads', () => {
+  const program = buildProgram();
+  const cmd = program.commands.find((c) => c.name() === 'node-agent')!;
+  const declared = new Set(cmd.options.map((o) => o.long));
+  const args = NODE_AGENT_FACTS.args('intel');
+  assert.equal(args[0], 'node-agent');
+  for (const a of args.slice(1)) if (a.startsWith('--')) assert.ok(declared.has(a), `${a} is not a node-agent flag`);
+  const mounted = NODE_AGENT_FACTS.hostPaths.map((h) => h.mountPath);
+  for (const p of ['/var/lib/kubelet/device-plugins', '/var/lib/kubelet/pod-resources', '/dev', '/sys/devices/system/node', '/var/run/aesmd']) assert.ok(mounted.includes(p), p);
+  assert.equal(NODE_AGENT_FACTS.securityContext.privileged, false);
+  assert.ok(AESM_FACTS.sgxResources.alibaba[RESOURCES.alibaba.provision], 'AESM needs PROVISIONKEY for the PCE');
 });
