@@ -28,9 +28,10 @@ export function yesNo(value: boolean, yes = 'yes', no = 'no'): SafeHtml {
   return badge(value ? yes : no, value ? 'ok' : 'off');
 }
 
+/** Whole GiB as GiB; everything else in MiB, which is what EPC devices and labels count in. */
 export function formatBytes(bytes: number): string {
   const mib = bytes / 1048576;
-  if (mib >= 1024) return `${(mib / 1024).toFixed(mib % 1024 === 0 ? 0 : 2)} GiB`;
+  if (mib >= 1024 && mib % 1024 === 0) return `${mib / 1024} GiB`;
   if (Number.isInteger(mib)) return `${mib} MiB`;
   return `${mib.toFixed(1)} MiB`;
 }

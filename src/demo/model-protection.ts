@@ -35,9 +35,18 @@ export interface ModelProtectionPorts {
   tcbRecovery(): Promise<string>;
   /** Development endpoint: the platform gets the microcode/SVN update; returns its new status. */
   updatePlatform(): Promise<string>;
+  /**
+   * Schedules the model-server pod on the simulated SGX node (kubelet
+   * allocates EPC through the device plugin); returns where it landed.
+   * Absent when the stack has no simulated node.
+   */
+  placeModelServerPod?(epcMiB: number): Promise<string>;
   /** Where the owner's model file and its sealed copy are written. */
   workDir: string;
 }
+
+/** EPC the model-server enclave asks for. */
+export const MODEL_SERVER_EPC_MIB = 512;
 
 const hash = (text: string): string => createHash('sha256').update(text).digest('hex');
 
@@ -131,6 +140,14 @@ export async function runModelProtection(ports: ModelProtectionPorts, report: St
     return { outcome: 'ok', detail: `policy on ${path}: mrenclave == ${modelServer.mrEnclave.slice(0, 16)}…, acceptedStatuses [UpToDate, SWHardeningNeeded], allowDebug false` };
   });
   if (!policySet) return finish(run, now);
+
+  if (ports.placeModelServerPod) {
+    const place = ports.placeModelServerPod;
+    await step(`The model-server pod is scheduled on the SGX node: kubelet allocates ${MODEL_SERVER_EPC_MIB} MiB of EPC through the device plugin`, async () => ({
+      outcome: 'ok',
+      detail: await place(MODEL_SERVER_EPC_MIB),
+    }));
+  }
 
   const expectRelease = async (title: string): Promise<void> => {
     await step(title, async () => {

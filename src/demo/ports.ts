@@ -60,6 +60,7 @@ export function httpScenarioPorts(url: string, adminToken: string, workDir: stri
     release: (path, build) => releaseOverKbs(url, platform, path, build),
     tcbRecovery: () => platform.tcbRecovery(),
     updatePlatform: () => platform.updatePlatform(),
+    placeModelServerPod: async (epcMiB) => (await requestJson<{ detail: string }>('POST', `${url}/dev/simulated-node/model-server`, { body: { epcMiB } })).detail,
     workDir,
   };
 }

@@ -22,6 +22,10 @@ const QuoteRequest = z
   })
   .strict();
 
+export const DEV_NODE_PREFIX = '/dev/simulated-node';
+
+const PlaceRequest = z.object({ epcMiB: z.number().int().min(1).max(65536) }).strict();
+
 export interface PlatformStatus {
   fmspc: string;
   tcbEvaluationDataNumber: number;
@@ -54,13 +58,30 @@ export function platformStatus(store: SimPlatformStore): PlatformStatus {
  * loopback, and every request must also come from loopback; a real
  * deployment has no such routes because it has no simulated platform.
  */
+async function loopbackOnly(req: FastifyRequest): Promise<void> {
+  if (!isLoopbackAddress(req.socket.remoteAddress)) {
+    throw Object.assign(new Error('development endpoints answer loopback clients only'), { statusCode: 403, code: 'DEV_ENDPOINT_LOOPBACK_ONLY' });
+  }
+}
+
+/**
+ * Development-only: schedule the scenario's model-server pod on the simulated
+ * node (what kube-scheduler and kubelet would do in a cluster).
+ */
+export function registerNodeDevEndpoints(app: FastifyInstance, place: (epcMiB: number) => Promise<string>): void {
+  app.register(async (dev) => {
+    dev.addHook('onRequest', loopbackOnly);
+    dev.post('/model-server', async (req, reply) => {
+      const parsed = PlaceRequest.safeParse(req.body ?? {});
+      if (!parsed.success) {
+        return reply.code(400).send({ code: 'DEV_PLACE_REQUEST_INVALID', message: parsed.error.issues.map((i) => i.message).join('; '), hint: 'send JSON {"epcMiB": 512}' });
+      }
+      return { detail: await place(parsed.data.epcMiB) };
+    });
+  }, { prefix: DEV_NODE_PREFIX });
+}
+
 export function registerDevEndpoints(app: FastifyInstance, store: SimPlatformStore, onChange: () => void = () => undefined): void {
-  const loopbackOnly = async (req: FastifyRequest): Promise<void> => {
-    if (!isLoopbackAddress(req.socket.remoteAddress)) {
-      const err = Object.assign(new Error('development endpoints answer loopback clients only'), { statusCode: 403, code: 'DEV_ENDPOINT_LOOPBACK_ONLY' });
-      throw err;
-    }
-  };
   app.register(async (dev) => {
     dev.addHook('onRequest', loopbackOnly);
     dev.get('/', async () => platformStatus(store));

@@ -9,10 +9,12 @@ import { LocalDashboardSource, type LocalParts } from './dashboard-source.js';
 import type { Part } from './parts.js';
 import { isLoopbackHost } from './loopback.js';
 import { SimPlatformStore, SIM_STATE_FILE } from './sim-platform-store.js';
-import { DEV_PREFIX, platformStatus, registerDevEndpoints } from './dev-endpoints.js';
+import { DEV_PREFIX, platformStatus, registerDevEndpoints, registerNodeDevEndpoints } from './dev-endpoints.js';
 import { verifierPart } from './adapters/verifier.js';
 import { openLocalBroker } from './adapters/broker.js';
-import { localScenarioPorts, scenarioRunner } from './adapters/scenario.js';
+import { localScenarioPorts, placeModelServer, scenarioRunner } from './adapters/scenario.js';
+import { startSimulatedNode, SIM_NODE_NAME, type SimulatedNode } from './adapters/node.js';
+import { describeError } from '../common/errors.js';
 import type { StepReporter } from '../demo/model-protection.js';
 import type { ScenarioRunView } from '../dashboard/model.js';
 
@@ -77,7 +79,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     },
   };
   let url = '';
-  const broker = await openLocalBroker(options.dataDir, sim, options.logger);
+  // The simulated node is optional: if its sockets cannot be created the rest of the stack still runs.
+  let simNode: SimulatedNode | undefined;
+  let nodeProblem = '';
+  try {
+    simNode = await startSimulatedNode(options.dataDir, options.logger);
+  } catch (err) {
+    nodeProblem = describeError(err);
+    options.logger.warn({ err: nodeProblem }, 'simulated SGX node not started');
+  }
+  let broker: Awaited<ReturnType<typeof openLocalBroker>>;
+  try {
+    broker = await openLocalBroker(options.dataDir, sim, options.logger);
+  } catch (err) {
+    await simNode?.close();
+    throw err;
+  }
   const parts: LocalParts = {
     broker: {
       status: { name: 'key broker', available: true, detail: `SQLite in ${options.dataDir}; trusts the simulated SGX root (development only)` },
@@ -89,11 +106,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       api: verifierPart(() => sim.platform.rootCaDer),
     },
     admission: notAvailable('admission webhook', 'src/webhook is not part of this build yet'),
-    node: notAvailable('simulated SGX node', 'src/node is not part of this build yet'),
+    node: simNode
+      ? {
+          status: { name: 'simulated SGX node', available: true, detail: `${SIM_NODE_NAME}: node agent + device plugin registered with a kubelet stand-in over unix sockets` },
+          component: {
+            name: 'simulated SGX node',
+            register: (app) => {
+              if (ctx.devEndpoints) registerNodeDevEndpoints(app, (epcMiB) => placeModelServer(simNode!, epcMiB));
+            },
+            close: () => simNode!.close(),
+          },
+          api: simNode,
+        }
+      : notAvailable('simulated SGX node', `did not start: ${nodeProblem}`),
     scenario: {
       status: { name: 'scenarios', available: true, detail: 'protected model: dashboard Scenario page or kubetee demo model-protection' },
       component: { name: 'scenarios', register: () => undefined, started: (u) => void (url = u) },
-      api: scenarioRunner(() => localScenarioPorts({ url: () => url, service: broker.data.service, sim, dataDir: options.dataDir })),
+      api: scenarioRunner(() => localScenarioPorts({ url: () => url, service: broker.data.service, sim, dataDir: options.dataDir, ...(simNode ? { node: simNode } : {}) })),
     },
     extra: [simPart.status],
   };

@@ -65,7 +65,7 @@ test('every page renders, escapes component data and sends a strict CSP', async 
   const nodes = (await a.inject('/nodes')).body;
   assert.match(nodes, /NUMA node 0/);
   assert.match(nodes, /NUMA node 1/);
-  assert.match(nodes, /1 GiB of 3\.97 GiB allocated/);
+  assert.match(nodes, /1 GiB of 4064 MiB allocated/);
   assert.match((await a.inject('/admissions')).body, /Admission webhook: not available.*webhook missing/s);
   assert.match((await a.inject('/audit')).body, /data-chain="ok"/);
   await a.close();

@@ -7,6 +7,7 @@ import type { PlatformApi } from '../../demo/ports.js';
 import type { ScenarioRunView } from '../../dashboard/model.js';
 import type { SimPlatformStore } from '../sim-platform-store.js';
 import { platformStatus } from '../dev-endpoints.js';
+import { SIM_NODE_NAME, type SimulatedNode } from './node.js';
 
 /** Audit actor of the owner steps when the scenario runs inside `kubetee up`. */
 export const SCENARIO_ACTOR = 'demo:model-owner';
@@ -34,7 +35,7 @@ export function localPlatform(sim: SimPlatformStore): PlatformApi {
  * `demo:model-owner`), every release goes through the real KBS protocol over
  * HTTP to this server's own URL.
  */
-export function localScenarioPorts(options: { url: () => string; service: SecretService; sim: SimPlatformStore; dataDir: string }): ModelProtectionPorts {
+export function localScenarioPorts(options: { url: () => string; service: SecretService; sim: SimPlatformStore; dataDir: string; node?: SimulatedNode }): ModelProtectionPorts {
   const platform = localPlatform(options.sim);
   return {
     storeKey: async (path, key) => (await options.service.put(SCENARIO_ACTOR, { path, value: key, description: 'demo: key of the sealed model file' })).currentVersion,
@@ -45,8 +46,16 @@ export function localScenarioPorts(options: { url: () => string; service: Secret
     release: (path, build) => releaseOverKbs(options.url(), platform, path, build),
     tcbRecovery: () => platform.tcbRecovery(),
     updatePlatform: () => platform.updatePlatform(),
+    ...(options.node ? { placeModelServerPod: (epcMiB: number) => placeModelServer(options.node!, epcMiB) } : {}),
     workDir: join(options.dataDir, 'demo', 'model-protection'),
   };
+}
+
+export const MODEL_SERVER_POD = { namespace: 'demo', name: 'model-server' } as const;
+
+export async function placeModelServer(node: SimulatedNode, epcMiB: number): Promise<string> {
+  const r = await node.placePod(MODEL_SERVER_POD.namespace, MODEL_SERVER_POD.name, epcMiB);
+  return `${MODEL_SERVER_POD.namespace}/${MODEL_SERVER_POD.name} got ${r.epcBytes / 1048576} MiB of EPC on NUMA node ${r.numaNodes.join(', ')} of ${SIM_NODE_NAME}`;
 }
 
 export function scenarioRunner(ports: () => ModelProtectionPorts): { names: string[]; run(name: string, report?: StepReporter): Promise<ScenarioRunView> } {

@@ -1,0 +1,160 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RESOURCES } from '../../common/labels.js';
+import type { Logger } from '../../common/log.js';
+import { KubeteeError } from '../../common/errors.js';
+import { startNodeAgent, type NodeAgent } from '../../node/agent.js';
+import { nodeLabelsFor } from '../../node/labels.js';
+import { createHostTree, SIMULATED_MACHINES, type SimulatedMachine } from '../../node/testing/host-tree.js';
+import { startAesmStandin, type AesmStandin } from '../../node/testing/aesm-standin.js';
+import { startPodResourcesStandin, type PodResourcesStandin } from '../../node/testing/pod-resources-standin.js';
+import type { PodResourcesPod } from '../../node/pod-resources.js';
+import { startKubeletStandin, type KubeletStandin } from '../../deviceplugin/kubelet-standin.js';
+import type { NodeView } from '../../dashboard/model.js';
+import type { NodePart } from '../parts.js';
+
+const MiB = 1024 * 1024;
+/** The simulated node's name everywhere (dashboard, pod placement). */
+export const SIM_NODE_NAME = 'sim-sgx-node-0';
+/** Two sockets, two EPC sections: shows capacity and allocation per NUMA node. */
+export const SIM_NODE_MACHINE: SimulatedMachine = 'icelake-sp-2socket';
+const MACHINE_LABEL = 'Xeon Ice Lake-SP, 2 sockets (PhoenixNAP d2.m2.medium CPUID shape)';
+
+export interface SimulatedNode extends NodePart {
+  /**
+   * Places a pod on the node the way kubelet would: asks the device plugin for
+   * a preferred (NUMA-local) set of `epcMiB` EPC devices, allocates them over
+   * gRPC and reports the pod in pod-resources. Re-placing the same pod
+   * replaces its allocation.
+   */
+  placePod(namespace: string, name: string, epcMiB: number): Promise<{ numaNodes: number[]; epcBytes: number }>;
+  close(): Promise<void>;
+}
+
+/**
+ * The simulated SGX node of `kubetee up`: a host-root tree generated from a
+ * real CPUID fixture's shape, an AESM stand-in, and the real node agent whose
+ * device plugin registers with a kubelet stand-in over a unix socket in the
+ * data dir; pod-resources is a stand-in too, so the EPC accounting is the
+ * agent's own.
+ */
+export async function startSimulatedNode(dataDir: string, logger: Logger): Promise<SimulatedNode> {
+  const dir = join(dataDir, 'node');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Unix socket paths are limited to 107 bytes; fail with a clear message, not an EINVAL from gRPC.
+  const longest = join(dir, 'kubelet', 'kubetee-sgx-provision.sock');
+  if (Buffer.byteLength(longest) > 100) {
+    throw new KubeteeError('DATA_DIR_PATH_TOO_LONG', `the data dir path is too long for the simulated node's unix sockets (${longest})`, {
+      hint: 'pass a shorter --data-dir (for example ./.kubetee)',
+    });
+  }
+  const tree = createHostTree(join(dir, 'host'), { machine: SIM_NODE_MACHINE, driver: 'in-kernel' });
+  const started: { close(): Promise<void> }[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const s of started.reverse()) await s.close().catch(() => undefined);
+  };
+  let aesm: AesmStandin, kubelet: KubeletStandin, podResources: PodResourcesStandin, agent: NodeAgent;
+  try {
+    aesm = await startAesmStandin(tree.aesmSocketDir);
+    started.push(aesm);
+    kubelet = await startKubeletStandin({ dir: join(dir, 'kubelet') });
+    started.push(kubelet);
+    podResources = await startPodResourcesStandin(join(dir, 'pod-resources', 'kubelet.sock'));
+    started.push(podResources);
+    agent = await startNodeAgent({
+      hostRoot: tree.root,
+      profile: 'alibaba',
+      kubeletDir: kubelet.dir,
+      podResourcesSocket: podResources.socketPath,
+      aesmSocketDir: '/var/run/aesmd',
+      logger,
+      accountingIntervalMs: 60_000,
+    });
+    started.push(agent);
+    await kubelet.waitFor(() => (kubelet.resource(RESOURCES.alibaba.epc)?.devices.length ?? 0) > 0, 'the EPC device plugin to register with the kubelet stand-in', 15_000);
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+  const pods = new Map<string, PodResourcesPod>();
+  const placementsFile = join(dir, 'placements.json');
+  const placements = new Map<string, { namespace: string; name: string; epcMiB: number }>();
+  const savePlacements = (): void => {
+    writeFileSync(`${placementsFile}.tmp`, JSON.stringify([...placements.values()]), { mode: 0o600 });
+    renameSync(`${placementsFile}.tmp`, placementsFile);
+  };
+
+  /** NUMA node of each EPC device as the plugin advertised it to kubelet. */
+  const numaOf = (): Map<string, number> => {
+    const m = new Map<string, number>();
+    for (const d of kubelet.resource(RESOURCES.alibaba.epc)?.devices ?? []) m.set(d.ID, d.topology?.nodes?.[0]?.ID ?? 0);
+    return m;
+  };
+
+  const node: SimulatedNode = {
+    async nodes(): Promise<NodeView[]> {
+      const status = agent.status();
+      const numa = numaOf();
+      const capacity = new Map<number, number>();
+      for (const id of numa.values()) capacity.set(id, (capacity.get(id) ?? 0) + MiB);
+      const allocated = new Map<number, number>();
+      let allocatedBytes = 0;
+      for (const a of status.allocations) {
+        for (const id of a.deviceIds) {
+          const n = numa.get(id) ?? 0;
+          allocated.set(n, (allocated.get(n) ?? 0) + MiB);
+          allocatedBytes += MiB;
+        }
+      }
+      const shape = SIMULATED_MACHINES[SIM_NODE_MACHINE];
+      return [
+        {
+          name: SIM_NODE_NAME,
+          source: MACHINE_LABEL,
+          sgx1: shape.sgx1,
+          sgx2: shape.sgx2,
+          flc: shape.flc,
+          driver: agent.probe.driver,
+          aesm: status.aesmAlive === true,
+          resourceName: RESOURCES.alibaba.epc,
+          capacityBytes: [...capacity.values()].reduce((a, b) => a + b, 0),
+          allocatedBytes,
+          sections: [...capacity.entries()].sort(([a], [b]) => a - b).map(([n, bytes]) => ({ numaNode: n, capacityBytes: bytes, allocatedBytes: allocated.get(n) ?? 0 })),
+          labels: nodeLabelsFor(agent.probe, status.aesmAlive === true),
+        },
+      ];
+    },
+    async placePod(namespace, name, epcMiB) {
+      const resource = RESOURCES.alibaba.epc;
+      const key = `${namespace}/${name}`;
+      pods.delete(key);
+      const taken = new Set([...pods.values()].flatMap((p) => p.containers.flatMap((c) => c.devices.flatMap((d) => d.device_ids))));
+      const numa = numaOf();
+      const free = [...numa.keys()].filter((id) => !taken.has(id));
+      if (free.length < epcMiB) {
+        throw new KubeteeError('SIM_NODE_EPC_EXHAUSTED', `${SIM_NODE_NAME} has ${free.length} MiB of EPC free, ${key} asks for ${epcMiB} MiB`, { hint: 'ask for less EPC' });
+      }
+      const preferred = await kubelet.preferredAllocation(resource, [{ available_deviceIDs: free, must_include_deviceIDs: [], allocation_size: epcMiB }]);
+      const ids = preferred.container_responses[0]?.deviceIDs ?? [];
+      const chosen = ids.length === epcMiB ? ids : free.slice(0, epcMiB);
+      await kubelet.allocate(resource, [chosen]);
+      pods.set(key, { name, namespace, containers: [{ name: 'enclave', devices: [{ resource_name: resource, device_ids: chosen }] }] });
+      podResources.setPods([...pods.values()]);
+      await agent.refreshAccounting();
+      placements.set(key, { namespace, name, epcMiB });
+      savePlacements();
+      return { numaNodes: [...new Set(chosen.map((id) => numa.get(id) ?? 0))].sort(), epcBytes: chosen.length * MiB };
+    },
+    close: closeAll,
+  };
+  // Pods placed before a restart are placed again, so the node shows the same allocations.
+  if (existsSync(placementsFile)) {
+    try {
+      const saved = JSON.parse(readFileSync(placementsFile, 'utf8')) as { namespace: string; name: string; epcMiB: number }[];
+      for (const p of saved) await node.placePod(p.namespace, p.name, p.epcMiB);
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'simulated node: earlier pod placements could not be restored');
+    }
+  }
+  return node;
+}
