@@ -1,0 +1,386 @@
+// Real-cluster e2e: a real kube-apiserver (etcd, controller-manager,
+// scheduler) started by scripts/e2e/run.sh, kwok for the nodes, the real
+// `kubetee webhook serve` on loopback HTTPS and the kubetee CLI as a user runs
+// it. Tests run in order and build on each other (install -> admit ->
+// schedule -> doctor -> uninstall).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, type V1Pod } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import { runCli, startCli, waitForOutput } from '../helpers/cli.js';
+import { NODE_LABELS, RESOURCES, SGX_TAINT, TRUST_LABEL } from '../../src/common/labels.js';
+import { apiErrorMessage, connectCluster, type Cluster } from '../../src/deploy/cluster.js';
+import { generateWebhookTls } from '../../src/deploy/webhook-tls.js';
+import { resolveValues } from '../../src/deploy/values.js';
+import { trustPolicyFor } from '../../src/deploy/manifests/trust-policy.js';
+import { INSTALLED_KINDS } from '../../src/deploy/uninstall.js';
+import { isClusterScoped } from '../../src/deploy/objects.js';
+import { PART_OF_SELECTOR, WEBHOOK_CONFIGURATION } from '../../src/deploy/names.js';
+import { SANDBOX_NODE_LABELS } from '../../src/deploy/manifests/runtime-classes.js';
+
+const KUBECONFIG = process.env['KUBETEE_E2E_KUBECONFIG'];
+const STATE = process.env['KUBETEE_E2E_STATE'];
+const EPC = RESOURCES.alibaba.epc;
+const NS = 'kubetee-system';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a value (bounded); the last error explains a timeout. */
+async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+interface NodeSpec {
+  name: string;
+  instanceType: string;
+  labels?: Record<string, string>;
+  epcMiB?: number;
+  sgxTaint?: boolean;
+}
+
+function fakeNode(spec: NodeSpec): Record<string, unknown> {
+  const resources: Record<string, string> = { cpu: '8', memory: '32Gi', pods: '110', ...(spec.epcMiB !== undefined ? { [EPC]: String(spec.epcMiB) } : {}) };
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: spec.name,
+      annotations: { 'kwok.x-k8s.io/node': 'fake' },
+      labels: { 'kubernetes.io/hostname': spec.name, 'kubernetes.io/os': 'linux', 'node.kubernetes.io/instance-type': spec.instanceType, ...spec.labels },
+    },
+    spec: spec.sgxTaint ? { taints: [{ ...SGX_TAINT }] } : {},
+    // kwok keeps capacity/allocatable given at creation; the scheduler fits on allocatable.
+    status: { capacity: resources, allocatable: resources },
+  };
+}
+
+/** Labels the node agent publishes on a healthy SGX node. */
+function sgxLabels(epcMiB: number): Record<string, string> {
+  return { [NODE_LABELS.sgx]: 'true', [NODE_LABELS.flc]: 'true', [NODE_LABELS.sgx2]: 'true', [NODE_LABELS.driver]: 'in-kernel', [NODE_LABELS.aesm]: 'true', [NODE_LABELS.epcMiB]: String(epcMiB) };
+}
+
+function enclavePod(name: string, epcMiB: number | undefined, annotations: Record<string, string> = {}): V1Pod {
+  const resources = epcMiB === undefined ? {} : { requests: { [EPC]: String(epcMiB) }, limits: { [EPC]: String(epcMiB) } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, annotations },
+    spec: { containers: [{ name: 'app', image: 'example.com/enclave-app:1', resources }] },
+  };
+}
+
+describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG && !process.env['CI'] ? 'run with npm run test:e2e (starts the control plane)' : false }, () => {
+  let kc: KubeConfig;
+  let core: CoreV1Api;
+  let objects: KubernetesObjectApi;
+  let cluster: Cluster;
+  let webhook: ChildProcess | undefined;
+  let webhookUrl = '';
+  let valuesFile = '';
+  const work = join(STATE ?? '/tmp', 'suite');
+  const cli = (args: string[]) => runCli([...args, '--kubeconfig', KUBECONFIG!], { timeoutMs: 180_000 });
+
+  async function createPod(ns: string, pod: V1Pod): Promise<V1Pod> {
+    return core.createNamespacedPod({ namespace: ns, body: pod });
+  }
+  async function createPodError(ns: string, pod: V1Pod): Promise<string> {
+    try {
+      await createPod(ns, pod);
+    } catch (err) {
+      return apiErrorMessage(err);
+    }
+    assert.fail(`pod ${pod.metadata?.name} in ${ns} was admitted but should have been denied`);
+  }
+  async function podScheduled(ns: string, name: string): Promise<V1Pod> {
+    return eventually(`pod ${ns}/${name} to be scheduled or marked unschedulable`, async () => {
+      const p = await core.readNamespacedPod({ namespace: ns, name });
+      return p.status?.conditions?.some((c) => c.type === 'PodScheduled') ? p : undefined;
+    });
+  }
+
+  before(async () => {
+    assert.ok(KUBECONFIG, 'KUBETEE_E2E_KUBECONFIG is not set: run the suite with `npm run test:e2e`');
+    mkdirSync(work, { recursive: true });
+    kc = new KubeConfig();
+    kc.loadFromFile(KUBECONFIG);
+    core = kc.makeApiClient(CoreV1Api);
+    objects = KubernetesObjectApi.makeApiClient(kc);
+    cluster = connectCluster({ kubeconfig: KUBECONFIG });
+
+    // Nodes as the node agent would publish them: two SGX nodes (64 and 128
+    // MiB EPC, tainted), one plain node that runs every sandbox runtime.
+    const nodes: NodeSpec[] = [
+      { name: 'sgx-small', instanceType: 'ecs.g7t.large', labels: sgxLabels(64), epcMiB: 64, sgxTaint: true },
+      { name: 'sgx-large', instanceType: 'ecs.g7t.xlarge', labels: sgxLabels(128), epcMiB: 128, sgxTaint: true },
+      {
+        name: 'plain-1',
+        instanceType: 'ecs.g6.xlarge',
+        labels: { [SANDBOX_NODE_LABELS.kata]: 'true', [SANDBOX_NODE_LABELS.runv]: 'true', [SANDBOX_NODE_LABELS.gvisor]: 'true' },
+      },
+    ];
+    for (const n of nodes) await objects.create(fakeNode(n) as never);
+    await eventually('kwok to mark the nodes Ready', async () => {
+      const list = await core.listNode();
+      return list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length === nodes.length ? true : undefined;
+    });
+    // The broker's SQLite volume: a static PV (no provisioner runs here).
+    await objects.create({
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'kubetee-e2e-kbs' },
+      spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: 'kubetee-e2e', hostPath: { path: join(work, 'kbs') } },
+    } as never);
+
+    // The webhook runs on the host (the API server cannot reach pods without a
+    // kubelet): loopback HTTPS with its own CA, passed to install as values.
+    const port = await freePort();
+    webhookUrl = `https://127.0.0.1:${port}`;
+    const tls = await generateWebhookTls({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], now: new Date() });
+    writeFileSync(join(work, 'tls.crt'), tls.certPem);
+    writeFileSync(join(work, 'tls.key'), tls.keyPem, { mode: 0o600 });
+    const valuesDoc = {
+      webhook: { externalURL: webhookUrl, caBundle: Buffer.from(tls.caPem).toString('base64') },
+      kbs: { storage: { storageClassName: 'kubetee-e2e' } },
+    };
+    valuesFile = join(work, 'values.yaml');
+    writeFileSync(valuesFile, stringify(valuesDoc));
+    // The same policy install puts into the trust-policy ConfigMap.
+    writeFileSync(join(work, 'policy.yaml'), stringify(trustPolicyFor(resolveValues(valuesDoc, 'e2e values'))));
+    webhook = startCli(['webhook', 'serve', '--listen', `127.0.0.1:${port}`, '--tls-cert', join(work, 'tls.crt'), '--tls-key', join(work, 'tls.key'), '--policy', join(work, 'policy.yaml'), '--profile', 'alibaba', '--log-level', 'warn']);
+    await waitForOutput(webhook, /listening on/, 60_000);
+  });
+
+  after(async () => {
+    if (webhook && webhook.exitCode === null) {
+      webhook.kill('SIGTERM');
+      await Promise.race([new Promise((r) => webhook!.once('exit', r)), sleep(5000)]);
+      if (webhook.exitCode === null) webhook.kill('SIGKILL');
+    }
+  });
+
+  test('install --dry-run shows what would be created and changes nothing', async () => {
+    const r = cli(['install', '--values', valuesFile, '--dry-run']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /\+ Namespace\/kubetee-system \(create\)/);
+    assert.match(r.stdout, /\+ MutatingWebhookConfiguration\/kubetee-admission \(create\)/);
+    assert.match(r.stdout, /dry run: \d+ to create, 0 to update, 0 unchanged; nothing was changed/);
+    assert.doesNotMatch(r.stdout, /BEGIN (EC )?PRIVATE KEY/, 'dry-run output must not print key material');
+    assert.equal(await cluster.get({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }), undefined);
+  });
+
+  test('install applies everything server-side and waits for the rollout', async () => {
+    const r = cli(['install', '--values', valuesFile, '--timeout', '120']);
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /waiting for rollout/);
+    assert.match(r.stdout, /DaemonSet\/kubetee-system\/kubetee-node-agent: 2 of 2 nodes available \(ready\)/);
+    assert.match(r.stdout, /DaemonSet\/kubetee-system\/kubetee-aesm: 2 of 2 nodes available \(ready\)/);
+    assert.match(r.stdout, /Deployment\/kubetee-system\/kubetee-webhook: 2 of 2 replicas available \(ready\)/);
+    assert.match(r.stdout, /Deployment\/kubetee-system\/kubetee-kbs: 1 of 1 replicas available \(ready\)/);
+    // The configurations are registered after the rollout, pointing at the host webhook.
+    assert.ok(r.stdout.indexOf('MutatingWebhookConfiguration/kubetee-admission created') > r.stdout.indexOf('waiting for rollout'));
+    const mutating = await cluster.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: WEBHOOK_CONFIGURATION } });
+    const hooks = mutating?.['webhooks'] as { clientConfig: { url?: string }; failurePolicy: string }[];
+    assert.ok(hooks.length > 0);
+    for (const h of hooks) {
+      assert.ok(h.clientConfig.url?.startsWith(webhookUrl), h.clientConfig.url);
+      assert.equal(h.failurePolicy, 'Fail');
+    }
+    // Server-side apply under kubetee's field manager.
+    const ds = await cluster.get({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'kubetee-node-agent', namespace: NS } });
+    const managers = (ds?.metadata['managedFields'] as { manager: string; operation: string }[]).map((m) => `${m.manager}/${m.operation}`);
+    assert.ok(managers.includes('kubetee-install/Apply'), managers.join(','));
+    // The node agent and AESM run on SGX nodes only.
+    const agentPods = await core.listNamespacedPod({ namespace: NS, labelSelector: 'app.kubernetes.io/name=kubetee-node-agent' });
+    assert.deepEqual(agentPods.items.map((p) => p.spec?.nodeName).sort(), ['sgx-large', 'sgx-small']);
+  });
+
+  test('install is idempotent and the dry-run diff is empty afterwards', async () => {
+    const again = cli(['install', '--values', valuesFile, '--timeout', '60']);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /webhook certificate: reusing the one in the cluster/);
+    assert.match(again.stdout, /0 created, 0 configured, \d+ unchanged/);
+    const dry = cli(['install', '--values', valuesFile, '--dry-run']);
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.match(dry.stdout, /dry run: 0 to create, 0 to update, \d+ unchanged/);
+  });
+
+  test('the API server calls the webhook over TLS and confidential pods are mutated', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'conf', labels: { [TRUST_LABEL]: 'confidential' } } } });
+    await eventually('default service account in conf', async () => (await core.readNamespacedServiceAccount({ namespace: 'conf', name: 'default' }).catch(() => undefined)) ?? undefined);
+    // Quotes through the node's AESM (Intel's quote-provider annotation).
+    const pod = await createPod('conf', enclavePod('enclave-100', 100, { 'sgx.intel.com/quote-provider': 'aesmd' }));
+    // Wired for SGX by the webhook: AESM socket, SGX node affinity, SGX taint toleration.
+    assert.ok(pod.spec?.volumes?.some((v) => v.hostPath?.path === '/var/run/aesmd'), 'AESM socket volume');
+    assert.ok(pod.spec?.containers[0]?.volumeMounts?.some((m) => m.mountPath === '/var/run/aesmd'), 'AESM socket mount');
+    const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    assert.ok(terms.some((t) => t.matchExpressions?.some((e) => e.key === NODE_LABELS.sgx)), 'SGX node affinity');
+    assert.ok(pod.spec?.tolerations?.some((t) => t.key === SGX_TAINT.key), 'SGX toleration');
+    assert.ok(pod.spec?.containers[0]?.env?.some((e) => e.name === 'SGX_AESM_ADDR' && e.value === '1'), 'SGX_AESM_ADDR');
+  });
+
+  test('sandboxed pods get their RuntimeClass (and the RuntimeClass admission its overhead and node selector)', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'sbx', labels: { [TRUST_LABEL]: 'sandboxed' } } } });
+    await eventually('default service account in sbx', async () => (await core.readNamespacedServiceAccount({ namespace: 'sbx', name: 'default' }).catch(() => undefined)) ?? undefined);
+    const pod = await createPod('sbx', enclavePod('untrusted', undefined));
+    assert.equal(pod.spec?.runtimeClassName, 'runv');
+    assert.equal(pod.spec?.overhead?.['memory'], '512Mi');
+    assert.equal(pod.spec?.nodeSelector?.[SANDBOX_NODE_LABELS.runv], 'true');
+    const scheduled = await eventually('sandboxed pod to run', async () => {
+      const p = await core.readNamespacedPod({ namespace: 'sbx', name: 'untrusted' });
+      return p.status?.phase === 'Running' ? p : undefined;
+    });
+    assert.equal(scheduled.spec?.nodeName, 'plain-1');
+  });
+
+  test('violators are denied with the webhook’s messages', async () => {
+    const privileged = await createPodError('sbx', {
+      ...enclavePod('priv', undefined),
+      spec: { containers: [{ name: 'app', image: 'example.com/x:1', securityContext: { privileged: true } }] },
+    });
+    assert.match(privileged, /admission webhook "sandboxed\.validate\.kubetee\.io" denied the request/);
+    assert.match(privileged, /\[sandboxed\.no-privileged\].*is privileged, which defeats the sandbox/);
+
+    const noEpc = await createPodError('conf', enclavePod('no-epc', undefined));
+    assert.match(noEpc, /\[confidential\.requires-epc\]/);
+
+    await core.createNamespace({ body: { metadata: { name: 'std' } } });
+    await eventually('default service account in std', async () => (await core.readNamespacedServiceAccount({ namespace: 'std', name: 'default' }).catch(() => undefined)) ?? undefined);
+    const epcOutside = await createPodError('std', enclavePod('sneaky', 16));
+    assert.match(epcOutside, /\[global\.epc-outside-confidential\]/);
+
+    await core.createNamespace({ body: { metadata: { name: 'typo', labels: { [TRUST_LABEL]: 'confidentail' } } } });
+    await eventually('default service account in typo', async () => (await core.readNamespacedServiceAccount({ namespace: 'typo', name: 'default' }).catch(() => undefined)) ?? undefined);
+    const typo = await createPodError('typo', enclavePod('typo', undefined));
+    assert.match(typo, /\[trust\.namespace-label\]/);
+  });
+
+  test('the real scheduler places enclave pods by EPC and leaves the ones that do not fit Pending', async () => {
+    // enclave-100 (created above) only fits the 128 MiB node.
+    const placed = await podScheduled('conf', 'enclave-100');
+    assert.equal(placed.spec?.nodeName, 'sgx-large');
+    await eventually('enclave-100 Running', async () => ((await core.readNamespacedPod({ namespace: 'conf', name: 'enclave-100' })).status?.phase === 'Running' ? true : undefined));
+    // 48 MiB fits only the small node now (28 MiB left on the large one).
+    await createPod('conf', enclavePod('enclave-48', 48));
+    assert.equal((await podScheduled('conf', 'enclave-48')).spec?.nodeName, 'sgx-small');
+    // 200 MiB fits nowhere: Pending with the scheduler's reason.
+    await createPod('conf', enclavePod('enclave-200', 200));
+    const pending = await podScheduled('conf', 'enclave-200');
+    const cond = pending.status?.conditions?.find((c) => c.type === 'PodScheduled');
+    assert.equal(pending.status?.phase, 'Pending');
+    assert.equal(cond?.status, 'False');
+    assert.equal(cond?.reason, 'Unschedulable');
+    assert.match(cond?.message ?? '', new RegExp(`Insufficient ${EPC.replace(/[./]/g, '\\$&')}`));
+    const events = await eventually('FailedScheduling event', async () => {
+      const list = await core.listNamespacedEvent({ namespace: 'conf', fieldSelector: 'involvedObject.name=enclave-200' });
+      return list.items.find((e) => e.reason === 'FailedScheduling');
+    });
+    assert.match(events.message ?? '', /Insufficient alibabacloud\.com\/sgx_epc_MiB/);
+  });
+
+  test('doctor passes on the healthy cluster', async () => {
+    const r = cli(['doctor']);
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /node\/sgx-large\s+ok\s+SGX ready: 128 MiB EPC allocatable/);
+    assert.match(r.stdout, /node\/plain-1\s+ok\s+not an SGX node/);
+    assert.match(r.stdout, /component\/kubetee-webhook\s+ok\s+the API server reached the webhook over TLS/);
+    assert.match(r.stdout, /no blocking problems/);
+    const json = cli(['doctor', '--json']);
+    assert.equal(json.status, 0, json.stderr);
+    const report = JSON.parse(json.stdout) as { ok: boolean; findings: { code: string; severity: string }[] };
+    assert.equal(report.ok, true);
+    assert.deepEqual(report.findings.filter((f) => f.severity === 'error'), []);
+  });
+
+  test('doctor reports a deliberately broken cluster per node and component and exits non-zero', async () => {
+    // A node pool mislabelled as SGX on a non-SGX instance type without FLC or EPC,
+    await objects.create(fakeNode({ name: 'bad-1', instanceType: 'ecs.g6.large', labels: { ...sgxLabels(0), [NODE_LABELS.flc]: 'false' } }) as never);
+    // AESM reported down on a good node,
+    await objects.patch({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'sgx-small', labels: { [NODE_LABELS.aesm]: 'false' } } } as never, undefined, undefined, 'e2e-breaker', undefined, PatchStrategy.MergePatch);
+    // a RuntimeClass whose nodes are gone,
+    await objects.patch({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'plain-1', labels: { [SANDBOX_NODE_LABELS.gvisor]: null } } } as never, undefined, undefined, 'e2e-breaker', undefined, PatchStrategy.MergePatch);
+    // and a stale caBundle (another CA than the one that signed the webhook's certificate).
+    const otherCa = await generateWebhookTls({ dnsNames: ['localhost'], now: new Date() });
+    const mutating = await cluster.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: WEBHOOK_CONFIGURATION } });
+    const staleBundle = Buffer.from(otherCa.caPem).toString('base64');
+    const webhooks = (mutating!['webhooks'] as { clientConfig: Record<string, unknown> }[]).map((w) => ({ ...w, clientConfig: { ...w.clientConfig, caBundle: staleBundle } }));
+    await objects.replace({ ...mutating!, webhooks } as never, undefined, undefined, 'e2e-breaker');
+
+    await eventually('kwok to mark bad-1 Ready', async () => {
+      const n = await core.readNode({ name: 'bad-1' });
+      return n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined;
+    });
+    const r = cli(['doctor']);
+    assert.equal(r.status, 1, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, /error \[DOCTOR_BLOCKING\]/);
+    assert.match(r.stdout, /node\/bad-1\s+ERROR\s+instance type ecs\.g6\.large cannot run SGX enclaves/);
+    assert.match(r.stdout, /node\/bad-1\s+ERROR\s+the CPU lacks Flexible Launch Control/);
+    assert.match(r.stdout, /node\/bad-1\s+ERROR\s+SGX node without allocatable EPC/);
+    assert.match(r.stdout, /node\/sgx-small\s+ERROR\s+AESM is not answering/);
+    assert.match(r.stdout, /component\/kubetee-webhook\s+ERROR\s+the API server could not call the webhook.*(x509|certificate)/);
+    assert.match(r.stdout, /runtimeclass\/gvisor\s+WARN\s+no node can run handler runsc/);
+    assert.match(r.stdout, /fix: /);
+    const json = JSON.parse(cli(['doctor', '--json']).stdout) as { ok: boolean; findings: { scope: string; code: string }[] };
+    assert.equal(json.ok, false);
+    const codes = json.findings.map((f) => `${f.scope} ${f.code}`);
+    for (const expected of ['node/bad-1 NODE_INSTANCE_TYPE', 'node/bad-1 NODE_NO_FLC', 'node/bad-1 NODE_NO_EPC', 'node/sgx-small NODE_AESM_DOWN', 'component/kubetee-webhook WEBHOOK_CA_STALE', 'runtimeclass/gvisor RUNTIMECLASS_NO_NODES']) {
+      assert.ok(codes.includes(expected), `missing ${expected} in ${codes.join(', ')}`);
+    }
+    // Re-running install repairs what it owns (the caBundle is forced back);
+    // the broken node goes first or AESM could never roll out on it.
+    await core.deleteNode({ name: 'bad-1' });
+    // A DaemonSet pod that never got scheduled on the deleted node is not garbage-collected promptly.
+    await core.deleteCollectionNamespacedPod({ namespace: NS, fieldSelector: 'status.phase=Pending' });
+    await eventually('AESM DaemonSet to forget bad-1', async () => {
+      const ds = await cluster.get({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'kubetee-aesm', namespace: NS } });
+      return (ds?.['status'] as { desiredNumberScheduled?: number } | undefined)?.desiredNumberScheduled === 2 ? true : undefined;
+    });
+    const repair = cli(['install', '--values', valuesFile, '--timeout', '60']);
+    assert.equal(repair.status, 0, repair.stderr);
+    const after = JSON.parse(cli(['doctor', '--json']).stdout) as { findings: { scope: string; code: string }[] };
+    assert.ok(!after.findings.some((f) => f.code === 'WEBHOOK_CA_STALE'), 'install restored the caBundle');
+  });
+
+  test('uninstall keeps broker data by default, then removes everything with --delete-broker-secrets', async () => {
+    const first = cli(['uninstall']);
+    assert.equal(first.status, 0, `${first.stdout}\n${first.stderr}`);
+    assert.match(first.stdout, /PersistentVolumeClaim\/kubetee-system\/kubetee-kbs-data kept/);
+    assert.ok(await cluster.get({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'kubetee-kbs-data', namespace: NS } }));
+    // With the webhook gone, pods in opted-in namespaces are no longer sent anywhere.
+    await createPod('conf', enclavePod('after-uninstall', 8));
+
+    const second = cli(['uninstall', '--delete-broker-secrets']);
+    assert.equal(second.status, 0, `${second.stdout}\n${second.stderr}`);
+    assert.match(second.stdout, /nothing left behind/);
+    for (const [apiVersion, kind] of [...INSTALLED_KINDS, ['v1', 'Pod'] as const]) {
+      const left = await cluster.list(apiVersion, kind, { ...(isClusterScoped(kind) ? {} : { namespace: NS }), labelSelector: PART_OF_SELECTOR });
+      assert.deepEqual(left.map((o) => o.metadata.name), [], `${kind} left behind`);
+    }
+    assert.equal(await cluster.get({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }), undefined);
+  });
+});
