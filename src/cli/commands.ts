@@ -5,6 +5,7 @@ import { registerAttest } from '../attestation/cli.js';
 import { registerDeploy } from '../deploy/cli.js';
 import { registerWebhookCommands } from './webhook.js';
 import { registerKbsStoreCommands } from '../kbs/admin/cli.js';
+import { registerDemo } from '../demo/cli.js';
 
 /**
  * Every top-level command, in the order `kubetee --help` lists them. Each
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerDeploy(program);
   registerWebhookCommands(program);
   registerKbsStoreCommands(program);
+  registerDemo(program);
 }

@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { silentLogger } from '../common/log.js';
+import type { ScenarioRunView, ScenarioStepView } from '../dashboard/model.js';
+import { runModelProtection, type StepReporter } from './model-protection.js';
+import { httpScenarioPorts } from './ports.js';
+import { DemoError } from './http-client.js';
+
+interface DemoOptions {
+  url?: string;
+  dataDir: string;
+  adminTokenFile?: string;
+}
+
+const MARK: Record<ScenarioStepView['outcome'], string> = { ok: 'ok     ', 'refused-as-expected': 'refused', failed: 'FAILED ' };
+
+/** Prints one step as it finishes: number, result, title, then the detail indented. */
+export function printStep(write: (s: string) => void): StepReporter {
+  return (step, index) => write(`${String(index + 1).padStart(2)}. [${MARK[step.outcome]}] ${step.title}\n      ${step.detail}\n`);
+}
+
+function readAdminToken(file: string): string {
+  try {
+    const token = readFileSync(file, 'utf8').trim();
+    if (token) return token;
+  } catch {
+    // reported below
+  }
+  throw new DemoError('DEMO_ADMIN_TOKEN_MISSING', `cannot read the key broker admin token from ${file}`, {
+    hint: 'kubetee up writes it to <data dir>/admin-token on its first start; pass --data-dir or --admin-token-file',
+  });
+}
+
+function finish(run: ScenarioRunView, write: (s: string) => void): void {
+  const failed = run.steps.filter((s) => s.outcome === 'failed').length;
+  write(run.passed ? `\nscenario passed: ${run.steps.length} steps; see the Attestations and Audit pages of the dashboard\n` : '\n');
+  if (!run.passed) throw new DemoError('DEMO_FAILED', `the ${run.name} scenario failed at ${failed} of ${run.steps.length} steps`, { hint: 'read the FAILED lines above and the kubetee up log' });
+}
+
+export function registerDemo(program: Command): void {
+  const demo = program.command('demo').description('run an end-to-end scenario against the local stack (kubetee up)');
+  demo
+    .command('model-protection')
+    .description('seal a model, release its key only to the right enclave on an up-to-date platform, refuse the rest')
+    .option('--url <url>', 'a running kubetee up (default: start one in this process on a free port)')
+    .option('--data-dir <dir>', 'data dir of that kubetee up (for its admin token), or of the in-process stack', './.kubetee')
+    .option('--admin-token-file <file>', 'key broker admin token (default <data-dir>/admin-token)')
+    .action(async (opts: DemoOptions) => {
+      const write = (s: string): void => void process.stdout.write(s);
+      if (opts.url) {
+        const url = opts.url.replace(/\/+$/, '');
+        const token = readAdminToken(resolve(opts.adminTokenFile ?? join(opts.dataDir, 'admin-token')));
+        const work = mkdtempSync(join(tmpdir(), 'kubetee-demo-'));
+        write(`protected-model scenario against ${url} (simulated SGX platform, development only)\n\n`);
+        try {
+          finish(await runModelProtection(httpScenarioPorts(url, token, work), printStep(write)), write);
+        } finally {
+          rmSync(work, { recursive: true, force: true });
+        }
+        return;
+      }
+      // No --url: the same stack `kubetee up` runs, in this process, on a free loopback port.
+      const { startLocalStack } = await import('../up/local-stack.js');
+      const stack = await startLocalStack({ host: '127.0.0.1', port: 0, dataDir: resolve(opts.dataDir), logger: silentLogger() });
+      write(`protected-model scenario on an in-process stack at ${stack.url} (data dir ${resolve(opts.dataDir)}; simulated SGX platform, development only)\n\n`);
+      try {
+        finish(await stack.runScenario('model-protection', printStep(write)), write);
+      } finally {
+        await stack.close();
+      }
+    });
+}
