@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Server as HttpsServer } from 'node:https';
 import type { ResourceProfile } from '../common/labels.js';
 import { describeError } from '../common/errors.js';
@@ -53,9 +53,9 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   const logger = options.logger ?? silentLogger();
   const handler = createAdmissionHandler({ policy: options.policy, profile: options.profile, logger, ...(options.decisionLog ? { decisionLog: options.decisionLog } : {}) });
   const initial = options.tls.material();
+  // No fastify logger: per-request lines would dominate at admission rates; the
+  // handler logs decisions (denials at info) through our own logger instead.
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
     https: { cert: initial.certPem, key: initial.keyPem, minVersion: 'TLSv1.2' },
     // The API server keeps connections open; keep them longer than its idle timeout.
     keepAliveTimeout: 65_000,

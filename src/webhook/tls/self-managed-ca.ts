@@ -11,6 +11,8 @@ type CryptoKeyPair = webcrypto.CryptoKeyPair;
 const crypto = webcrypto;
 const ALG: webcrypto.EcKeyGenParams & webcrypto.EcdsaParams = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
 const DAY_MS = 86_400_000;
+/** Certificates start this long before their creation, tolerating clocks (API servers') that lag ours. */
+const BACKDATE_MS = 3_600_000;
 
 /** What an HTTPS server needs, plus the CA bundle clients (the API server) must trust. */
 export interface TlsMaterial {
@@ -79,6 +81,8 @@ export class SelfManagedCa {
   private ca!: KeyedCert;
   private prevCa: KeyedCert | undefined;
   private leaf!: KeyedCert;
+  /** A forced rotation not yet reported by refresh(). */
+  private pending: RotationResult = 'none';
 
   private constructor(options: SelfManagedCaOptions) {
     if (options.hosts.length === 0) throw new WebhookError('CA_DIR_UNUSABLE', 'the serving certificate needs at least one host name or IP', { hint: 'pass --listen with a host or --san NAME' });
@@ -126,7 +130,12 @@ export class SelfManagedCa {
    */
   async refresh(): Promise<RotationResult> {
     const now = this.opts.now();
-    let result: RotationResult = 'none';
+    let result: RotationResult = this.pending;
+    this.pending = 'none';
+    if (this.prevCa && this.prevCa.cert.notAfter <= now) {
+      this.prevCa = undefined;
+      this.save();
+    }
     if (!this.ca || this.remainingDays(this.ca.cert, now) < this.opts.caRenewBeforeDays) {
       if (this.ca && this.ca.cert.notAfter > now) this.prevCa = this.ca;
       this.ca = await this.createCa(now);
@@ -149,18 +158,21 @@ export class SelfManagedCa {
     return result;
   }
 
-  /** Forces a new CA (and, after the propagation window, a new serving certificate). */
+  /**
+   * Forces a new CA now (for a suspected key compromise or a test). The
+   * serving certificate moves to it after the propagation window; the next
+   * refresh() reports 'ca' so the caller republishes the bundle.
+   */
   async rotateCa(): Promise<void> {
-    const now = this.opts.now();
     this.prevCa = this.ca;
-    this.ca = await this.createCa(now);
+    this.ca = await this.createCa(this.opts.now());
     this.save();
-    await this.refresh();
+    this.pending = 'ca';
   }
 
   /** The newest CA once it had time to reach every client, else the previous one. */
   private signingCa(now: Date): KeyedCert {
-    const newAge = now.getTime() - this.ca.cert.notBefore.getTime();
+    const newAge = now.getTime() - (this.ca.cert.notBefore.getTime() + BACKDATE_MS);
     if (this.prevCa && this.prevCa.cert.notAfter > now && newAge < this.opts.caPropagationMs) return this.prevCa;
     return this.ca;
   }
@@ -181,8 +193,9 @@ export class SelfManagedCa {
     const cert = await x509.X509CertificateGenerator.createSelfSigned(
       {
         serialNumber: Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1'),
-        name: `CN=kubetee-webhook-ca-${now.toISOString().slice(0, 19).replace(/[-:]/g, '')}`,
-        notBefore: new Date(now.getTime() - 60_000),
+        // Unique per CA: clients pick the issuer by name, and two CAs may coexist in the bundle.
+        name: `CN=kubetee-webhook-ca-${now.toISOString().slice(0, 19).replace(/[-:]/g, '')}-${Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString('hex')}`,
+        notBefore: new Date(now.getTime() - BACKDATE_MS),
         notAfter: new Date(now.getTime() + this.opts.caValidityDays * DAY_MS),
         keys,
         signingAlgorithm: ALG,
@@ -205,7 +218,7 @@ export class SelfManagedCa {
         serialNumber: Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1'),
         subject: 'CN=kubetee-webhook',
         issuer: ca.cert.subject,
-        notBefore: new Date(now.getTime() - 60_000),
+        notBefore: new Date(now.getTime() - BACKDATE_MS),
         notAfter: new Date(notAfter),
         publicKey: keys.publicKey,
         signingKey: ca.key,
