@@ -5,7 +5,7 @@ import { parseInstant, parsePositiveInt } from '../../cli/options.js';
 import { KbsStoreError } from '../store/errors.js';
 import { openKbsStore } from '../store/open-store.js';
 import { verifyAuditChain } from '../audit/append.js';
-import type { AuditVerification } from '../audit/chain.js';
+import { parseAuditAnchor, type AuditVerification } from '../audit/chain.js';
 import { parseRole } from '../auth/tokens.js';
 import { MAX_VALUE_BYTES, type SecretInfo, type VersionInfo } from '../secrets/service.js';
 import { AdminClient } from './client.js';
@@ -219,7 +219,8 @@ export function kbsCommand(program: Command): Command {
 
 function printVerification(v: AuditVerification, where: string): void {
   if (v.ok) {
-    out(`audit chain OK: ${v.count} records, head #${v.headSeq} ${v.headHash} (${where})`);
+    out(`audit chain OK: ${v.count} records (${where})`);
+    out(`head: ${v.headSeq}:${v.headHash}  (keep it; pass it later as --anchor to also detect truncation)`);
     return;
   }
   throw new KbsStoreError('AUDIT_CHAIN_BROKEN', `audit record ${v.seq} is ${v.problem}: ${v.detail} (${where})`, {
@@ -273,21 +274,25 @@ export function registerKbsAdminCommands(program: Command): void {
   withConn(audit.command('verify'))
     .description('check that no audit record was edited, removed or reordered (via the broker, or --db directly)')
     .option('--db <url>', 'open the database directly (sqlite:PATH or postgres://…) instead of asking the broker')
+    .option('--anchor <seq:hash>', 'a head printed by an earlier verify: also detects records cut off the end', (v: string) => {
+      if (!parseAuditAnchor(v)) throw new UsageError('USAGE', `"${v}" is not SEQ:HASH as printed by \`kbs audit verify\``);
+      return v;
+    })
     .option('--json', 'print JSON')
-    .action(async (opts: ConnOptions & { db?: string; json?: boolean }) => {
+    .action(async (opts: ConnOptions & { db?: string; anchor?: string; json?: boolean }) => {
       let v: AuditVerification;
       let where: string;
       if (opts.db) {
         const store = await openKbsStore(opts.db, { readonly: opts.db.startsWith('sqlite:') });
         where = store.location;
         try {
-          v = await verifyAuditChain(store);
+          v = await verifyAuditChain(store, { anchor: opts.anchor ? parseAuditAnchor(opts.anchor) : undefined });
         } finally {
           await store.close();
         }
       } else {
         const c = client(opts);
-        v = await c.verifyAudit();
+        v = await c.verifyAudit(opts.anchor);
         where = opts.kbs ?? process.env[KBS_URL_ENV] ?? '';
       }
       if (opts.json && v.ok) return json(v);

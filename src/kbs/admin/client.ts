@@ -123,8 +123,8 @@ export class AdminClient {
     if (options.limit !== undefined) q.set('limit', String(options.limit));
     return (await this.call<{ records: AuditRecord[] }>('GET', `/audit?${q.toString()}`)).records;
   }
-  verifyAudit(): Promise<AuditVerification> {
-    return this.call('GET', '/audit/verify');
+  verifyAudit(anchor?: string): Promise<AuditVerification> {
+    return this.call('GET', `/audit/verify${anchor ? `?anchor=${enc(anchor)}` : ''}`);
   }
   getPolicy(path: string): Promise<PolicyRecord> {
     return this.call('GET', `/policies/${path === 'default' ? 'default' : path.split('/').map(enc).join('/')}`);

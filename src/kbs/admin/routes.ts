@@ -7,6 +7,7 @@ import type { TokenRole } from '../store/types.js';
 import { DEFAULT_POLICY_PATH } from '../store/types.js';
 import { KbsStoreError } from '../store/errors.js';
 import { adminHttpStatus } from './http-status.js';
+import { parseAuditAnchor } from '../audit/chain.js';
 
 /** Every admin route lives under this prefix. */
 export const ADMIN_PREFIX = '/admin/v1';
@@ -240,7 +241,12 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     const limit = queryInt(q['limit'], 'limit');
     return { records: await service.listAudit({ ...(afterSeq !== undefined ? { afterSeq } : {}), ...(limit !== undefined ? { limit } : {}) }) };
   }));
-  app.get(`${P}/audit/verify`, route(['admin', 'auditor'], 'audit.verify', async () => service.verifyAudit()));
+  app.get(`${P}/audit/verify`, route(['admin', 'auditor'], 'audit.verify', async (req) => {
+    const anchorText = (req.query as Record<string, string | undefined>)['anchor'];
+    const anchor = anchorText === undefined ? undefined : parseAuditAnchor(anchorText);
+    if (anchorText !== undefined && !anchor) throw new KbsStoreError('INVALID_REQUEST', 'anchor must be SEQ:HASH as printed by `kbs audit verify`');
+    return service.verifyAudit(anchor);
+  }));
   app.post(`${P}/master-key/rewrap`, route(ADMIN, 'master-key.rewrap', async (req, p) => {
     const b = parseBody(schemas.rewrap, req.body);
     return service.rewrapAll(p.actor, b.batchSize !== undefined ? { batchSize: b.batchSize } : {});

@@ -1,5 +1,5 @@
 import type { AuditEntry, AuditRecord, KbsStore, KbsTx } from '../store/types.js';
-import { AuditChainVerifier, GENESIS_HASH, auditRecordHash, type AuditVerification } from './chain.js';
+import { AuditChainVerifier, GENESIS_HASH, auditRecordHash, type AuditAnchor, type AuditVerification } from './chain.js';
 
 /**
  * Appends one record to the chain inside the caller's write transaction, so
@@ -23,10 +23,13 @@ export async function appendAudit(tx: KbsTx, entry: AuditEntry, now: Date): Prom
   return record;
 }
 
-/** Reads the whole chain from the store in pages and verifies it. */
-export async function verifyAuditChain(store: KbsStore, options: { pageSize?: number } = {}): Promise<AuditVerification> {
+/**
+ * Reads the whole chain from the store in pages and verifies it; with an
+ * `anchor` (a head recorded earlier) it also detects records cut off the end.
+ */
+export async function verifyAuditChain(store: KbsStore, options: { pageSize?: number; anchor?: AuditAnchor | undefined } = {}): Promise<AuditVerification> {
   const pageSize = options.pageSize ?? 1000;
-  const verifier = new AuditChainVerifier();
+  const verifier = new AuditChainVerifier(options.anchor);
   let afterSeq = 0;
   // Bounded by the table size: each page advances afterSeq strictly.
   for (;;) {

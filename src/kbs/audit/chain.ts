@@ -34,7 +34,23 @@ export function auditRecordHash(record: Omit<AuditRecord, 'hash'>): string {
   return createHash('sha256').update(canonicalJson(body)).digest('hex');
 }
 
-export type AuditProblem = 'edited' | 'removed' | 'reordered' | 'inserted';
+export type AuditProblem = 'edited' | 'removed' | 'reordered' | 'inserted' | 'truncated';
+
+/**
+ * A head an operator recorded earlier (`seq` and `hash` printed by
+ * `kbs audit verify`). A hash chain alone cannot show that records were cut
+ * off its end; checking against a recorded head can.
+ */
+export interface AuditAnchor {
+  seq: number;
+  hash: string;
+}
+
+/** Parses `SEQ:HASH` as printed by `kbs audit verify`; undefined when malformed. */
+export function parseAuditAnchor(text: string): AuditAnchor | undefined {
+  const m = /^(\d{1,15}):([0-9a-f]{64})$/.exec(text.trim());
+  return m && Number(m[1]) > 0 ? { seq: Number(m[1]), hash: m[2]! } : undefined;
+}
 
 export type AuditVerification =
   | { ok: true; count: number; headSeq: number; headHash: string }
@@ -49,6 +65,8 @@ export class AuditChainVerifier {
   private prevHash = GENESIS_HASH;
   private count = 0;
   private failure: Extract<AuditVerification, { ok: false }> | undefined;
+
+  constructor(private readonly anchor?: AuditAnchor) {}
 
   /** Returns false once a problem has been found (further records are ignored). */
   push(record: AuditRecord): boolean {
@@ -71,6 +89,9 @@ export class AuditChainVerifier {
       // Seq numbers were rewritten to hide a removal, insertion or swap.
       return fail(record.seq === 1 ? 'inserted' : 'reordered', `record ${record.seq} does not link to the record before it (prevHash mismatch)`);
     }
+    if (this.anchor && record.seq === this.anchor.seq && record.hash !== this.anchor.hash) {
+      return fail('edited', `record ${record.seq} differs from the recorded head ${this.anchor.seq}:${this.anchor.hash.slice(0, 12)}… (the chain was rewritten from here or earlier)`);
+    }
     this.expectedSeq++;
     this.prevHash = record.hash;
     return true;
@@ -78,13 +99,22 @@ export class AuditChainVerifier {
 
   result(): AuditVerification {
     if (this.failure) return this.failure;
+    if (this.anchor && this.expectedSeq - 1 < this.anchor.seq) {
+      return {
+        ok: false,
+        count: this.count,
+        seq: this.expectedSeq,
+        problem: 'truncated',
+        detail: `the chain ends at record ${this.expectedSeq - 1} but record ${this.anchor.seq} was recorded earlier: records ${this.expectedSeq}-${this.anchor.seq} were removed`,
+      };
+    }
     return { ok: true, count: this.count, headSeq: this.expectedSeq - 1, headHash: this.prevHash };
   }
 }
 
 /** Verifies a whole in-memory chain. */
-export function verifyAuditRecords(records: Iterable<AuditRecord>): AuditVerification {
-  const v = new AuditChainVerifier();
+export function verifyAuditRecords(records: Iterable<AuditRecord>, anchor?: AuditAnchor): AuditVerification {
+  const v = new AuditChainVerifier(anchor);
   for (const r of records) if (!v.push(r)) break;
   return v.result();
 }

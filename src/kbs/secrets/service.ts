@@ -4,7 +4,7 @@ import { KbsStoreError } from '../store/errors.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { openValue, rewrapValue, sealValue, systemRandom, type RandomBytes } from '../crypto/envelope.js';
 import { appendAudit, verifyAuditChain } from '../audit/append.js';
-import type { AuditVerification } from '../audit/chain.js';
+import type { AuditAnchor, AuditVerification } from '../audit/chain.js';
 import { parseResourcePath } from './resource-path.js';
 
 /** Largest secret value accepted (Trustee's default request limit is 2 MiB). */
@@ -290,8 +290,8 @@ export class SecretService {
     return this.store.transaction('read', (tx) => tx.listAudit({ afterSeq: options.afterSeq ?? 0, limit }));
   }
 
-  async verifyAudit(): Promise<AuditVerification> {
-    return verifyAuditChain(this.store);
+  async verifyAudit(anchor?: AuditAnchor): Promise<AuditVerification> {
+    return verifyAuditChain(this.store, { anchor });
   }
 
   /**

@@ -170,7 +170,14 @@ test('the whole lifecycle over HTTP, with typed errors', async () => {
   // The failed change is audited as a failure, and the chain still verifies.
   const audit = await call('GET', '/audit?limit=1000', adminToken);
   assert.ok(audit.body.records.some((r: { action: string; outcome: string; reason: string }) => r.action === 'secret.disable' && r.outcome === 'failure' && r.reason === 'RESOURCE_NOT_FOUND'));
-  assert.equal((await call('GET', '/audit/verify', adminToken)).body.ok, true);
+  const head = (await call('GET', '/audit/verify', adminToken)).body;
+  assert.equal(head.ok, true);
+  const anchored = await call('GET', `/audit/verify?anchor=${head.headSeq}:${head.headHash}`, adminToken);
+  assert.equal(anchored.body.ok, true);
+  const ahead = await call('GET', `/audit/verify?anchor=${head.headSeq + 1000}:${head.headHash}`, adminToken);
+  assert.equal(ahead.body.ok, false);
+  assert.equal(ahead.body.problem, 'truncated');
+  expectError(await call('GET', '/audit/verify?anchor=nonsense', adminToken), 400, 'INVALID_REQUEST');
 });
 
 test('policies per resource and a default, validated by the policy component', async () => {

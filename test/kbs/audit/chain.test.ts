@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GENESIS_HASH, auditRecordHash, canonicalJson, verifyAuditRecords } from '../../../src/kbs/audit/chain.js';
+import { GENESIS_HASH, auditRecordHash, canonicalJson, parseAuditAnchor, verifyAuditRecords } from '../../../src/kbs/audit/chain.js';
 import type { AuditRecord } from '../../../src/kbs/store/types.js';
 
 function chain(n: number): AuditRecord[] {
@@ -53,3 +53,29 @@ for (const tc of cases) {
     }
   });
 }
+
+test('an anchor (a head recorded earlier) exposes records cut off the end and a rewritten history', () => {
+  const c = chain(5);
+  const anchor = parseAuditAnchor(`4:${c[3]!.hash}`)!;
+  assert.deepEqual(anchor, { seq: 4, hash: c[3]!.hash });
+  assert.equal(verifyAuditRecords(c, anchor).ok, true);
+  // Without the anchor, dropping the tail is invisible; with it, it is not.
+  assert.equal(verifyAuditRecords(c.slice(0, 3)).ok, true);
+  const cut = verifyAuditRecords(c.slice(0, 3), anchor);
+  assert.equal(cut.ok, false);
+  assert.equal(!cut.ok && cut.problem, 'truncated');
+  assert.equal(!cut.ok && cut.seq, 4);
+  // A consistently rewritten chain (all hashes recomputed) no longer matches the anchor.
+  const rewritten: AuditRecord[] = [];
+  let prev = GENESIS_HASH;
+  for (const r of c) {
+    const body = { ...r, reason: r.seq === 2 ? 'forged' : r.reason, prevHash: prev };
+    const rec = { ...body, hash: auditRecordHash(body) };
+    rewritten.push(rec);
+    prev = rec.hash;
+  }
+  assert.equal(verifyAuditRecords(rewritten).ok, true);
+  const v = verifyAuditRecords(rewritten, anchor);
+  assert.equal(!v.ok && v.seq, 4);
+  for (const bad of ['4', `0:${c[0]!.hash}`, `4:${'X'.repeat(64)}`, `x:${c[0]!.hash}`]) assert.equal(parseAuditAnchor(bad), undefined, bad);
+});
