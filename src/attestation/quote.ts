@@ -220,29 +220,39 @@ function expectEnd(r: ByteReader, where: string): void {
   }
 }
 
-const PEM_BLOCK = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]*?)-----END CERTIFICATE-----/g;
+const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
+const PEM_END = '-----END CERTIFICATE-----';
+const BASE64_BODY = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
+const FILLER = /^[\s\0]*$/;
 
 /**
  * Decodes a concatenation of PEM certificates. Only whitespace and NUL bytes
  * may appear between and after the blocks (Intel's QE ends the chain with NUL).
+ * (indexOf scanning: a regex over the whole chain was the slowest part of parsing.)
  */
 export function decodePemChain(bytes: Uint8Array, where: string): Uint8Array[] {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
   const out: Uint8Array[] = [];
-  let last = 0;
-  PEM_BLOCK.lastIndex = 0;
-  for (let m = PEM_BLOCK.exec(text); m !== null; m = PEM_BLOCK.exec(text)) {
-    if (!/^[\s\0]*$/.test(text.slice(last, m.index))) {
+  let pos = 0;
+  for (;;) {
+    const begin = text.indexOf(PEM_BEGIN, pos);
+    if (begin < 0) break;
+    if (!FILLER.test(text.slice(pos, begin))) {
       throw new AttestationError('BAD_CERT_DATA', `unexpected text before certificate ${out.length + 1} of the ${where}`);
     }
-    const b64 = m[1]!.replace(/\s+/g, '');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0 || b64.length === 0) {
+    const bodyStart = begin + PEM_BEGIN.length;
+    const end = text.indexOf(PEM_END, bodyStart);
+    if (end < 0) throw new AttestationError('BAD_CERT_DATA', `certificate ${out.length + 1} of the ${where} has no END line`);
+    const body = text.slice(bodyStart, end);
+    const compact = body.replace(/\s+/g, '');
+    if (!BASE64_BODY.test(body) || compact.length % 4 !== 0 || compact.length === 0) {
       throw new AttestationError('BAD_CERT_DATA', `certificate ${out.length + 1} of the ${where} is not valid base64`);
     }
-    out.push(new Uint8Array(Buffer.from(b64, 'base64')));
-    last = m.index + m[0].length;
+    out.push(new Uint8Array(Buffer.from(compact, 'base64')));
+    pos = end + PEM_END.length;
+    if (out.length > 16) throw new AttestationError('BAD_CERT_DATA', `the ${where} holds more than 16 certificates`);
   }
-  if (!/^[\s\0]*$/.test(text.slice(last))) {
+  if (!FILLER.test(text.slice(pos))) {
     throw new AttestationError('BAD_CERT_DATA', `unexpected bytes after certificate ${out.length} of the ${where}`);
   }
   if (out.length === 0) throw new AttestationError('BAD_CERT_DATA', `the ${where} contains no PEM certificate`);
