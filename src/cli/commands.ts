@@ -5,6 +5,7 @@ import { registerAttest } from '../attestation/cli.js';
 import { registerDeploy } from '../deploy/cli.js';
 import { registerWebhookCommands } from './webhook.js';
 import { registerKbsStoreCommands } from '../kbs/admin/cli.js';
+import { registerSim } from '../sim/cli.js';
 import { registerDemo } from '../demo/cli.js';
 
 /**
@@ -19,5 +20,6 @@ export function registerCommands(program: Command): void {
   registerDeploy(program);
   registerWebhookCommands(program);
   registerKbsStoreCommands(program);
+  registerSim(program);
   registerDemo(program);
 }
