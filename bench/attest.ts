@@ -1,7 +1,8 @@
 // `npm run bench attest`: DCAP quote verification throughput, kubetee against
 // both npm builds of Phala's dcap-qvl (pure JS 0.3.9 and wasm 0.3.3), on the
 // same real quotes and collateral in the same process, one core. Prints
-// quotes/s for each and the ratios; warm = one verifier reused (caches hot),
+// quotes/s for each and the ratios (implementations are measured interleaved
+// in short slices so load changes affect all alike); warm = one verifier reused (caches hot),
 // cold = an empty cache for every quote.
 import { readFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -35,21 +36,44 @@ function loadQuote(rel: string): Uint8Array {
   return rel.endsWith('.hex') ? fromHex(b.toString('latin1'))! : new Uint8Array(b);
 }
 
-/** Runs `fn` for about SECONDS after a warm-up; returns calls per second and mean latency. */
-function measure(fn: () => void, warmup = 20): { perSecond: number; meanMs: number; n: number } {
-  for (let i = 0; i < warmup; i++) fn();
-  const deadline = process.hrtime.bigint() + BigInt(Math.round(SECONDS * 1e9));
-  const start = process.hrtime.bigint();
-  let n = 0;
-  let now = start;
-  // Check the clock every 8 calls so timing overhead stays negligible; bounded by the deadline.
-  while (now < deadline) {
-    for (let i = 0; i < 8; i++) fn();
-    n += 8;
-    now = process.hrtime.bigint();
+interface Measurement {
+  perSecond: number;
+  meanMs: number;
+  n: number;
+}
+
+/**
+ * Measures several implementations interleaved: ROUNDS rounds, each giving
+ * every implementation SECONDS/ROUNDS of calls, so load changes on a shared
+ * machine hit all of them alike and the ratios stay meaningful.
+ */
+function measureInterleaved(fns: (() => void)[], warmup: number[]): Measurement[] {
+  fns.forEach((fn, i) => {
+    for (let k = 0; k < warmup[i]!; k++) fn();
+  });
+  const rounds = 10;
+  const slice = BigInt(Math.round((SECONDS / rounds) * 1e9));
+  const totals = fns.map(() => ({ n: 0, ns: 0n }));
+  for (let r = 0; r < rounds; r++) {
+    fns.forEach((fn, i) => {
+      const start = process.hrtime.bigint();
+      const deadline = start + slice;
+      let now = start;
+      let n = 0;
+      // Check the clock every 4 calls; bounded by the deadline.
+      while (now < deadline) {
+        for (let k = 0; k < 4; k++) fn();
+        n += 4;
+        now = process.hrtime.bigint();
+      }
+      totals[i]!.n += n;
+      totals[i]!.ns += now - start;
+    });
   }
-  const seconds = Number(now - start) / 1e9;
-  return { perSecond: n / seconds, meanMs: (seconds * 1000) / n, n };
+  return totals.map(({ n, ns }) => {
+    const seconds = Number(ns) / 1e9;
+    return { perSecond: n / seconds, meanMs: (seconds * 1000) / n, n };
+  });
 }
 
 function fmt(x: number): string {
@@ -84,11 +108,16 @@ async function main(): Promise<void> {
     check('dcap-qvl JS', js.verify(quote, json, nowSecs).status);
     check('dcap-qvl wasm', wasm.js_verify(quote, json, BigInt(nowSecs)).status);
 
-    const jsRes = measure(() => js.verify(quote, json, nowSecs), 10);
-    const wasmRes = measure(() => wasm.js_verify(quote, json, BigInt(nowSecs)), 10);
-    const warmObj = measure(() => warm.verify(quote, collateral, { at }), 200);
-    const warmText = measure(() => warm.verify(quote, text, { at }), 200);
-    const cold = measure(() => new QuoteVerifier({ cacheMaxEntries: 0 }).verify(quote, text, { at }), 10);
+    const [jsRes, wasmRes, warmObj, warmText, cold] = measureInterleaved(
+      [
+        () => js.verify(quote, json, nowSecs),
+        () => wasm.js_verify(quote, json, BigInt(nowSecs)),
+        () => warm.verify(quote, collateral, { at }),
+        () => warm.verify(quote, text, { at }),
+        () => new QuoteVerifier({ cacheMaxEntries: 0 }).verify(quote, text, { at }),
+      ],
+      [10, 10, 200, 200, 10],
+    ) as [Measurement, Measurement, Measurement, Measurement, Measurement];
     const slowest = Math.max(jsRes.perSecond, wasmRes.perSecond);
     rows.push([
       v.id,
@@ -115,7 +144,7 @@ async function main(): Promise<void> {
   const simCollateral = parseCollateral(sim.collateral());
   const simVerifier = new QuoteVerifier({ trustedRootCaDer: [sim.rootCaDer] });
   let k = 0;
-  const distinct = measure(() => simVerifier.verify(simQuotes[k++ & 511]!, simCollateral), 200);
+  const [distinct] = measureInterleaved([() => simVerifier.verify(simQuotes[k++ & 511]!, simCollateral)], [200]) as [Measurement];
   console.log(`\nkubetee warm, 512 distinct quotes of one (simulated) platform: ${fmt(distinct.perSecond)} quotes/s (${(distinct.meanMs * 1000).toFixed(0)} µs each)`);
   console.log('\nwarm: one QuoteVerifier, collateral passed as the parsed Collateral (or its JSON text); cold: cacheMaxEntries 0, a new verifier per quote.');
 }
