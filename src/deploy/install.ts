@@ -1,6 +1,8 @@
 import type { Cluster } from './cluster.js';
 import { describeChange } from './diff.js';
-import { COMPONENTS, WEBHOOK_TLS_SECRET } from './names.js';
+import { randomBytes } from 'node:crypto';
+import { COMPONENTS, KBS_MASTER_KEY_SECRET, WEBHOOK_TLS_SECRET } from './names.js';
+import { kbsMasterKeySecret } from './manifests/kbs.js';
 import { objectRef, isClusterScoped, type KubeObject } from './objects.js';
 import { renderManifests } from './render.js';
 import { waitForRollouts } from './rollout.js';
@@ -78,6 +80,8 @@ export async function install(cluster: Cluster, values: Values, options: Install
       if (change === 'unchanged') options.print(`= ${objectRef(obj)} (unchanged)`);
       else options.print(`${change === 'create' ? '+' : '~'} ${objectRef(obj)} (${change})\n${indent(diff)}`);
     }
+    if (values.kbs.enabled && !(await cluster.get({ apiVersion: 'v1', kind: 'Secret', metadata: { name: KBS_MASTER_KEY_SECRET, namespace: values.namespace } })))
+      options.print(`+ Secret/${values.namespace}/${KBS_MASTER_KEY_SECRET} (create; a random broker master key, generated at install)`);
     options.print(`dry run: ${result.created} to create, ${result.updated} to update, ${result.unchanged} unchanged; nothing was changed`);
     return result;
   }
@@ -92,7 +96,10 @@ export async function install(cluster: Cluster, values: Values, options: Install
       options.print(`${objectRef(obj)} ${change}`);
     }
   };
-  await applyAll(workloads);
+  // The namespace (always the first object) before the master key that lives in it.
+  await applyAll(workloads.slice(0, 1));
+  await ensureKbsMasterKey(cluster, values, options.print);
+  await applyAll(workloads.slice(1));
   options.print('waiting for rollout...');
   await waitForRollouts(cluster, workloads, {
     timeoutMs: options.timeoutMs ?? 300_000,
@@ -108,4 +115,17 @@ function indent(text: string): string {
     .split('\n')
     .map((l) => `    ${l}`)
     .join('\n');
+}
+
+/**
+ * Creates the broker's master key once. Never applied over an existing one:
+ * a new key would make every secret in the store unreadable.
+ */
+async function ensureKbsMasterKey(cluster: Cluster, values: Values, print: (line: string) => void): Promise<void> {
+  if (!values.kbs.enabled) return;
+  const ref = { apiVersion: 'v1', kind: 'Secret', metadata: { name: KBS_MASTER_KEY_SECRET, namespace: values.namespace } };
+  if (await cluster.get(ref)) return;
+  // The namespace must exist first; it is the first rendered object and applying it is idempotent.
+  await cluster.create(kbsMasterKeySecret(values, randomBytes(32).toString('base64')));
+  print(`Secret/${values.namespace}/${KBS_MASTER_KEY_SECRET} created (broker master key; kept by uninstall unless --delete-broker-secrets)`);
 }

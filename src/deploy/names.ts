@@ -17,6 +17,7 @@ export const WEBHOOK_TLS_SECRET = 'kubetee-webhook-tls';
 export const TRUST_POLICY_CONFIGMAP = 'kubetee-trust-policy';
 export const AESM_CONFIGMAP = 'kubetee-aesm-config';
 export const KBS_PVC = 'kubetee-kbs-data';
+export const KBS_MASTER_KEY_SECRET = 'kubetee-kbs-master-key';
 /** Name of both webhook configurations (the webhook component's default). */
 export { WEBHOOK_CONFIGURATION_NAME as WEBHOOK_CONFIGURATION } from '../webhook/index.js';
 

@@ -108,6 +108,8 @@ export const valuesSchema = z
         enabled: z.boolean().default(true),
         replicas: z.number().int().min(1).max(10).default(1),
         port: z.number().int().min(1024).max(65535).default(8080),
+        /** PCCS the broker fetches collateral from; defaults to aesm.pccsURL. */
+        pccsURL: z.url({ protocol: /^https$/ }).optional(),
         storage: z
           .object({
             /** SQLite on a PersistentVolumeClaim: only for a single replica. */

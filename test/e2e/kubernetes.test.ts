@@ -198,6 +198,7 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
     const r = cli(['install', '--values', valuesFile, '--timeout', '120']);
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /waiting for rollout/);
+    assert.match(r.stdout, /Secret\/kubetee-system\/kubetee-kbs-master-key created/);
     assert.match(r.stdout, /DaemonSet\/kubetee-system\/kubetee-node-agent: 2 of 2 nodes available \(ready\)/);
     assert.match(r.stdout, /DaemonSet\/kubetee-system\/kubetee-aesm: 2 of 2 nodes available \(ready\)/);
     assert.match(r.stdout, /Deployment\/kubetee-system\/kubetee-webhook: 2 of 2 replicas available \(ready\)/);
@@ -370,7 +371,9 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
     const first = cli(['uninstall']);
     assert.equal(first.status, 0, `${first.stdout}\n${first.stderr}`);
     assert.match(first.stdout, /PersistentVolumeClaim\/kubetee-system\/kubetee-kbs-data kept/);
+    assert.match(first.stdout, /Secret\/kubetee-system\/kubetee-kbs-master-key kept/);
     assert.ok(await cluster.get({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'kubetee-kbs-data', namespace: NS } }));
+    assert.ok(await cluster.get({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'kubetee-kbs-master-key', namespace: NS } }));
     // With the webhook gone, pods in opted-in namespaces are no longer sent anywhere.
     await createPod('conf', enclavePod('after-uninstall', 8));
 

@@ -1,37 +1,32 @@
-import { RESOURCES } from '../../common/labels.js';
+import { AESM_FACTS } from '../../node/manifests.js';
 import type { Values } from '../values.js';
 import type { KubeObject } from '../objects.js';
 import { AESM_CONFIGMAP, COMPONENTS, commonLabels, selectorLabels } from '../names.js';
-import { imagePullSecrets, imageRef, restrictedContainerSecurity } from './common.js';
-import { sgxNodeAffinity, sgxTolerations } from './sgx-placement.js';
+import { imagePullSecrets, imageRef } from './common.js';
+import { sgxNodeAffinity } from './sgx-placement.js';
 
-/** SGX resources AESM needs to run the quoting enclaves, per profile. */
-function aesmSgxResources(values: Values): Record<string, string> {
-  return values.profile === 'intel'
-    ? { [RESOURCES.intel.epc]: '1Mi', [RESOURCES.intel.enclave]: '1', [RESOURCES.intel.provision]: '1' }
-    : { [RESOURCES.alibaba.epc]: '1' };
-}
+const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
 /**
  * AESM on every SGX node: DCAP quoting enclaves (ECDSA) with the quote
- * provider library pointed at the configured PCCS. It gets the SGX devices
- * through the node agent's device plugin (an EPC request) rather than
- * privilege, and publishes its socket in the host's /var/run/aesmd, where
- * the webhook mounts it into enclave pods.
+ * provider library pointed at the configured PCCS. It gets EPC and
+ * PROVISIONKEY through the node agent's device plugin (resource requests from
+ * the node component's facts) rather than privilege, and publishes its socket
+ * in the host's /var/run/aesmd, which the webhook and the device plugin hand
+ * to enclave pods.
  */
 export function renderAesm(values: Values): KubeObject[] {
   if (!values.aesm.enabled) return [];
   const name = COMPONENTS.aesm;
-  const sgx = aesmSgxResources(values);
+  const facts = AESM_FACTS;
+  const sgx = plain(facts.sgxResources[values.profile]) as Record<string, string>;
+  const qcnl = { pccs_url: values.aesm.pccsURL, use_secure_cert: true, retry_times: 6, retry_delay: 10, local_cache_only: false };
   return [
     {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: AESM_CONFIGMAP, namespace: values.namespace, labels: commonLabels(name) },
-      data: {
-        'aesmd.conf': 'default quoting type = ecdsa_256\n',
-        'sgx_default_qcnl.conf': `${JSON.stringify({ pccs_url: values.aesm.pccsURL, use_secure_cert: true, retry_times: 6, retry_delay: 10, local_cache_only: false }, null, 2)}\n`,
-      },
+      data: { 'aesmd.conf': facts.config.aesmdConf, 'sgx_default_qcnl.conf': `${JSON.stringify(qcnl, null, 2)}\n` },
     },
     {
       apiVersion: 'apps/v1',
@@ -47,30 +42,30 @@ export function renderAesm(values: Values): KubeObject[] {
             automountServiceAccountToken: false,
             priorityClassName: 'system-node-critical',
             affinity: sgxNodeAffinity(values),
-            tolerations: sgxTolerations(),
+            tolerations: plain(facts.tolerations),
             ...imagePullSecrets(values),
             containers: [
               {
                 name: 'aesmd',
                 image: imageRef(values.aesm.image),
                 imagePullPolicy: values.aesm.image.pullPolicy,
-                env: [{ name: 'SGX_AESM_ADDR', value: '1' }],
+                env: plain(facts.env),
                 resources: {
                   requests: { ...values.aesm.resources.requests, ...sgx },
                   limits: { ...values.aesm.resources.limits, ...sgx },
                 },
-                // aesmd writes its socket and state; the root filesystem stays read-only.
-                securityContext: { ...restrictedContainerSecurity(false), runAsUser: 0, runAsNonRoot: false },
+                readinessProbe: { exec: { command: [...facts.readinessExec] }, periodSeconds: 10 },
+                securityContext: plain(facts.securityContext),
                 volumeMounts: [
-                  { name: 'aesmd-socket', mountPath: '/var/run/aesmd' },
-                  { name: 'aesmd-state', mountPath: '/var/opt/aesmd' },
+                  ...facts.hostPaths.map((h) => ({ name: h.name, mountPath: h.mountPath, readOnly: h.readOnly })),
+                  { name: 'aesmd-state', mountPath: facts.stateDir },
                   { name: 'config', mountPath: '/etc/aesmd.conf', subPath: 'aesmd.conf', readOnly: true },
-                  { name: 'config', mountPath: '/etc/sgx_default_qcnl.conf', subPath: 'sgx_default_qcnl.conf', readOnly: true },
+                  { name: 'config', mountPath: facts.config.qcnlConfPath, subPath: 'sgx_default_qcnl.conf', readOnly: true },
                 ],
               },
             ],
             volumes: [
-              { name: 'aesmd-socket', hostPath: { path: '/var/run/aesmd', type: 'DirectoryOrCreate' } },
+              ...facts.hostPaths.map((h) => ({ name: h.name, hostPath: { path: h.hostPath, type: h.type } })),
               { name: 'aesmd-state', emptyDir: {} },
               { name: 'config', configMap: { name: AESM_CONFIGMAP } },
             ],

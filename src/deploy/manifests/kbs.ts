@@ -1,6 +1,6 @@
 import type { Values } from '../values.js';
 import type { KubeObject } from '../objects.js';
-import { BROKER_DATA_LABEL, COMPONENTS, KBS_PVC, commonLabels, selectorLabels } from '../names.js';
+import { BROKER_DATA_LABEL, COMPONENTS, KBS_MASTER_KEY_SECRET, KBS_PVC, commonLabels, selectorLabels } from '../names.js';
 import { imagePullSecrets, imageRef, restrictedContainerSecurity } from './common.js';
 
 /**
@@ -29,7 +29,13 @@ export function renderKbs(values: Values): KubeObject[] {
       },
     });
   }
-  const dbArgs = sqlite ? ['--db', '/data/kbs.sqlite'] : ['--db', '$(KBS_DATABASE_URL)'];
+  // SQLite lives on the volume; with PostgreSQL the data dir only holds the first admin token.
+  const dbArgs = sqlite ? ['--db', 'sqlite:/data/kbs.db', '--data-dir', '/data'] : ['--db', '$(KBS_DATABASE_URL)', '--data-dir', '/data'];
+  const env: Record<string, unknown>[] = [
+    // The master keyring wraps every data key; install creates it once and never rotates it by itself.
+    { name: 'KUBETEE_KBS_MASTER_KEY', valueFrom: { secretKeyRef: { name: KBS_MASTER_KEY_SECRET, key: 'master-key' } } },
+    ...(postgres ? [{ name: 'KBS_DATABASE_URL', valueFrom: { secretKeyRef: { name: postgres.secretName, key: postgres.key } } }] : []),
+  ];
   out.push(
     {
       apiVersion: 'v1',
@@ -57,21 +63,36 @@ export function renderKbs(values: Values): KubeObject[] {
                 name: 'kbs',
                 image: imageRef(values.image),
                 imagePullPolicy: values.image.pullPolicy,
-                args: ['kbs', 'serve', ...dbArgs, '--listen', `0.0.0.0:${port}`],
-                ...(postgres ? { env: [{ name: 'KBS_DATABASE_URL', valueFrom: { secretKeyRef: { name: postgres.secretName, key: postgres.key } } }] } : {}),
+                args: ['kbs', 'serve', ...dbArgs, '--listen', `0.0.0.0:${port}`, '--pccs', values.kbs.pccsURL ?? values.aesm.pccsURL],
+                env,
                 ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
                 readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 5 },
                 livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 20, failureThreshold: 3 },
                 resources: values.kbs.resources,
                 securityContext: restrictedContainerSecurity(),
-                volumeMounts: sqlite ? [{ name: 'data', mountPath: '/data' }] : [],
+                volumeMounts: [{ name: 'data', mountPath: '/data' }],
               },
             ],
-            volumes: sqlite ? [{ name: 'data', persistentVolumeClaim: { claimName: KBS_PVC } }] : [],
+            volumes: [sqlite ? { name: 'data', persistentVolumeClaim: { claimName: KBS_PVC } } : { name: 'data', emptyDir: {} }],
           },
         },
       },
     },
   );
   return out;
+}
+
+/**
+ * The broker's master key Secret (base64 of 32 random bytes). Not part of
+ * the rendered stream: re-applying it would replace the key and make every
+ * stored secret unreadable, so install creates it only when it is missing.
+ */
+export function kbsMasterKeySecret(values: Values, keyBase64: string): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: KBS_MASTER_KEY_SECRET, namespace: values.namespace, labels: { ...commonLabels(COMPONENTS.kbs), [BROKER_DATA_LABEL]: 'true' } },
+    type: 'Opaque',
+    data: { 'master-key': Buffer.from(keyBase64).toString('base64') },
+  };
 }

@@ -1,28 +1,26 @@
+import { NODE_AGENT_FACTS } from '../../node/manifests.js';
 import type { Values } from '../values.js';
 import type { KubeObject } from '../objects.js';
 import { COMPONENTS, commonLabels, selectorLabels } from '../names.js';
-import { imagePullSecrets, imageRef, restrictedContainerSecurity } from './common.js';
-import { sgxNodeAffinity, sgxTolerations } from './sgx-placement.js';
+import { imagePullSecrets, imageRef } from './common.js';
+import { sgxNodeAffinity } from './sgx-placement.js';
+
+/** Deep copy of the node component's readonly facts into plain mutable manifest data. */
+const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
 /**
- * Node agent DaemonSet, only on SGX nodes. Host access is exactly what it
- * uses: the kubelet's device-plugin directory (to serve its socket and
- * register), the pod-resources socket directory (to see EPC assignments),
- * /dev read-only (to see which SGX device nodes exist), the NUMA sysfs tree
- * read-only (sgx_total_bytes) and the AESM socket directory read-only (AESM
- * health). It runs as root only because the kubelet's directories are
- * root-owned; it is not privileged and holds no capabilities.
+ * Node agent DaemonSet, only on SGX nodes. Host access, security context,
+ * args and tolerations come from the node component's own facts
+ * (src/node/manifests.ts), so what the agent touches is declared once, by the
+ * code that touches it: device-plugin and pod-resources directories, /dev
+ * and NUMA sysfs read-only, the AESM socket directory. Not privileged, no
+ * capabilities; root only because kubelet's directories are root-owned.
  */
 export function renderNodeAgent(values: Values): KubeObject[] {
   if (!values.nodeAgent.enabled) return [];
   const name = COMPONENTS.nodeAgent;
-  const hostPaths: [string, string, string, boolean][] = [
-    ['device-plugins', '/var/lib/kubelet/device-plugins', 'Directory', false],
-    ['pod-resources', '/var/lib/kubelet/pod-resources', 'Directory', true],
-    ['dev', '/dev', 'Directory', true],
-    ['sys-node', '/sys/devices/system/node', 'Directory', true],
-    ['aesmd', '/var/run/aesmd', 'DirectoryOrCreate', true],
-  ];
+  const facts = NODE_AGENT_FACTS;
+  const probe = { httpGet: { path: facts.healthPath, port: 'metrics' } };
   return [
     {
       apiVersion: 'apps/v1',
@@ -35,23 +33,26 @@ export function renderNodeAgent(values: Values): KubeObject[] {
           metadata: { labels: commonLabels(name) },
           spec: {
             serviceAccountName: name,
-            priorityClassName: 'system-node-critical',
+            priorityClassName: facts.priorityClassName,
             affinity: sgxNodeAffinity(values),
-            tolerations: sgxTolerations(),
+            tolerations: plain(facts.tolerations),
             ...imagePullSecrets(values),
             containers: [
               {
                 name: 'agent',
                 image: imageRef(values.image),
                 imagePullPolicy: values.image.pullPolicy,
-                args: ['node', 'agent', '--profile', values.profile, '--node-name', '$(NODE_NAME)'],
-                env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
+                args: facts.args(values.profile),
+                env: plain(facts.env),
+                ports: [{ name: 'metrics', containerPort: facts.metricsPort, protocol: 'TCP' }],
+                readinessProbe: { ...probe, periodSeconds: 10 },
+                livenessProbe: { ...probe, periodSeconds: 20, failureThreshold: 3 },
                 resources: values.nodeAgent.resources,
-                securityContext: { ...restrictedContainerSecurity(false), runAsUser: 0, runAsNonRoot: false },
-                volumeMounts: hostPaths.map(([vol, path, , readOnly]) => ({ name: vol, mountPath: path, readOnly })),
+                securityContext: plain(facts.securityContext),
+                volumeMounts: facts.hostPaths.map((h) => ({ name: h.name, mountPath: h.mountPath, readOnly: h.readOnly })),
               },
             ],
-            volumes: hostPaths.map(([vol, path, type]) => ({ name: vol, hostPath: { path, type } })),
+            volumes: facts.hostPaths.map((h) => ({ name: h.name, hostPath: { path: h.hostPath, type: h.type } })),
           },
         },
       },

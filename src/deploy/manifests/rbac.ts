@@ -1,3 +1,4 @@
+import { NODE_AGENT_FACTS } from '../../node/manifests.js';
 import type { Values } from '../values.js';
 import type { KubeObject } from '../objects.js';
 import { COMPONENTS, TRUST_POLICY_CONFIGMAP, commonLabels } from '../names.js';
@@ -39,8 +40,8 @@ function roleWithBinding(values: Values, name: string, rules: Record<string, unk
 
 /**
  * One ServiceAccount per component and only the verbs each one uses:
- * - node agent: read its Node and patch labels / status (EPC capacity under
- *   the intel profile is a node-status extended resource), emit Events;
+ * - node agent: the verbs the node component declares (get/patch its Node,
+ *   patch node status for the intel profile's EPC capacity);
  * - webhook: read namespaces (trust label) and RuntimeClasses, read its own
  *   trust-policy ConfigMap by name;
  * - AESM and key broker: no API access at all (token not even mounted).
@@ -50,11 +51,7 @@ export function renderRbac(values: Values): KubeObject[] {
   if (values.nodeAgent.enabled) {
     out.push(serviceAccount(values, COMPONENTS.nodeAgent, true));
     out.push(
-      ...clusterRoleWithBinding(values, COMPONENTS.nodeAgent, [
-        { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch', 'patch'] },
-        { apiGroups: [''], resources: ['nodes/status'], verbs: ['patch'] },
-        { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
-      ]),
+      ...clusterRoleWithBinding(values, COMPONENTS.nodeAgent, JSON.parse(JSON.stringify(NODE_AGENT_FACTS.rbac)) as Record<string, unknown>[]),
     );
   }
   if (values.aesm.enabled) out.push(serviceAccount(values, COMPONENTS.aesm, false));
