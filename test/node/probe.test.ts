@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { probeNode, probeToJson } from '../../src/node/probe.js';
+import { probeNode, probeToJson, formatProbe } from '../../src/node/probe.js';
 import { createHostTree, type HostTreeSpec } from '../../src/node/testing/host-tree.js';
 import { startAesmStandin } from '../../src/node/testing/aesm-standin.js';
 import { runCli } from '../helpers/cli.js';
@@ -123,44 +123,44 @@ test('a host tree built from a real fixture dump reads back the fixture facts', 
   assert.equal(p.sgx2, true);
 });
 
-test('CLI: node probe --json prints the exact shape; --cpuid-dump overrides the CPUID source', (t) => {
+test('text report explains the state', async () => {
+  const p = await probeNode({ hostRoot: tree({ machine: 'kabylake-no-flc', driver: 'none' }).root, aesmSocketDir: null });
+  const text = formatProbe(p);
+  assert.match(text, /EPC:\s+98041856 bytes \(93\.5 MiB\) from sysfs|EPC:\s+98041856 bytes \(93\.5 MiB\) from cpuid/);
+  assert.match(text, /note: no SGX device node/);
+  assert.match(text, /EPC cgroup:\s+not available/);
+});
+
+test('CLI: node probe --json prints the exact shape', () => {
   const h = tree({ machine: 'icelake-client', driver: 'in-kernel' });
   const r = runCli(['node', 'probe', '--host-root', h.root, '--json']);
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.deepEqual(Object.keys(j), ['sgx', 'flc', 'sgx1', 'sgx2', 'epcBytes', 'epcSections', 'driver', 'devices', 'aesm']);
-  assert.equal(j.epcBytes, 197_132_288);
-  const path = fixturePath(t, 'cpuid', 'instlatx64_00806EC_core-i3-10110U_cometlake-u_cpu0.txt');
-  if (!path) return;
-  mkdirSync(join(base, 'bare'));
-  const d = runCli(['node', 'probe', '--host-root', join(base, 'bare'), '--cpuid-dump', path, '--json']);
-  assert.equal(d.status, 0, d.stderr);
-  assert.deepEqual(JSON.parse(d.stdout), {
-    sgx: true, flc: false, sgx1: true, sgx2: false, epcBytes: 98_566_144,
-    epcSections: [{ base: '0x70200000', size: 98_566_144, numaNode: null }],
-    driver: 'none', devices: [], aesm: false,
-  });
-  const text = runCli(['node', 'probe', '--host-root', join(base, 'bare'), '--cpuid-dump', path]);
-  assert.equal(text.status, 0);
-  assert.match(text.stdout, /EPC:\s+98566144 bytes \(94 MiB\)/);
-  assert.match(text.stdout, /note: no SGX device node/);
+  assert.deepEqual(j.epcSections, [{ base: '0x30180000', size: 197_132_288, numaNode: 0 }]);
 });
 
-test('CLI: unreadable dump, ambiguous dump and bad host root exit 2 with a code and no stack', (t) => {
+test('CLI: --cpuid-dump with --machine decodes a fixture; unreadable and ambiguous dumps exit 2 with a code', (t) => {
+  const path = fixturePath(t, 'cpuid', 'transcribed_ayeks-sgx-hardware_cloud-and-server.txt');
+  if (!path) return;
+  mkdirSync(join(base, 'bare'), { recursive: true });
+  const ok = runCli(['node', 'probe', '--host-root', join(base, 'bare'), '--cpuid-dump', path, '--machine', 'g7t', '--json']);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.deepEqual(JSON.parse(ok.stdout), {
+    sgx: true, flc: true, sgx1: true, sgx2: true, epcBytes: 24_964_497_408,
+    epcSections: [{ base: '0x640000000', size: 24_964_497_408, numaNode: null }],
+    driver: 'none', devices: [], aesm: false,
+  });
   const missing = runCli(['node', 'probe', '--cpuid-dump', join(base, 'missing.txt')]);
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /\[CPUID_DUMP_UNREADABLE\]/);
-  const badRoot = runCli(['node', 'probe', '--host-root', join(base, 'nope')]);
-  assert.equal(badRoot.status, 2);
-  assert.match(badRoot.stderr, /\[HOST_ROOT_MISSING\]/);
-  assert.doesNotMatch(badRoot.stderr, /\s+at\s+\S+\s+\(/);
-  const path = fixturePath(t, 'cpuid', 'transcribed_ayeks-sgx-hardware_cloud-and-server.txt');
-  if (!path) return;
+  assert.doesNotMatch(missing.stderr, /\s+at\s+\S+\s+\(/);
   const amb = runCli(['node', 'probe', '--host-root', base, '--cpuid-dump', path]);
   assert.equal(amb.status, 2);
   assert.match(amb.stderr, /\[CPUID_DUMP_AMBIGUOUS\]/);
   assert.match(amb.stderr, /--machine/);
-  const ok = runCli(['node', 'probe', '--host-root', base, '--cpuid-dump', path, '--machine', 'g7t', '--json']);
-  assert.equal(ok.status, 0, ok.stderr);
-  assert.equal(JSON.parse(ok.stdout).epcBytes, 24_964_497_408);
+});
+
+test('a missing host root is a usage-class error (exit status 2)', async () => {
+  await assert.rejects(probeNode({ hostRoot: join(base, 'nope'), aesmSocketDir: null }), (err: { code?: string; exitCode?: number }) => err.code === 'HOST_ROOT_MISSING' && err.exitCode === 2);
 });
