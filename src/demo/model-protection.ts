@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { sealFile, unsealFile } from '../kbs/seal/file.js';
 import { describeError, isKubeteeError } from '../common/errors.js';
 import type { ScenarioRunView, ScenarioStepView } from '../dashboard/model.js';
+import { modelServerPod, type AdmissionOutcome } from './admission.js';
 
 /** An enclave build as the simulated platform will report it in its quote. */
 export interface EnclaveBuild {
@@ -41,6 +42,8 @@ export interface ModelProtectionPorts {
    * Absent when the stack has no simulated node.
    */
   placeModelServerPod?(epcMiB: number): Promise<string>;
+  /** Sends a pod through the admission webhook of a `confidential` namespace. Absent without a webhook. */
+  admitPod?(phase: 'mutate' | 'validate', pod: Record<string, unknown>): Promise<AdmissionOutcome>;
   /** Where the owner's model file and its sealed copy are written. */
   workDir: string;
 }
@@ -140,6 +143,22 @@ export async function runModelProtection(ports: ModelProtectionPorts, report: St
     return { outcome: 'ok', detail: `policy on ${path}: mrenclave == ${modelServer.mrEnclave.slice(0, 16)}…, acceptedStatuses [UpToDate, SWHardeningNeeded], allowDebug false` };
   });
   if (!policySet) return finish(run, now);
+
+  if (ports.admitPod) {
+    const admit = ports.admitPod;
+    await step('The model-server pod is admitted to the confidential namespace: the webhook wires SGX devices, AESM and node placement', async () => {
+      const r = await admit('mutate', modelServerPod(MODEL_SERVER_EPC_MIB));
+      return r.allowed && r.patchOps > 0
+        ? { outcome: 'ok', detail: `admitted with ${r.patchOps} JSON-patch operations (EPC translated to the node's resource, devices, AESM socket, affinity, toleration)` }
+        : { outcome: 'failed', detail: r.allowed ? 'admitted without any wiring' : `denied: ${r.message}` };
+    });
+    await step('A privileged debug shell in the same namespace is refused by the webhook', async () => {
+      // As in a cluster: mutating webhooks run first, validation sees the mutated pod.
+      const mutated = await admit('mutate', modelServerPod(MODEL_SERVER_EPC_MIB, true));
+      const r = await admit('validate', mutated.pod);
+      return r.allowed ? { outcome: 'failed', detail: 'a privileged pod was admitted to a confidential namespace' } : { outcome: 'refused-as-expected', detail: r.message };
+    });
+  }
 
   if (ports.placeModelServerPod) {
     const place = ports.placeModelServerPod;

@@ -1,6 +1,7 @@
 import type { EnclaveBuild, ModelProtectionPorts } from './model-protection.js';
 import { requestJson } from './http-client.js';
 import { releaseOverKbs } from './release.js';
+import { reviewPod } from './admission.js';
 
 /** The model owner's side: the key broker's admin API. */
 export interface OwnerApi {
@@ -60,6 +61,7 @@ export function httpScenarioPorts(url: string, adminToken: string, workDir: stri
     release: (path, build) => releaseOverKbs(url, platform, path, build),
     tcbRecovery: () => platform.tcbRecovery(),
     updatePlatform: () => platform.updatePlatform(),
+    admitPod: (phase, pod) => reviewPod(url, phase, pod),
     placeModelServerPod: async (epcMiB) => (await requestJson<{ detail: string }>('POST', `${url}/dev/simulated-node/model-server`, { body: { epcMiB } })).detail,
     workDir,
   };

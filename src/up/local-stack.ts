@@ -14,6 +14,7 @@ import { verifierPart } from './adapters/verifier.js';
 import { openLocalBroker } from './adapters/broker.js';
 import { localScenarioPorts, placeModelServer, scenarioRunner } from './adapters/scenario.js';
 import { startSimulatedNode, SIM_NODE_NAME, type SimulatedNode } from './adapters/node.js';
+import { localAdmission, WEBHOOK_PREFIX } from './adapters/admission.js';
 import { describeError } from '../common/errors.js';
 import type { StepReporter } from '../demo/model-protection.js';
 import type { ScenarioRunView } from '../dashboard/model.js';
@@ -88,6 +89,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     nodeProblem = describeError(err);
     options.logger.warn({ err: nodeProblem }, 'simulated SGX node not started');
   }
+  const admission = localAdmission(options.logger);
   let broker: Awaited<ReturnType<typeof openLocalBroker>>;
   try {
     broker = await openLocalBroker(options.dataDir, sim, options.logger);
@@ -105,7 +107,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       status: { name: 'quote verifier', available: true, detail: 'Intel DCAP, offline; try the Verify a quote page' },
       api: verifierPart(() => sim.platform.rootCaDer),
     },
-    admission: notAvailable('admission webhook', 'src/webhook is not part of this build yet'),
+    admission: {
+      status: { name: 'admission webhook', available: true, detail: `${WEBHOOK_PREFIX}/mutate and /validate per trust level; default policy` },
+      ...admission,
+    },
     node: simNode
       ? {
           status: { name: 'simulated SGX node', available: true, detail: `${SIM_NODE_NAME}: node agent + device plugin registered with a kubelet stand-in over unix sockets` },

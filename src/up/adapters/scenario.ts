@@ -3,6 +3,7 @@ import type { SecretService } from '../../kbs/secrets/service.js';
 import { compilePolicy } from '../../kbs/policy/engine.js';
 import { runModelProtection, type ModelProtectionPorts, type StepReporter } from '../../demo/model-protection.js';
 import { releaseOverKbs } from '../../demo/release.js';
+import { reviewPod } from '../../demo/admission.js';
 import type { PlatformApi } from '../../demo/ports.js';
 import type { ScenarioRunView } from '../../dashboard/model.js';
 import type { SimPlatformStore } from '../sim-platform-store.js';
@@ -46,6 +47,7 @@ export function localScenarioPorts(options: { url: () => string; service: Secret
     release: (path, build) => releaseOverKbs(options.url(), platform, path, build),
     tcbRecovery: () => platform.tcbRecovery(),
     updatePlatform: () => platform.updatePlatform(),
+    admitPod: (phase, pod) => reviewPod(options.url(), phase, pod),
     ...(options.node ? { placeModelServerPod: (epcMiB: number) => placeModelServer(options.node!, epcMiB) } : {}),
     workDir: join(options.dataDir, 'demo', 'model-protection'),
   };
