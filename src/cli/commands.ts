@@ -6,6 +6,7 @@ import { registerDeploy } from '../deploy/cli.js';
 import { registerWebhookCommands } from './webhook.js';
 import { registerKbsStoreCommands } from '../kbs/admin/cli.js';
 import { registerSim } from '../sim/cli.js';
+import { registerKeyBrokerCommands } from './key-broker.js';
 import { registerDemo } from '../demo/cli.js';
 
 /**
@@ -21,5 +22,6 @@ export function registerCommands(program: Command): void {
   registerWebhookCommands(program);
   registerKbsStoreCommands(program);
   registerSim(program);
+  registerKeyBrokerCommands(program);
   registerDemo(program);
 }

@@ -15,6 +15,7 @@ export interface ProgressReporter {
 
 export interface SealFileOptions {
   resourcePath: string;
+  keyVersion?: number;
   chunkLog2?: number;
   onProgress?: ProgressReporter;
 }
@@ -31,7 +32,7 @@ export async function sealFile(inPath: string, outPath: string, key: Uint8Array,
   try {
     await pipeline(
       createReadStream(inPath, { highWaterMark: 2 ** chunkLog2 }),
-      (src: AsyncIterable<Uint8Array>) => sealStream(src, key, { resourcePath: options.resourcePath, chunkLog2, onProgress: (n) => options.onProgress?.(n, total) }),
+      (src: AsyncIterable<Uint8Array>) => sealStream(src, key, { resourcePath: options.resourcePath, keyVersion: options.keyVersion ?? 0, chunkLog2, onProgress: (n) => options.onProgress?.(n, total) }),
       createWriteStream(tmp, { mode: 0o600 }),
     );
     await syncFile(tmp);
@@ -52,7 +53,7 @@ export async function readSealHeader(path: string): Promise<SealHeader> {
     throw ioError(err, `opening ${path}`);
   }
   try {
-    const buf = Buffer.alloc(8 + 1 + 1 + 2 + 512 + 7 + 32);
+    const buf = Buffer.alloc(8 + 1 + 1 + 4 + 2 + 512 + 7 + 32);
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
     const header = decodeHeader(buf.subarray(0, bytesRead), true);
     if (!header) throw new SealError('SEAL_HEADER_INVALID', `${path}: incomplete header`);

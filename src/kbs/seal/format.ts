@@ -5,7 +5,8 @@ import { SealError } from './errors.js';
  * kubetee sealed-file format, version 1 (docs/key-broker.md, "Seal format").
  *
  *   header  = magic "KTSEAL" 0x00 0x01 (8) | alg 0x01 = AES-256-GCM (1)
- *           | log2(chunkSize) (1) | pathLength u16 BE (2) | resource path UTF-8
+ *           | log2(chunkSize) (1) | keyVersion u32 BE (4; the broker version
+ *             holding the key, 0 = current) | pathLength u16 BE (2) | resource path UTF-8
  *           | noncePrefix (7, random) | keyCommitment (32)
  *   chunk i = AES-256-GCM(key, nonce = noncePrefix | i u32 BE | last (1 byte: 0 or 1),
  *                         aad = header) -> ciphertext | tag (16)
@@ -29,12 +30,14 @@ export const MIN_CHUNK_LOG2 = 12; // 4 KiB
 export const MAX_CHUNK_LOG2 = 24; // 16 MiB
 export const DEFAULT_CHUNK_LOG2 = 20; // 1 MiB: large enough to amortise per-chunk cost
 const MAX_PATH_BYTES = 512;
-const FIXED_HEADER_BYTES = 8 + 1 + 1 + 2;
+const FIXED_HEADER_BYTES = 8 + 1 + 1 + 4 + 2;
 const MAX_CHUNKS = 2 ** 32;
 const COMMITMENT_LABEL = 'kubetee-seal v1 key commitment';
 
 export interface SealHeader {
   resourcePath: string;
+  /** Version of the broker resource that holds the key (0: whatever is current). */
+  keyVersion: number;
   chunkSize: number;
   noncePrefix: Buffer;
   keyCommitment: Buffer;
@@ -46,12 +49,13 @@ export function keyCommitment(key: Uint8Array): Buffer {
   return createHmac('sha256', key).update(COMMITMENT_LABEL).digest();
 }
 
-export function encodeHeader(resourcePath: string, chunkLog2: number, noncePrefix: Uint8Array, key: Uint8Array): SealHeader {
+export function encodeHeader(resourcePath: string, chunkLog2: number, noncePrefix: Uint8Array, key: Uint8Array, keyVersion = 0): SealHeader {
   if (!Number.isInteger(chunkLog2) || chunkLog2 < MIN_CHUNK_LOG2 || chunkLog2 > MAX_CHUNK_LOG2) {
     throw new SealError('SEAL_ARGUMENT_INVALID', `chunk size 2^${chunkLog2} is out of range (2^${MIN_CHUNK_LOG2}..2^${MAX_CHUNK_LOG2})`);
   }
   if (noncePrefix.length !== NONCE_PREFIX_BYTES) throw new SealError('SEAL_ARGUMENT_INVALID', `nonce prefix must be ${NONCE_PREFIX_BYTES} bytes`);
   checkKey(key);
+  if (!Number.isInteger(keyVersion) || keyVersion < 0 || keyVersion > 0xffffffff) throw new SealError('SEAL_ARGUMENT_INVALID', `key version ${keyVersion} is out of range`);
   const path = Buffer.from(resourcePath, 'utf8');
   if (path.length === 0 || path.length > MAX_PATH_BYTES) throw new SealError('SEAL_ARGUMENT_INVALID', `resource path must be 1-${MAX_PATH_BYTES} bytes`);
   const commitment = keyCommitment(key);
@@ -59,11 +63,12 @@ export function encodeHeader(resourcePath: string, chunkLog2: number, noncePrefi
   SEAL_MAGIC.copy(bytes, 0);
   bytes[8] = SEAL_ALG_AES_256_GCM;
   bytes[9] = chunkLog2;
-  bytes.writeUInt16BE(path.length, 10);
+  bytes.writeUInt32BE(keyVersion, 10);
+  bytes.writeUInt16BE(path.length, 14);
   path.copy(bytes, FIXED_HEADER_BYTES);
   Buffer.from(noncePrefix).copy(bytes, FIXED_HEADER_BYTES + path.length);
   commitment.copy(bytes, FIXED_HEADER_BYTES + path.length + NONCE_PREFIX_BYTES);
-  return { resourcePath, chunkSize: 2 ** chunkLog2, noncePrefix: Buffer.from(noncePrefix), keyCommitment: commitment, bytes };
+  return { resourcePath, keyVersion, chunkSize: 2 ** chunkLog2, noncePrefix: Buffer.from(noncePrefix), keyCommitment: commitment, bytes };
 }
 
 /**
@@ -84,7 +89,8 @@ export function decodeHeader(buf: Buffer, eof: boolean): SealHeader | undefined 
   if (buf[8] !== SEAL_ALG_AES_256_GCM) throw new SealError('SEAL_FORMAT_INVALID', `unknown algorithm id ${buf[8]}`);
   const log2 = buf[9]!;
   if (log2 < MIN_CHUNK_LOG2 || log2 > MAX_CHUNK_LOG2) throw new SealError('SEAL_HEADER_INVALID', `chunk size 2^${log2} in the header is out of range`);
-  const pathLen = buf.readUInt16BE(10);
+  const keyVersion = buf.readUInt32BE(10);
+  const pathLen = buf.readUInt16BE(14);
   if (pathLen === 0 || pathLen > MAX_PATH_BYTES) throw new SealError('SEAL_HEADER_INVALID', `resource path length ${pathLen} in the header is out of range`);
   const total = FIXED_HEADER_BYTES + pathLen + NONCE_PREFIX_BYTES + 32;
   if (!need(total)) return undefined;
@@ -93,6 +99,7 @@ export function decodeHeader(buf: Buffer, eof: boolean): SealHeader | undefined 
   const p = FIXED_HEADER_BYTES + pathLen;
   return {
     resourcePath,
+    keyVersion,
     chunkSize: 2 ** log2,
     noncePrefix: Buffer.from(buf.subarray(p, p + NONCE_PREFIX_BYTES)),
     keyCommitment: Buffer.from(buf.subarray(p + NONCE_PREFIX_BYTES, total)),

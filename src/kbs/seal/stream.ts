@@ -51,6 +51,8 @@ class ByteQueue {
 
 export interface SealStreamOptions {
   resourcePath: string;
+  /** Broker version holding the key (recorded in the header; 0 = current). */
+  keyVersion?: number;
   /** log2 of the chunk size (default 20 = 1 MiB). */
   chunkLog2?: number;
   randomBytes?: (n: number) => Uint8Array;
@@ -64,7 +66,7 @@ export interface SealStreamOptions {
  */
 export async function* sealStream(source: AsyncIterable<Uint8Array>, key: Uint8Array, options: SealStreamOptions): AsyncGenerator<Buffer> {
   const random = options.randomBytes ?? nodeRandomBytes;
-  const header = encodeHeader(options.resourcePath, options.chunkLog2 ?? DEFAULT_CHUNK_LOG2, random(NONCE_PREFIX_BYTES), key);
+  const header = encodeHeader(options.resourcePath, options.chunkLog2 ?? DEFAULT_CHUNK_LOG2, random(NONCE_PREFIX_BYTES), key, options.keyVersion ?? 0);
   const sealer = new ChunkSealer(key, header);
   const size = header.chunkSize;
   yield header.bytes;

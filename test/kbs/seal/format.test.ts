@@ -43,7 +43,7 @@ test('round trip for sizes around chunk boundaries, whatever the input piece siz
     for (const pieceSize of [1, 1000, CHUNK, 10 * CHUNK]) {
       const sealed = await seal(plain, pieceSize);
       const chunks = Math.max(1, Math.ceil(size / CHUNK));
-      const headerLen = 12 + 'models/key/llama'.length + 7 + 32;
+      const headerLen = 16 + 'models/key/llama'.length + 7 + 32;
       assert.equal(sealed.length, headerLen + size + chunks * TAG_BYTES, `size ${size}`);
       assert.ok((await unseal(sealed, KEY, pieceSize)).equals(plain), `size ${size} piece ${pieceSize}`);
     }
@@ -53,7 +53,7 @@ test('round trip for sizes around chunk boundaries, whatever the input piece siz
 test('tampering with any byte of the header or a chunk is detected', async () => {
   const plain = randomBytes(2 * CHUNK + 100);
   const sealed = await seal(plain);
-  const headerLen = 12 + 16 + 7 + 32;
+  const headerLen = 16 + 16 + 7 + 32;
   for (const offset of [13, headerLen - 40, headerLen + 5, headerLen + CHUNK + TAG_BYTES + 3, sealed.length - 1]) {
     const bad = Buffer.from(sealed);
     bad[offset]! ^= 0x01;
@@ -101,10 +101,11 @@ test('files: output appears only when complete; a failed unseal leaves no plaint
     const plain = randomBytes(5 * CHUNK + 3);
     writeFileSync(join(dir, 'in'), plain);
     let progressed = 0;
-    const r = await sealFile(join(dir, 'in'), join(dir, 'in.sealed'), KEY, { resourcePath: 'a/b/c', chunkLog2: LOG2, onProgress: (n) => (progressed = n) });
+    const r = await sealFile(join(dir, 'in'), join(dir, 'in.sealed'), KEY, { resourcePath: 'a/b/c', keyVersion: 7, chunkLog2: LOG2, onProgress: (n) => (progressed = n) });
     assert.equal(r.plaintextBytes, plain.length);
     assert.equal(progressed, plain.length);
     assert.equal((await readSealHeader(join(dir, 'in.sealed'))).resourcePath, 'a/b/c');
+    assert.equal((await readSealHeader(join(dir, 'in.sealed'))).keyVersion, 7);
     let seenPath = '';
     await unsealFile(join(dir, 'in.sealed'), join(dir, 'out'), { resolveKey: (h) => ((seenPath = h.resourcePath), KEY) });
     assert.equal(seenPath, 'a/b/c');
