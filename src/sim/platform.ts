@@ -143,7 +143,18 @@ function decoySerial(seed: Uint8Array, i: number): Uint8Array {
   return bytes;
 }
 
+/** Parsing a certificate with @peculiar/x509 costs milliseconds; key ids of our own CA certificates never change. */
+const subjectKeyIds = new WeakMap<Uint8Array, Uint8Array>();
+
 function subjectKeyId(certDer: Uint8Array): Uint8Array {
+  const cached = subjectKeyIds.get(certDer);
+  if (cached) return cached;
+  const keyId = parseSubjectKeyId(certDer);
+  subjectKeyIds.set(certDer, keyId);
+  return keyId;
+}
+
+function parseSubjectKeyId(certDer: Uint8Array): Uint8Array {
   const ski = new x509.X509Certificate(certDer).getExtension(x509.SubjectKeyIdentifierExtension);
   if (!ski) throw new SimError('SIM_STATE_INVALID', 'a simulated CA certificate has no Subject Key Identifier', { hint: 'recreate the platform state' });
   return Buffer.from(ski.keyId, 'hex');
