@@ -73,6 +73,8 @@ export const COLLATERAL_TAMPERS: readonly SimCollateralTamper[] = [
   'rootCaCrlExpired',
   'rootCaCrlIssuer',
   'pckCaRevoked',
+  'tcbSigningRevoked',
+  'rootCaRevoked',
   'pckCrlSignature',
   'pckCrlExpired',
   'tcbInfoSignature',
@@ -491,7 +493,14 @@ export class SimulatedPlatform {
       thisUpdate: tamper === 'rootCaCrlExpired' ? new Date(issued - ROOT_CRL_VALIDITY_MS - DAY_MS) : fresh.from,
       nextUpdate: tamper === 'rootCaCrlExpired' ? expired.until : new Date(issued + ROOT_CRL_VALIDITY_MS),
       crlNumber: 1,
-      revokedSerials: tamper === 'pckCaRevoked' ? [serialNumberBytes(d.certs.pckCa)] : [],
+      revokedSerials:
+        tamper === 'pckCaRevoked'
+          ? [serialNumberBytes(d.certs.pckCa)]
+          : tamper === 'tcbSigningRevoked'
+            ? [serialNumberBytes(d.certs.tcbSigning)]
+            : tamper === 'rootCaRevoked'
+              ? [serialNumberBytes(d.certs.root)]
+              : [],
       signingKey: tamper === 'rootCaCrlSignature' ? strangerKey() : wrongIssuer ? d.keys.pckCa : d.keys.root,
     });
     const pckWindow = tamper === 'pckCrlExpired' ? expired : fresh;

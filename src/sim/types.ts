@@ -87,6 +87,10 @@ export type SimCollateralTamper =
   | 'rootCaCrlIssuer'
   /** The PCK CA's serial is listed in the Root CA CRL. */
   | 'pckCaRevoked'
+  /** The TCB Signing certificate's serial is listed in the Root CA CRL. */
+  | 'tcbSigningRevoked'
+  /** The Root CA's own serial is listed in the Root CA CRL (Intel QVL and dcap-qvl check it). */
+  | 'rootCaRevoked'
   | 'pckCrlSignature'
   | 'pckCrlExpired'
   | 'tcbInfoSignature'

@@ -40,6 +40,8 @@ const COLLATERAL_CASES: Record<SimCollateralTamper, string> = {
   rootCaCrlExpired: 'CRL_EXPIRED',
   rootCaCrlIssuer: 'CRL_ISSUER_MISMATCH',
   pckCaRevoked: 'CERT_REVOKED',
+  tcbSigningRevoked: 'CERT_REVOKED',
+  rootCaRevoked: 'CERT_REVOKED',
   pckCrlSignature: 'CRL_SIGNATURE_INVALID',
   pckCrlExpired: 'CRL_EXPIRED',
   tcbInfoSignature: 'TCB_INFO_SIGNATURE_INVALID',
@@ -53,6 +55,15 @@ const COLLATERAL_CASES: Record<SimCollateralTamper, string> = {
   qeIdentityExpired: 'QE_IDENTITY_EXPIRED',
   qeIdentityNotYetValid: 'QE_IDENTITY_NOT_YET_VALID',
   qeIdentityNoMatchingLevel: 'QE_TCB_LEVEL_NOT_FOUND',
+};
+
+/**
+ * Cases the verifier does not handle yet, run as `todo` so they stay visible
+ * (and start passing on their own once fixed) without failing `npm test`.
+ */
+const KNOWN_VERIFIER_GAPS: Partial<Record<SimCollateralTamper, string>> = {
+  rootCaRevoked:
+    'src/attestation accepts a Root CA listed in its own Root CA CRL; docs/attestation.md §3 step 2 and Intel QVL / dcap-qvl (checkSingleCertCrl on the root) reject it',
 };
 
 describe('verifier against the simulated platform: each check fails alone', () => {
@@ -100,7 +111,7 @@ describe('verifier against the simulated platform: each check fails alone', () =
   }
 
   for (const [tamper, code] of Object.entries(COLLATERAL_CASES) as [SimCollateralTamper, string][]) {
-    test(`collateral ${tamper} -> ${code}`, () => {
+    test(`collateral ${tamper} -> ${code}`, { todo: KNOWN_VERIFIER_GAPS[tamper] }, () => {
       assert.equal(rejectionCode(() => verifier.verify(platform.quote(), platform.collateral({ tamper }), { at: AT })), code);
     });
   }
