@@ -132,11 +132,12 @@ export class QuoteVerifier {
       });
     }
     if (col.pckCrl.revoked.has(leaf.serial)) throw new AttestationError('CERT_REVOKED', `the PCK certificate (serial ${leaf.serial}) is revoked by the PCK CRL`);
+    // Everything under (and including) the root is checked against the Root CA CRL.
     const underRoot: [Certificate, string][] = [
-      [pckCa, 'PCK CA'],
-      ...col.pckCrlChain.slice(0, -1).map((c): [Certificate, string] => [c, 'PCK CRL issuer']),
-      ...col.tcbInfoChain.slice(0, -1).map((c): [Certificate, string] => [c, 'TCB Info signer']),
-      ...col.qeIdentityChain.slice(0, -1).map((c): [Certificate, string] => [c, 'QE Identity signer']),
+      ...pckChain.chain.slice(1).map((c, i): [Certificate, string] => [c, i === 0 ? 'PCK CA' : 'PCK chain root']),
+      ...col.pckCrlChain.map((c): [Certificate, string] => [c, 'PCK CRL issuer chain']),
+      ...col.tcbInfoChain.map((c): [Certificate, string] => [c, 'TCB Info issuer chain']),
+      ...col.qeIdentityChain.map((c): [Certificate, string] => [c, 'QE Identity issuer chain']),
     ];
     for (const [cert, role] of underRoot) {
       if (sameBytes(cert.issuer, col.rootCaCrl.issuer) && col.rootCaCrl.revoked.has(cert.serial)) {
