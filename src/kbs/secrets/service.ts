@@ -111,16 +111,33 @@ export class SecretService {
    */
   async put(actor: string, input: { path: string; value: Uint8Array; description?: string; expiresAt?: string | null }): Promise<SecretInfo> {
     const path = parseResourcePath(input.path);
-    const exists = await this.store.transaction('read', (tx) => tx.getSecret(path));
-    if (!exists) {
-      try {
-        return await this.create(actor, { ...input, kind: 'secret' });
-      } catch (err) {
-        // Lost a race with a concurrent create: fall through to adding a version.
-        if (!(err instanceof KbsStoreError && err.code === 'RESOURCE_EXISTS')) throw err;
-      }
+    const expiresAt = normaliseExpiry(input.expiresAt ?? null);
+    const description = input.description === undefined ? undefined : normaliseDescription(input.description);
+    const value = this.valueFor('secret', input.value, undefined);
+    try {
+      // One write transaction decides create-or-add, so concurrent puts cannot race.
+      return await this.store.transaction('write', async (tx) => {
+        const now = this.clock();
+        const nowIso = now.toISOString();
+        const existing = await tx.getSecret(path);
+        let action: string;
+        if (!existing) {
+          action = 'secret.create';
+          await tx.insertSecret({ path, kind: 'secret', description: description ?? '', createdAt: nowIso, updatedAt: nowIso, currentVersion: 1 });
+          await tx.insertVersion(this.newVersion(path, 1, value, expiresAt, nowIso));
+        } else {
+          action = 'secret.add-version';
+          const next = (await tx.maxVersion(path)) + 1;
+          await tx.insertVersion(this.newVersion(path, next, value, expiresAt, nowIso));
+          await tx.updateSecret(path, { currentVersion: next, updatedAt: nowIso, ...(description !== undefined ? { description } : {}) });
+        }
+        const info = await this.describeTx(tx, path);
+        await appendAudit(tx, { actor, action, resource: path, outcome: 'success', reason: '' }, now);
+        return info;
+      });
+    } finally {
+      value.fill(0);
     }
-    return this.addVersionInfo(actor, path, { value: input.value, expiresAt: input.expiresAt ?? null }, 'secret.add-version');
   }
 
   /** Adds a new current version with the given value (secrets) or fresh random bytes (keys, when value omitted). */
@@ -138,8 +155,7 @@ export class SecretService {
       const keyBytes = input.keyBytes ?? (secret.kind === 'key' ? previous?.valueBytes || DEFAULT_KEY_BYTES : undefined);
       const value = this.valueFor(secret.kind, input.value, keyBytes);
       try {
-        const versions = await tx.listVersions(path);
-        const next = Math.max(0, ...versions.map((v) => v.version)) + 1;
+        const next = (await tx.maxVersion(path)) + 1;
         await tx.insertVersion(this.newVersion(path, next, value, expiresAt, now));
         await tx.updateSecret(path, { currentVersion: next, updatedAt: now });
         return this.describeTx(tx, path);
@@ -384,7 +400,7 @@ export class SecretService {
 
   private async describeTx(tx: KbsTx, path: string): Promise<SecretInfo> {
     const s = await this.requireSecret(tx, path);
-    const versions = await tx.listVersions(path);
+    const versions = await tx.listVersionMeta(path);
     return {
       path: s.path,
       kind: s.kind,
@@ -400,7 +416,7 @@ export class SecretService {
         updatedAt: v.updatedAt,
         expiresAt: v.expiresAt,
         valueBytes: v.valueBytes,
-        masterKeyId: v.sealed?.keyId ?? null,
+        masterKeyId: v.keyId,
       })),
     };
   }

@@ -150,6 +150,17 @@ function makeTx(q: SqlQuery): KbsTx {
     async listVersions(path) {
       return (await q.all(`SELECT ${VERSION_COLUMNS} FROM secret_versions WHERE path = ? ORDER BY version`, [path])).map(toVersion);
     },
+    async listVersionMeta(path) {
+      const rows = await q.all('SELECT path, version, state, created_at, updated_at, expires_at, value_bytes, key_id FROM secret_versions WHERE path = ? ORDER BY version', [path]);
+      return rows.map((r) => {
+        const { sealed: _none, ...meta } = toVersion(r);
+        return { ...meta, keyId: strOrNull(r['key_id']) };
+      });
+    },
+    async maxVersion(path) {
+      const rows = await q.all('SELECT MAX(version) AS v FROM secret_versions WHERE path = ?', [path]);
+      return num(rows[0]?.['v'] ?? 0);
+    },
     async insertVersion(v) {
       await q.run(`INSERT INTO secret_versions (${VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
         v.path,

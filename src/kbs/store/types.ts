@@ -42,6 +42,12 @@ export interface VersionRecord {
   sealed: SealedValue | null;
 }
 
+/** A version without its envelope (what describe and list need). */
+export type VersionMeta = Omit<VersionRecord, 'sealed'> & {
+  /** Master key wrapping the data key; null once destroyed. */
+  keyId: string | null;
+};
+
 /** A value encrypted under its own data key, the data key wrapped by a master key. */
 export interface SealedValue {
   /** Id (fingerprint) of the master key that wrapped `wrappedKey`. */
@@ -125,6 +131,10 @@ export interface KbsTx {
 
   getVersion(path: ResourcePath, version: number): Promise<VersionRecord | undefined>;
   listVersions(path: ResourcePath): Promise<VersionRecord[]>;
+  /** Versions without their ciphertexts, ascending (cheap: describe and list use this). */
+  listVersionMeta(path: ResourcePath): Promise<VersionMeta[]>;
+  /** Highest version number of `path`, 0 when none. */
+  maxVersion(path: ResourcePath): Promise<number>;
   insertVersion(record: VersionRecord): Promise<void>;
   updateVersion(
     path: ResourcePath,
