@@ -47,8 +47,9 @@ export function lineDiff(before: string, after: string, context = 3): string {
   let j = 0;
   while (i < n || j < m) {
     if (i < n && j < m && a[i] === b[j]) ops.push({ op: ' ', line: a[i++]! }), j++;
-    else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) ops.push({ op: '+', line: b[j++]! });
-    else ops.push({ op: '-', line: a[i++]! });
+    // Deletions before additions, as unified diffs print them.
+    else if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) ops.push({ op: '-', line: a[i++]! });
+    else ops.push({ op: '+', line: b[j++]! });
   }
   if (!ops.some((o) => o.op !== ' ')) return '';
   const keep = ops.map((o, k) => o.op !== ' ' || ops.slice(Math.max(0, k - context), k + context + 1).some((x) => x.op !== ' '));

@@ -1,0 +1,191 @@
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { blocking, collateralExpiry, runChecks, type ClusterSnapshot, type Finding } from '../../src/deploy/doctor/checks.js';
+import { selectorMatches } from '../../src/deploy/doctor/selectors.js';
+import { formatReport } from '../../src/deploy/doctor/report.js';
+import { sgxCapability } from '../../src/deploy/instance-types.js';
+import { renderManifests } from '../../src/deploy/render.js';
+import { resolveValues } from '../../src/deploy/values.js';
+import { generateWebhookTls, serviceDnsNames, type WebhookTls } from '../../src/deploy/webhook-tls.js';
+import type { KubeObject } from '../../src/deploy/objects.js';
+import { NODE_LABELS, RESOURCES, SGX_TAINT } from '../../src/common/labels.js';
+
+const NOW = new Date('2026-06-01T00:00:00Z');
+let tls: WebhookTls;
+let rendered: KubeObject[];
+before(async () => {
+  tls = await generateWebhookTls({ dnsNames: serviceDnsNames('kubetee-webhook', 'kubetee-system'), now: NOW });
+  rendered = renderManifests(resolveValues({}, 'test'), tls);
+});
+
+function node(name: string, labels: Record<string, string>, epcMiB?: number, taint = false): KubeObject {
+  const alloc = epcMiB === undefined ? {} : { [RESOURCES.alibaba.epc]: String(epcMiB) };
+  return { apiVersion: 'v1', kind: 'Node', metadata: { name, labels }, spec: taint ? { taints: [SGX_TAINT] } : {}, status: { allocatable: alloc } };
+}
+function pod(component: string, nodeName: string, ready = true): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `${component}-${nodeName}`, labels: { 'app.kubernetes.io/name': component } },
+    spec: { nodeName },
+    status: { phase: ready ? 'Running' : 'Pending', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+  };
+}
+const withStatus = (o: KubeObject, status: Record<string, number>): KubeObject => ({ ...o, status });
+const sgxLabels = { [NODE_LABELS.sgx]: 'true', [NODE_LABELS.flc]: 'true', [NODE_LABELS.driver]: 'in-kernel', [NODE_LABELS.aesm]: 'true', 'node.kubernetes.io/instance-type': 'ecs.g7t.xlarge' };
+
+function healthy(): ClusterSnapshot {
+  const of = (kind: string): KubeObject[] => rendered.filter((o) => o.kind === kind);
+  const secret = of('Secret')[0]!;
+  const tlsSecret = { ...secret, data: Object.fromEntries(Object.entries(secret['stringData'] as Record<string, string>).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) };
+  return {
+    namespace: 'kubetee-system',
+    namespaceExists: true,
+    nodes: [node('sgx-1', sgxLabels, 93, true), node('plain-1', { 'katacontainers.io/kata-runtime': 'true', 'kubetee.io/runtime.runv': 'true', 'kubetee.io/runtime.gvisor': 'true' })],
+    pods: [pod('kubetee-node-agent', 'sgx-1'), pod('kubetee-aesm', 'sgx-1')],
+    daemonSets: of('DaemonSet').map((d) => withStatus(d, { desiredNumberScheduled: 1, numberAvailable: 1 })),
+    deployments: of('Deployment').map((d) => withStatus(d, { availableReplicas: (d['spec'] as { replicas: number }).replicas })),
+    mutatingWebhooks: of('MutatingWebhookConfiguration'),
+    validatingWebhooks: of('ValidatingWebhookConfiguration'),
+    webhookTlsSecret: tlsSecret,
+    runtimeClasses: of('RuntimeClass'),
+    webhookProbe: { status: 'ok', namespace: 'conf' },
+    kbsProbe: { status: 'skipped' },
+    now: NOW,
+  };
+}
+const codes = (f: Finding[]): string[] => f.filter((x) => x.severity !== 'ok').map((x) => `${x.scope} ${x.code}`);
+
+test('a healthy cluster has no blocking findings and reports every node and component', () => {
+  const f = runChecks(healthy());
+  assert.deepEqual(codes(f), []);
+  assert.ok(f.some((x) => x.scope === 'node/sgx-1' && x.code === 'NODE_OK' && /93 MiB EPC/.test(x.message)));
+  assert.ok(f.some((x) => x.scope === 'node/plain-1' && x.code === 'NODE_NOT_SGX'));
+  for (const c of ['kubetee-node-agent', 'kubetee-aesm', 'kubetee-webhook', 'kubetee-kbs']) assert.ok(f.some((x) => x.scope === `component/${c}`), c);
+});
+
+test('not installed is one clear blocking finding', () => {
+  const f = runChecks({ ...healthy(), namespaceExists: false });
+  assert.deepEqual(codes(f), ['cluster NOT_INSTALLED']);
+});
+
+test('per-node SGX problems: instance type, EPC, plugin, FLC, driver, AESM', () => {
+  const s = healthy();
+  s.nodes.push(
+    node('wrong-type', { ...sgxLabels, 'node.kubernetes.io/instance-type': 'ecs.g6.large' }, 64),
+    node('no-epc', sgxLabels, 0),
+    node('no-flc', { ...sgxLabels, [NODE_LABELS.flc]: 'false' }, 64),
+    node('no-driver', { ...sgxLabels, [NODE_LABELS.driver]: 'none' }, 64),
+    node('aesm-down', { ...sgxLabels, [NODE_LABELS.aesm]: 'false' }, 64),
+  );
+  for (const n of ['wrong-type', 'no-epc', 'no-flc', 'no-driver', 'aesm-down']) s.pods.push(pod('kubetee-node-agent', n), pod('kubetee-aesm', n));
+  s.nodes.push(node('no-plugin', sgxLabels, 64));
+  s.pods.push(pod('kubetee-node-agent', 'no-plugin', false), pod('kubetee-aesm', 'no-plugin'));
+  const got = codes(runChecks(s));
+  for (const want of ['node/wrong-type NODE_INSTANCE_TYPE', 'node/no-epc NODE_NO_EPC', 'node/no-flc NODE_NO_FLC', 'node/no-driver NODE_NO_DRIVER', 'node/aesm-down NODE_AESM_DOWN', 'node/no-plugin NODE_NO_PLUGIN']) {
+    assert.ok(got.includes(want), `${want} missing from ${got.join(', ')}`);
+  }
+  assert.ok(blocking(runChecks(s)).every((x) => x.hint), 'every blocking finding says how to fix it');
+});
+
+test('an SGX instance type without the label still gets checked (agent missing there)', () => {
+  const s = healthy();
+  s.nodes.push(node('new-g7t', { 'node.kubernetes.io/instance-type': 'ecs.c7t.2xlarge' }));
+  assert.deepEqual(codes(runChecks(s)).filter((c) => c.startsWith('node/new-g7t')), ['node/new-g7t NODE_NO_PLUGIN', 'node/new-g7t NODE_NO_EPC', 'node/new-g7t NODE_AESM_DOWN']);
+});
+
+test('no SGX node at all blocks confidential workloads', () => {
+  const s = healthy();
+  s.nodes = s.nodes.filter((n) => n.metadata.name !== 'sgx-1');
+  assert.ok(codes(runChecks(s)).includes('cluster NO_SGX_NODES'));
+});
+
+test('webhook: unregistered, stale CA bundle, unreachable, fail-open', async () => {
+  const missing = healthy();
+  missing.mutatingWebhooks = [];
+  assert.ok(codes(runChecks(missing)).includes('component/kubetee-webhook WEBHOOK_NOT_REGISTERED'));
+
+  const stale = healthy();
+  const other = await generateWebhookTls({ dnsNames: ['x'], now: NOW });
+  stale.mutatingWebhooks = stale.mutatingWebhooks.map((c) => ({ ...c, webhooks: (c['webhooks'] as { clientConfig: object }[]).map((w) => ({ ...w, clientConfig: { ...w.clientConfig, caBundle: Buffer.from(other.caPem).toString('base64') } })) }));
+  assert.ok(codes(runChecks(stale)).includes('component/kubetee-webhook WEBHOOK_CA_STALE'));
+
+  const expired = healthy();
+  expired.now = new Date(NOW.getTime() + 400 * 86_400_000);
+  assert.ok(runChecks(expired).some((f) => f.code === 'WEBHOOK_CA_STALE' && /expired/.test(f.message)));
+
+  const down = healthy();
+  down.webhookProbe = { status: 'failed', namespace: 'conf', message: 'Internal error occurred: failed calling webhook "confidential.mutate.kubetee.io": dial tcp 127.0.0.1:9443: connect: connection refused' };
+  assert.ok(codes(runChecks(down)).includes('component/kubetee-webhook WEBHOOK_UNREACHABLE'));
+  const x509 = healthy();
+  x509.webhookProbe = { status: 'failed', namespace: 'conf', message: 'failed calling webhook: tls: failed to verify certificate: x509: certificate signed by unknown authority' };
+  assert.ok(codes(runChecks(x509)).includes('component/kubetee-webhook WEBHOOK_CA_STALE'));
+
+  const open = healthy();
+  open.validatingWebhooks = open.validatingWebhooks.map((c) => ({ ...c, webhooks: (c['webhooks'] as object[]).map((w) => ({ ...w, failurePolicy: 'Ignore' })) }));
+  assert.ok(runChecks(open).some((f) => f.code === 'WEBHOOK_FAIL_OPEN' && f.severity === 'warning'));
+});
+
+test('RuntimeClasses without nodes: a warning while another sandbox works, an error when none does', () => {
+  const some = healthy();
+  some.nodes[1]!.metadata.labels = { 'katacontainers.io/kata-runtime': 'true' };
+  const f = runChecks(some);
+  assert.equal(f.find((x) => x.scope === 'runtimeclass/runv')?.severity, 'warning');
+  assert.equal(f.find((x) => x.scope === 'runtimeclass/kata-qemu')?.severity, 'ok');
+  const none = healthy();
+  none.nodes[1]!.metadata.labels = {};
+  assert.ok(runChecks(none).filter((x) => x.code === 'RUNTIMECLASS_NO_NODES').every((x) => x.severity === 'error'));
+});
+
+test('broker: down, unhealthy, collateral expiring or expired', () => {
+  const down = healthy();
+  down.deployments = down.deployments.map((d) => (d.metadata.name === 'kubetee-kbs' ? withStatus(d, { availableReplicas: 0 }) : d));
+  assert.ok(codes(runChecks(down)).includes('component/kubetee-kbs COMPONENT_DOWN'));
+  const sick = healthy();
+  sick.kbsProbe = { status: 'failed', message: 'GET /healthz answered HTTP 503' };
+  assert.ok(codes(runChecks(sick)).includes('component/kubetee-kbs KBS_UNHEALTHY'));
+  const soon = healthy();
+  soon.kbsProbe = { status: 'ok', body: { collateral: { nextUpdate: '2026-06-03T00:00:00Z' } } };
+  assert.ok(runChecks(soon).some((f) => f.code === 'KBS_COLLATERAL_EXPIRING' && f.severity === 'warning'));
+  const past = healthy();
+  past.kbsProbe = { status: 'ok', body: { collateral: { expiresAt: '2026-05-01T00:00:00Z' } } };
+  assert.ok(codes(runChecks(past)).includes('component/kubetee-kbs KBS_COLLATERAL_EXPIRED'));
+  assert.equal(collateralExpiry({ collateral: { nextUpdate: 'garbage' } }), undefined);
+  assert.equal(collateralExpiry('ok'), undefined);
+});
+
+test('the report prints a line per finding, a fix under each problem and a verdict', () => {
+  const s = healthy();
+  s.nodes.push(node('no-epc', sgxLabels, 0));
+  const text = formatReport(runChecks(s), 'kubetee doctor: test');
+  assert.match(text, /node\/no-epc\s+ERROR\s+SGX node without allocatable EPC/);
+  assert.match(text, /\n\s+fix: /);
+  assert.match(text, /\d+ problem\(s\) block confidential workloads/);
+  assert.match(formatReport(runChecks(healthy()), 'x'), /no blocking problems/);
+});
+
+test('label selectors follow the API server semantics', () => {
+  assert.equal(selectorMatches({}, {}), true);
+  assert.equal(selectorMatches({ matchLabels: { a: '1' } }, { a: '1', b: '2' }), true);
+  assert.equal(selectorMatches({ matchExpressions: [{ key: 't', operator: 'NotIn', values: ['x'] }] }, {}), true, 'NotIn matches a missing label');
+  assert.equal(selectorMatches({ matchExpressions: [{ key: 't', operator: 'In', values: ['x'] }] }, {}), false);
+  assert.equal(selectorMatches({ matchExpressions: [{ key: 't', operator: 'Exists' }] }, { t: '' }), true);
+  assert.equal(selectorMatches({ matchExpressions: [{ key: 't', operator: 'DoesNotExist' }] }, { t: '' }), false);
+  assert.equal(selectorMatches({ matchExpressions: [{ key: 't', operator: 'Gt', values: ['1'] }] }, { t: '2' }), false, 'unknown operators never match');
+});
+
+test('SGX capability of instance types', () => {
+  const table: [string | undefined, string][] = [
+    ['ecs.ebmhfg5.2xlarge', 'capable'],
+    ['ecs.g7t.large', 'capable'],
+    ['ecs.r7t.16xlarge', 'capable'],
+    ['ecs.c7t.32xlarge', 'capable'],
+    ['ecs.g7.large', 'incapable'],
+    ['ecs.ebmhfg5.4xlarge', 'incapable'],
+    ['Standard_DC4s_v3', 'capable'],
+    ['Standard_D4s_v3', 'incapable'],
+    ['m5.large', 'unknown'],
+    [undefined, 'unknown'],
+  ];
+  for (const [type, want] of table) assert.equal(sgxCapability(type), want, String(type));
+});
