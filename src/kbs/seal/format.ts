@@ -129,19 +129,25 @@ export class ChunkSealer {
     checkKey(key);
   }
 
-  /** Returns [ciphertext, tag]; `plain` must be chunkSize bytes unless `last`. */
-  seal(plain: Uint8Array, last: boolean): [Buffer, Buffer] {
+  /**
+   * Returns the ciphertext pieces followed by the tag; `plain` (contiguous or
+   * consecutive pieces) must be chunkSize bytes unless `last`.
+   */
+  seal(plain: Uint8Array | readonly Uint8Array[], last: boolean): Buffer[] {
     if (this.finished) throw new SealError('SEAL_ARGUMENT_INVALID', 'the last chunk was already sealed');
-    if (plain.length > this.header.chunkSize || (!last && plain.length !== this.header.chunkSize)) {
-      throw new SealError('SEAL_ARGUMENT_INVALID', `chunk ${this.index} has ${plain.length} bytes; non-final chunks hold exactly ${this.header.chunkSize}`);
+    const parts = Array.isArray(plain) ? (plain as readonly Uint8Array[]) : [plain as Uint8Array];
+    const total = parts.reduce((n, p) => n + p.length, 0);
+    if (total > this.header.chunkSize || (!last && total !== this.header.chunkSize)) {
+      throw new SealError('SEAL_ARGUMENT_INVALID', `chunk ${this.index} has ${total} bytes; non-final chunks hold exactly ${this.header.chunkSize}`);
     }
     const c = createCipheriv('aes-256-gcm', this.key, chunkNonce(this.header.noncePrefix, this.index, last));
     c.setAAD(this.header.bytes);
-    const ct = c.update(plain);
+    const out = parts.map((p) => c.update(p));
     c.final();
+    out.push(c.getAuthTag());
     this.index++;
     if (last) this.finished = true;
-    return [ct, c.getAuthTag()];
+    return out;
   }
 }
 
@@ -168,22 +174,29 @@ export class ChunkOpener {
     return this.index;
   }
 
-  /** `record` is ciphertext || tag of one chunk. */
-  open(record: Uint8Array, last: boolean): Buffer {
+  /**
+   * `record` is ciphertext || tag of one chunk, contiguous or as consecutive
+   * pieces (so callers need not copy a chunk that spans reads). Returns the
+   * plaintext pieces.
+   */
+  open(record: Uint8Array | readonly Uint8Array[], last: boolean): Buffer[] {
     if (this.finished) throw new SealError('SEAL_TRAILING_DATA', 'data follows the final chunk', { hint: 'the file was altered after sealing' });
-    if (record.length < TAG_BYTES || record.length > this.header.chunkSize + TAG_BYTES) {
-      throw new SealError('SEAL_TRUNCATED', `chunk ${this.index} is ${record.length} bytes, not a whole chunk`, { hint: 'the file was cut short' });
+    const parts = Array.isArray(record) ? (record as readonly Uint8Array[]) : [record as Uint8Array];
+    const total = parts.reduce((n, p) => n + p.length, 0);
+    if (total < TAG_BYTES || total > this.header.chunkSize + TAG_BYTES) {
+      throw new SealError('SEAL_TRUNCATED', `chunk ${this.index} is ${total} bytes, not a whole chunk`, { hint: 'the file was cut short' });
     }
-    const ctLen = record.length - TAG_BYTES;
+    const ctLen = total - TAG_BYTES;
+    const { ct, tag } = splitTag(parts, ctLen);
     const d = createDecipheriv('aes-256-gcm', this.key, chunkNonce(this.header.noncePrefix, this.index, last));
     d.setAAD(this.header.bytes);
-    d.setAuthTag(record.subarray(ctLen));
-    const plain = d.update(record.subarray(0, ctLen));
+    d.setAuthTag(tag);
+    const plain = ct.map((p) => d.update(p));
     try {
       d.final();
     } catch (err) {
       // A full-size chunk that fails as "last" is what truncation at a chunk boundary looks like.
-      const truncated = last && ctLen === this.header.chunkSize && this.wouldOpenAsMiddle(record);
+      const truncated = last && ctLen === this.header.chunkSize && this.wouldOpenAsMiddle(ct, tag);
       if (truncated) throw new SealError('SEAL_TRUNCATED', `the file ends after chunk ${this.index}, which is not the final chunk`, { cause: err, hint: 'the file was cut short; get a complete copy' });
       throw new SealError('SEAL_CHUNK_TAMPERED', `chunk ${this.index} failed authentication (tampered, reordered or from another file)`, {
         cause: err,
@@ -195,12 +208,11 @@ export class ChunkOpener {
     return plain;
   }
 
-  private wouldOpenAsMiddle(record: Uint8Array): boolean {
-    const ctLen = record.length - TAG_BYTES;
+  private wouldOpenAsMiddle(ct: readonly Uint8Array[], tag: Buffer): boolean {
     const d = createDecipheriv('aes-256-gcm', this.key, chunkNonce(this.header.noncePrefix, this.index, false));
     d.setAAD(this.header.bytes);
-    d.setAuthTag(record.subarray(ctLen));
-    d.update(record.subarray(0, ctLen));
+    d.setAuthTag(tag);
+    for (const p of ct) d.update(p);
     try {
       d.final();
       return true;
@@ -208,4 +220,22 @@ export class ChunkOpener {
       return false;
     }
   }
+}
+
+/** Splits consecutive pieces into the ciphertext pieces (no copy) and the 16-byte tag (copied). */
+function splitTag(parts: readonly Uint8Array[], ctLen: number): { ct: Uint8Array[]; tag: Buffer } {
+  const ct: Uint8Array[] = [];
+  const tag = Buffer.alloc(TAG_BYTES);
+  let offset = 0;
+  let tagFilled = 0;
+  for (const p of parts) {
+    const ctPart = Math.max(0, Math.min(p.length, ctLen - offset));
+    if (ctPart > 0) ct.push(p.subarray(0, ctPart));
+    if (ctPart < p.length) {
+      tag.set(p.subarray(ctPart), tagFilled);
+      tagFilled += p.length - ctPart;
+    }
+    offset += p.length;
+  }
+  return { ct, tag };
 }

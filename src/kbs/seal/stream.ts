@@ -44,6 +44,26 @@ class ByteQueue {
     return out;
   }
 
+  /** The next n bytes as consecutive slices of the queued buffers (no copy). */
+  takeParts(n: number): Buffer[] {
+    if (n > this.length) throw new RangeError('ByteQueue underflow');
+    const out: Buffer[] = [];
+    let left = n;
+    while (left > 0) {
+      const part = this.parts[0]!;
+      const count = Math.min(part.length - this.offset, left);
+      out.push(part.subarray(this.offset, this.offset + count));
+      left -= count;
+      this.offset += count;
+      if (this.offset === part.length) {
+        this.parts.shift();
+        this.offset = 0;
+      }
+    }
+    this.length -= n;
+    return out;
+  }
+
   peekAll(): Buffer {
     return this.length === 0 ? Buffer.alloc(0) : Buffer.concat(this.parts).subarray(this.offset);
   }
@@ -76,18 +96,14 @@ export async function* sealStream(source: AsyncIterable<Uint8Array>, key: Uint8A
     queue.push(piece);
     // Strictly greater: a chunk is non-final only if at least one byte follows it.
     while (queue.length > size) {
-      const [ct, tag] = sealer.seal(queue.take(size), false);
-      yield ct;
-      yield tag;
+      yield* sealer.seal(queue.takeParts(size), false);
       done += size;
       options.onProgress?.(done);
     }
   }
-  const rest = queue.take(queue.length);
-  const [ct, tag] = sealer.seal(rest, true);
-  yield ct;
-  yield tag;
-  options.onProgress?.(done + rest.length);
+  const restBytes = queue.length;
+  yield* sealer.seal(queue.takeParts(restBytes), true);
+  options.onProgress?.(done + restBytes);
 }
 
 export interface UnsealStreamOptions {
@@ -118,18 +134,19 @@ export async function* unsealStream(source: AsyncIterable<Uint8Array>, options: 
       record = header.chunkSize + TAG_BYTES;
     }
     while (queue.length > record) {
-      const plain = opener.open(queue.take(record), false);
-      done += plain.length;
+      for (const plain of opener.open(queue.takeParts(record), false)) {
+        done += plain.length;
+        yield plain;
+      }
       options.onProgress?.(done);
-      yield plain;
     }
     if (next.done) break;
   }
   if (queue.length < TAG_BYTES) {
     throw new SealError('SEAL_TRUNCATED', `the sealed file ends after chunk ${opener.chunksOpened} without its final chunk`, { hint: 'the file was cut short; get a complete copy' });
   }
-  const plain = opener.open(queue.take(queue.length), true);
-  done += plain.length;
+  const plains = opener.open(queue.takeParts(queue.length), true);
+  for (const plain of plains) done += plain.length;
   options.onProgress?.(done);
-  yield plain;
+  yield* plains;
 }
