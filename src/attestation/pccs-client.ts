@@ -5,7 +5,7 @@ import { AttestationError } from './errors.js';
 import { parseCollateral, collateralToJson, type QuoteCollateralV3Json } from './collateral.js';
 import { rawJsonMember } from './json-member.js';
 import { parsePckExtension } from './pck-extension.js';
-import { parseQuote } from './quote.js';
+import { parseQuote, type ParsedQuote } from './quote.js';
 import { parseTcbInfo, parseQeIdentity } from './tcb-info.js';
 import { parseCertificate, parseCrl } from './x509.js';
 
@@ -18,7 +18,11 @@ export interface CollateralTarget {
 
 /** Reads the collateral target from a quote's PCK leaf certificate. */
 export function collateralTarget(quote: Uint8Array): CollateralTarget {
-  const q = parseQuote(quote);
+  const { tee, fmspc, ca } = collateralTargetOf(parseQuote(quote));
+  return { tee, fmspc, ca };
+}
+
+function collateralTargetOf(q: ParsedQuote): CollateralTarget & { rootCrlUrl: string | undefined } {
   const leafDer = q.qe.pckChainDer[0]!;
   const leaf = parseCertificate(leafDer, 'PCK certificate');
   if (!leaf.sgxExtension) throw new AttestationError('BAD_PCK_EXTENSION', 'the PCK certificate has no SGX extension (OID 1.2.840.113741.1.13.1)');
@@ -26,7 +30,14 @@ export function collateralTarget(quote: Uint8Array): CollateralTarget {
   const issuer = leaf.issuerCn.toLowerCase();
   const ca = issuer.includes('processor') ? 'processor' : issuer.includes('platform') ? 'platform' : undefined;
   if (!ca) throw new AttestationError('BAD_CERTIFICATE', `cannot tell the PCK CA type from the issuer "${leaf.issuerCn}" (expected a Processor or Platform CA)`);
-  return { tee: q.tee, fmspc: pck.fmspc, ca };
+  const rootDer = q.qe.pckChainDer[q.qe.pckChainDer.length - 1]!;
+  let rootCrlUrl: string | undefined;
+  try {
+    rootCrlUrl = parseCertificate(rootDer, 'PCK chain root').crlDistributionPoint;
+  } catch {
+    rootCrlUrl = undefined;
+  }
+  return { tee: q.tee, fmspc: pck.fmspc, ca, rootCrlUrl };
 }
 
 /** PCS v4 paths (relative to the service base URL) for a target. */
@@ -66,7 +77,7 @@ interface HttpAnswer {
  * missing header, unparsable body).
  */
 export async function fetchCollateral(quote: Uint8Array, options: FetchCollateralOptions): Promise<QuoteCollateralV3Json> {
-  const target = collateralTarget(quote);
+  const { rootCrlUrl, ...target } = collateralTargetOf(parseQuote(quote));
   const now = options.now ?? new Date();
   const cacheFile = options.cacheDir ? join(options.cacheDir, `${target.tee}-${target.fmspc}-${target.ca}.json`) : undefined;
   if (cacheFile) {
@@ -76,13 +87,29 @@ export async function fetchCollateral(quote: Uint8Array, options: FetchCollatera
   const base = normaliseBase(options.pccsUrl);
   const paths = collateralPaths(target);
   const get = (path: string): Promise<HttpAnswer> => httpGet(base + path, options.fetch ?? fetch, options.timeoutMs ?? 10_000);
-  const [pckCrlAnswer, tcbAnswer, qeAnswer, rootAnswer] = await Promise.all([get(paths.pckCrl), get(paths.tcbInfo), get(paths.qeIdentity), get(paths.rootCaCrl)]);
+  const fetchImpl = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const [pckCrlAnswer, tcbAnswer, qeAnswer, rootFromService] = await Promise.all([
+    get(paths.pckCrl),
+    get(paths.tcbInfo),
+    get(paths.qeIdentity),
+    get(paths.rootCaCrl).catch((err: unknown) => err),
+  ]);
+  // Intel's PCS does not serve rootcacrl (PCCS does): fall back to the root certificate's
+  // CRL distribution point (for Intel: certificates.trustedservices.intel.com, DER).
+  let rootAnswer: HttpAnswer;
+  let rootUrl = base + paths.rootCaCrl;
+  if (!(rootFromService instanceof Error)) rootAnswer = rootFromService as HttpAnswer;
+  else if (rootFromService instanceof AttestationError && rootFromService.code === 'COLLATERAL_BAD_RESPONSE' && /HTTP 404/.test(rootFromService.message) && rootCrlUrl) {
+    rootUrl = rootCrlUrl;
+    rootAnswer = await httpGet(rootCrlUrl, fetchImpl, timeoutMs);
+  } else throw rootFromService;
 
   const tcb = signedDocument(tcbAnswer, 'tcbInfo', base + paths.tcbInfo);
   const qe = signedDocument(qeAnswer, 'enclaveIdentity', base + paths.qeIdentity);
   const json: QuoteCollateralV3Json = {
     pck_crl_issuer_chain: issuerChain(pckCrlAnswer, ['SGX-PCK-CRL-Issuer-Chain'], base + paths.pckCrl),
-    root_ca_crl: crlHex(rootAnswer, base + paths.rootCaCrl),
+    root_ca_crl: crlHex(rootAnswer, rootUrl),
     pck_crl: crlHex(pckCrlAnswer, base + paths.pckCrl),
     tcb_info_issuer_chain: issuerChain(tcbAnswer, ['TCB-Info-Issuer-Chain', 'SGX-TCB-Info-Issuer-Chain'], base + paths.tcbInfo),
     tcb_info: tcb.text,

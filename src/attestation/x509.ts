@@ -26,6 +26,8 @@ export interface Certificate {
   isCa: boolean | undefined;
   /** DER of the Intel SGX extension value (OID 1.2.840.113741.1.13.1), if present. */
   sgxExtension: Uint8Array | undefined;
+  /** First URI of the CRL distribution points extension, if present. */
+  crlDistributionPoint: string | undefined;
 }
 
 export interface Crl {
@@ -48,6 +50,7 @@ const SIG_ALGS: Record<string, 'sha256' | 'sha384' | 'sha512'> = {
 };
 const OID_CN = '2.5.4.3';
 const OID_BASIC_CONSTRAINTS = '2.5.29.19';
+const OID_CRL_DISTRIBUTION_POINTS = '2.5.29.31';
 export const OID_SGX_EXTENSION = '1.2.840.113741.1.13.1';
 
 /** Parses a DER certificate; malformed input raises BAD_CERTIFICATE naming `where`. */
@@ -79,6 +82,7 @@ export function parseCertificate(der: Uint8Array, where: string): Certificate {
 
   let isCa: boolean | undefined;
   let sgxExtension: Uint8Array | undefined;
+  let crlDistributionPoint: string | undefined;
   for (; i < f.length; i++) {
     const n = f[i]!;
     if (n.tag !== 0xa3) continue; // issuerUniqueID / subjectUniqueID are skipped
@@ -94,6 +98,8 @@ export function parseCertificate(der: Uint8Array, where: string): Certificate {
         isCa = first?.tag === TAG.BOOLEAN && d.value(first)[0] !== 0;
       } else if (oid === OID_SGX_EXTENSION) {
         sgxExtension = d.value(valueNode);
+      } else if (oid === OID_CRL_DISTRIBUTION_POINTS) {
+        crlDistributionPoint = firstUri(d, d.node(valueNode.valueStart, valueNode.end), 0);
       }
     }
   }
@@ -122,7 +128,19 @@ export function parseCertificate(der: Uint8Array, where: string): Certificate {
     publicKey,
     isCa,
     sgxExtension,
+    crlDistributionPoint,
   };
+}
+
+/** Depth-first search for the first GeneralName URI ([6] IA5String) in a constructed element. */
+function firstUri(d: DerReader, n: DerNode, depth: number): string | undefined {
+  if (n.tag === 0x86) return Buffer.from(d.value(n)).toString('latin1');
+  if (!(n.tag & 0x20) || depth > 8) return undefined;
+  for (const c of d.children(n)) {
+    const uri = firstUri(d, c, depth + 1);
+    if (uri !== undefined) return uri;
+  }
+  return undefined;
 }
 
 /** Parses a DER X.509 CRL; malformed input raises BAD_CRL naming `where`. */

@@ -69,6 +69,31 @@ test('TDX quotes ask the /tdx paths', async (t) => {
   }
 });
 
+test('Intel PCS has no rootcacrl: the Root CA CRL comes from the root certificate\'s CRL distribution point', async (t) => {
+  if (!haveFixtures(t)) return;
+  const bundle = JSON.parse(textFixture(V1_COLLATERAL)) as Bundle;
+  const pcs = await startFixturePcs(bundle, '00a067110000', 'processor');
+  pcs.override.set('/sgx/certification/v4/rootcacrl', (res) => res.writeHead(404).end());
+  pcs.override.set('/IntelSGXRootCA.der', (res) => res.writeHead(200, { 'content-type': 'application/pkix-crl' }).end(Buffer.from(bundle.root_ca_crl, 'hex')));
+  const asked: string[] = [];
+  // Real HTTP to the local server; only Intel's CRL host is pointed at it.
+  const redirecting: typeof fetch = (input, init) => {
+    const url = String(input);
+    asked.push(url);
+    return fetch(url.replace('https://certificates.trustedservices.intel.com', pcs.url), init);
+  };
+  try {
+    const got = await fetchCollateral(quoteFixture(V1_QUOTE), { pccsUrl: pcs.url, fetch: redirecting, timeoutMs: 5000 });
+    assert.equal(got.root_ca_crl, bundle.root_ca_crl);
+    assert.ok(asked.includes('https://certificates.trustedservices.intel.com/IntelSGXRootCA.der'), asked.join(' '));
+    // Any other failure of rootcacrl is reported, not papered over.
+    pcs.override.set('/sgx/certification/v4/rootcacrl', (res) => res.writeHead(503).end());
+    await rejectsWith(fetchCollateral(quoteFixture(V1_QUOTE), { pccsUrl: pcs.url, fetch: redirecting, timeoutMs: 5000 }), 'COLLATERAL_BAD_RESPONSE');
+  } finally {
+    await pcs.close();
+  }
+});
+
 test('the cache serves fresh collateral without the network and refetches when it expires', async (t) => {
   if (!haveFixtures(t)) return;
   const bundle = JSON.parse(textFixture(V1_COLLATERAL)) as Bundle;
