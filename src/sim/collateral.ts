@@ -22,6 +22,8 @@ export function isoSeconds(date: Date): string {
 }
 
 export interface TcbInfoParams {
+  /** "SGX" for this platform; "TDX" only in negative tests. */
+  id: 'SGX' | 'TDX';
   issueDate: Date;
   nextUpdate: Date;
   fmspc: string;
@@ -32,7 +34,7 @@ export interface TcbInfoParams {
 
 export function tcbInfoText(p: TcbInfoParams): string {
   const tcbInfo = {
-    id: 'SGX',
+    id: p.id,
     version: 3,
     issueDate: isoSeconds(p.issueDate),
     nextUpdate: isoSeconds(p.nextUpdate),
@@ -44,6 +46,8 @@ export function tcbInfoText(p: TcbInfoParams): string {
       tcb: {
         sgxtcbcomponents: level.tcb.sgxTcbComponents.map((svn, i) => ({ svn, ...COMPONENT_LABELS[i] })),
         pcesvn: level.tcb.pceSvn,
+        // A well-formed TDX TCB Info (negative tests only) also lists the TDX components, after pcesvn as Intel does.
+        ...(p.id === 'TDX' ? { tdxtcbcomponents: level.tcb.sgxTcbComponents.map(() => ({ svn: 0 })) } : {}),
       },
       tcbDate: level.tcbDate,
       tcbStatus: level.tcbStatus,

@@ -66,6 +66,11 @@ export const QUOTE_TAMPERS: readonly SimQuoteTamper[] = [
   'truncated',
   'qeVendorId',
   'attestationKeyType',
+  'qeDebug',
+  'qeIsvProdId',
+  'qeMiscselect',
+  'certDataType',
+  'trailingBytes',
 ];
 
 export const COLLATERAL_TAMPERS: readonly SimCollateralTamper[] = [
@@ -82,6 +87,8 @@ export const COLLATERAL_TAMPERS: readonly SimCollateralTamper[] = [
   'tcbInfoNotYetValid',
   'tcbInfoFmspc',
   'tcbInfoPceId',
+  'tcbInfoWrongTee',
+  'pckCrlWrongCa',
   'tcbInfoNoMatchingLevel',
   'tcbInfoRevoked',
   'qeIdentitySignature',
@@ -428,12 +435,12 @@ export class SimulatedPlatform {
     };
     const qe: ReportBodyFields = {
       cpuSvn,
-      miscSelect: 0,
-      flags: FLAG_INIT | FLAG_MODE64BIT | FLAG_PROVISIONKEY,
+      miscSelect: tamper === 'qeMiscselect' ? 1 : 0,
+      flags: FLAG_INIT | FLAG_MODE64BIT | FLAG_PROVISIONKEY | (tamper === 'qeDebug' ? FLAG_DEBUG : 0n),
       xfrm: XFRM_DEFAULT,
       mrEnclave: SIM_QE_MRENCLAVE,
       mrSigner: tamper === 'qeMrsigner' ? createHash('sha256').update('some other quoting enclave signer').digest() : SIM_QE_MRSIGNER,
-      isvProdId: QE_ISV_PROD_ID,
+      isvProdId: tamper === 'qeIsvProdId' ? QE_ISV_PROD_ID + 1 : QE_ISV_PROD_ID,
       isvSvn: d.qeSvn,
       reportData: new Uint8Array(64), // set by assembleQuote
     };
@@ -448,6 +455,7 @@ export class SimulatedPlatform {
       ...(tamper === 'unsupportedVersion' ? { headerVersion: 2 } : {}),
       ...(tamper === 'qeVendorId' ? { qeVendorId: Buffer.alloc(16, 0xee) } : {}),
       ...(tamper === 'attestationKeyType' ? { attestationKeyType: 3 } : {}),
+      ...(tamper === 'certDataType' ? { pckCertDataType: 3 } : {}),
     };
     const quote = assembleQuote(
       {
@@ -465,7 +473,9 @@ export class SimulatedPlatform {
       faults,
     );
     // Cut inside the PCK chain: the declared lengths now promise more than is there.
-    return tamper === 'truncated' ? quote.slice(0, quote.length - 200) : quote;
+    if (tamper === 'truncated') return quote.slice(0, quote.length - 200);
+    if (tamper === 'trailingBytes') return Uint8Array.from(Buffer.concat([quote, Buffer.alloc(16, 0xa5)]));
+    return quote;
   }
 
   /** Collateral valid at the platform's current time, in dcap-qvl QuoteCollateralV3 JSON. */
@@ -504,15 +514,17 @@ export class SimulatedPlatform {
       signingKey: tamper === 'rootCaCrlSignature' ? strangerKey() : wrongIssuer ? d.keys.pckCa : d.keys.root,
     });
     const pckWindow = tamper === 'pckCrlExpired' ? expired : fresh;
+    // pckCrlWrongCa: a genuine CRL, but from a CA that did not issue this leaf (here the root).
+    const pckCrlIssuer = tamper === 'pckCrlWrongCa' ? { cert: d.certs.root, ski: rootSki, key: d.keys.root } : { cert: d.certs.pckCa, ski: caSki, key: d.keys.pckCa };
     const pckCrl = buildCrl({
-      issuerName: subjectNameDer(d.certs.pckCa),
-      authorityKeyId: caSki,
+      issuerName: subjectNameDer(pckCrlIssuer.cert),
+      authorityKeyId: pckCrlIssuer.ski,
       thisUpdate: pckWindow.from,
       nextUpdate: pckWindow.until,
       crlNumber: 1,
       // Other platforms' revoked serials too, so a verifier must match the serial, not "any entry".
       revokedSerials: [decoySerial(d.ppid, 1), ...(d.pckRevoked ? [serialNumberBytes(d.certs.pckLeaf)] : []), decoySerial(d.ppid, 2)],
-      signingKey: tamper === 'pckCrlSignature' ? strangerKey() : d.keys.pckCa,
+      signingKey: tamper === 'pckCrlSignature' ? strangerKey() : pckCrlIssuer.key,
     });
 
     const recoveries = d.tcbRecoveryDates.length;
@@ -526,6 +538,7 @@ export class SimulatedPlatform {
       levels = levels.map((level, i) => (i === own ? { ...level, tcbStatus: 'Revoked' as const } : level));
     }
     const tcbInfo = tcbInfoText({
+      id: tamper === 'tcbInfoWrongTee' ? 'TDX' : 'SGX',
       issueDate: tcbWindow.from,
       nextUpdate: tcbWindow.until,
       fmspc: tamper === 'tcbInfoFmspc' ? otherHex(d.fmspc) : d.fmspc,
@@ -546,7 +559,7 @@ export class SimulatedPlatform {
     });
     const tcbChain = pemChain([d.certs.tcbSigning, d.certs.root]);
     return {
-      pck_crl_issuer_chain: pemChain([d.certs.pckCa, d.certs.root]),
+      pck_crl_issuer_chain: pemChain(tamper === 'pckCrlWrongCa' ? [d.certs.root] : [d.certs.pckCa, d.certs.root]),
       root_ca_crl: toHex(rootCaCrl),
       pck_crl: toHex(pckCrl),
       tcb_info_issuer_chain: tcbChain,

@@ -43,6 +43,8 @@ export interface QuoteFaults {
   headerVersion?: number;
   qeVendorId?: Uint8Array;
   attestationKeyType?: number;
+  /** Certification data type written on the PCK chain record instead of 5. */
+  pckCertDataType?: number;
 }
 
 function u16(n: number): Buffer {
@@ -114,7 +116,7 @@ export function assembleQuote(parts: QuoteParts, faults: QuoteFaults = {}): Uint
   if (faults.corruptQeReportSignature) qeReportSignature = flipLastByte(qeReportSignature);
 
   // Intel's QE terminates the PEM chain with a NUL byte; real quotes carry it.
-  const pckChain = certificationData(CERT_DATA_PCK_CHAIN, Buffer.concat([Buffer.from(parts.pckChainPem, 'ascii'), Buffer.alloc(1)]));
+  const pckChain = certificationData(faults.pckCertDataType ?? CERT_DATA_PCK_CHAIN, Buffer.concat([Buffer.from(parts.pckChainPem, 'ascii'), Buffer.alloc(1)]));
   const qeCertification = Buffer.concat([qeReport, qeReportSignature, u16(parts.qeAuthData.length), parts.qeAuthData]);
   const signatureData =
     parts.version === 4

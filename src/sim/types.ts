@@ -77,7 +77,17 @@ export type SimQuoteTamper =
   /** Header QE vendor ID is not Intel's (quote re-signed). */
   | 'qeVendorId'
   /** Header attestation key type 3 (ECDSA-384, reserved) instead of 2 (quote re-signed). */
-  | 'attestationKeyType';
+  | 'attestationKeyType'
+  /** The QE report has ATTRIBUTES.DEBUG set (a debug Quoting Enclave; report re-signed). */
+  | 'qeDebug'
+  /** The QE report's ISVPRODID differs from the QE Identity's (re-signed). */
+  | 'qeIsvProdId'
+  /** The QE report's MISCSELECT differs under the QE Identity's mask (re-signed). */
+  | 'qeMiscselect'
+  /** The PCK chain record is labelled certification data type 3 (encrypted PPID) instead of 5. */
+  | 'certDataType'
+  /** 16 non-zero bytes appended after the quote. */
+  | 'trailingBytes';
 
 /** Collateral-side faults; each breaks exactly one check. */
 export type SimCollateralTamper =
@@ -101,6 +111,10 @@ export type SimCollateralTamper =
   | 'tcbInfoFmspc'
   /** TCB Info issued for another PCE-ID (correctly signed). */
   | 'tcbInfoPceId'
+  /** TCB Info with id "TDX" for this SGX platform (correctly signed). */
+  | 'tcbInfoWrongTee'
+  /** PCK CRL issued (and signed) by the Root CA instead of the PCK CA that issued the leaf. */
+  | 'pckCrlWrongCa'
   /** Every TCB level in TCB Info is above the platform's TCB. */
   | 'tcbInfoNoMatchingLevel'
   /** The platform's own TCB level has status Revoked. */
