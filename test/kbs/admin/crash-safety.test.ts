@@ -1,6 +1,6 @@
 /**
- * Crash safety: a real broker process (the admin harness: openKbsData + the
- * admin plugin on real HTTP) takes concurrent writes and is SIGKILLed at a
+ * Crash safety: a real broker process (the admin harness: openKbsData +
+ * createKbsServer on real HTTP) takes concurrent writes and is SIGKILLed at a
  * random moment, several rounds in a row. After each restart every write the
  * server acknowledged must be present with its exact value, and the audit
  * chain must verify. Runs against SQLite and, when available, PostgreSQL.

@@ -1,22 +1,24 @@
 /**
- * A small broker process for the crash test: the real data half
- * (openKbsData) and the real admin plugin on real HTTP, nothing else. Used
- * until `kbs serve` exists; prints `listening <url>` when ready.
+ * The broker process for the crash test: the real server assembly
+ * (createKbsServer: protocol routes, admin plugin, limits) over the real data
+ * half (openKbsData), without the CLI's start-up cost (every CLI start loads
+ * all components, which under tsx takes seconds; the test restarts the
+ * broker a dozen times). No collateral is configured: the test only writes
+ * through the admin API. Prints `listening <url>` when ready.
  * Usage: tsx admin-harness.ts <db-url> <admin-token-file>   (master key from KUBETEE_KBS_MASTER_KEY)
  */
-import Fastify from 'fastify';
+import { QuoteVerifier } from '../../../src/attestation/index.js';
 import { openKbsData } from '../../../src/kbs/secrets/open-kbs-data.js';
-import { adminRoutes } from '../../../src/kbs/admin/routes.js';
+import { createKbsServer } from '../../../src/kbs/server.js';
+import { staticCollateral } from '../../../src/kbs/protocol/collateral-source.js';
 
 const [db, tokenFile] = process.argv.slice(2);
 const data = await openKbsData({ db: db!, adminTokenFile: tokenFile!, env: process.env });
-const app = Fastify();
-await app.register(adminRoutes, { service: data.service, tokens: data.tokens });
-await app.listen({ host: '127.0.0.1', port: 0 });
-const addr = app.server.address();
-process.stdout.write(`listening http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}\n`);
+const server = await createKbsServer({ service: data.service, tokens: data.tokens, verifier: new QuoteVerifier(), collateral: staticCollateral([]) });
+const url = await server.listen({ host: '127.0.0.1', port: 0 });
+process.stdout.write(`listening ${url}\n`);
 const stop = async (): Promise<void> => {
-  await app.close();
+  await server.close();
   await data.close();
   process.exit(0);
 };
