@@ -50,7 +50,8 @@ test('bad AdmissionReview bodies get 400 with a clear message, never a 500', asy
 test('a pod is decided per path level; operations other than CREATE and non-pods are handled explicitly', async () => {
   const { a } = await app();
   const sgxPod = pod({ containers: [container('app', epc({ 'sgx.intel.com/epc': '8Mi' }))] });
-  const mutate = await a.inject({ method: 'POST', url: '/admission/mutate/confidential', payload: admissionReview(sgxPod) });
+  // The API server appends ?timeout=Ns to the webhook URL.
+  const mutate = await a.inject({ method: 'POST', url: '/admission/mutate/confidential?timeout=5s', payload: admissionReview(sgxPod) });
   assert.equal(mutate.statusCode, 200);
   const m = mutate.json().response;
   assert.equal(m.allowed, true);
