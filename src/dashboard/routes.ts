@@ -27,14 +27,23 @@ export interface DashboardOptions {
 /** Browsers may only load scripts and styles from this server; inline styles carry bar widths. */
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'";
 
-/** Registers the dashboard pages on a fastify instance (call before listen). */
-export function registerDashboard(app: FastifyInstance, options: DashboardOptions): void {
+/**
+ * Registers the dashboard pages on a fastify instance (call before listen).
+ * Encapsulated, so its body parsers (form posts, uploads) apply only to its own routes.
+ */
+export async function registerDashboard(parent: FastifyInstance, options: DashboardOptions): Promise<void> {
+  await parent.register(async (app) => dashboardRoutes(app, options));
+}
+
+function dashboardRoutes(app: FastifyInstance, options: DashboardOptions): void {
   const base = options.base ?? '';
   const { source } = options;
   const htmx = loadHtmx();
   const maxUpload = options.maxUploadBytes ?? 4 * 1024 * 1024;
 
   app.addContentTypeParser('multipart/form-data', { parseAs: 'buffer', bodyLimit: maxUpload }, (_req, body, done) => done(null, body));
+  // The scenario button posts an empty form; nothing in it is read.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => done(null, body));
 
   const send = (reply: FastifyReply, title: string, path: string, body: SafeHtml): FastifyReply =>
     reply

@@ -1,6 +1,6 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { REPO_ROOT } from '../helpers/cli.js';
@@ -105,5 +105,70 @@ test('verify page: a tampered quote is rejected at the quote signature with its 
   assert.equal(await page.locator('[data-check="parse"]').getAttribute('data-state'), 'passed');
   assert.equal(await page.locator('[data-check="tcb-status"]').getAttribute('data-state'), 'not-reached');
   await shot(page, 'verify-tampered-phone');
+  await page.close();
+});
+
+test('scenario button: runs the protected-model scenario and every page shows its effects', async () => {
+  const page = await open('/scenario');
+  await page.click('#run-scenario');
+  const result = page.locator('#scenario-result[data-passed]');
+  await result.waitFor({ timeout: 60_000 });
+  assert.equal(await result.getAttribute('data-passed'), 'true', (await result.textContent()) ?? '');
+  const outcomes = await page.locator('#scenario-result [data-outcome]').evaluateAll((els) => els.map((e) => e.getAttribute('data-outcome')));
+  assert.equal(outcomes.length, 12);
+  assert.equal(outcomes.filter((o) => o === 'refused-as-expected').length, 4);
+  assert.ok(!outcomes.includes('failed'));
+  await shot(page, 'scenario-desktop');
+  await page.close();
+
+  const nodes = await open('/nodes');
+  const node = nodes.locator('[data-node="sim-sgx-node-0"]');
+  assert.match((await node.locator('.epc-total').textContent()) ?? '', /512 MiB of 4064 MiB allocated/);
+  const numa = await node.locator('.numa').allTextContents();
+  assert.equal(numa.length, 2);
+  assert.match(numa[0]!, /NUMA node 0.*512 MiB of 2028 MiB allocated/);
+  assert.match(numa[1]!, /NUMA node 1.*0 MiB of 2036 MiB allocated/);
+  await shot(nodes, 'nodes-desktop');
+  await nodes.close();
+
+  const att = await open('/attestations');
+  const verdicts = await att.locator('tr[data-verdict]').evaluateAll((els) => els.map((e) => e.getAttribute('data-verdict')));
+  assert.equal(verdicts.filter((v) => v === 'released').length, 2);
+  assert.equal(verdicts.filter((v) => v === 'refused').length, 3);
+  assert.match((await att.locator('table.attestations').textContent()) ?? '', /OutOfDate.*SIM-SA-00001/s);
+  await shot(att, 'attestations-desktop');
+  await att.close();
+
+  const audit = await open('/audit', { width: 390, height: 844 });
+  assert.equal(await audit.locator('[data-chain]').getAttribute('data-chain'), 'ok');
+  assert.match((await audit.locator('table.audit').textContent()) ?? '', /resource\.release/);
+  await shot(audit, 'audit-phone');
+  await audit.close();
+
+  const secrets = await open('/secrets');
+  assert.match((await secrets.locator('[data-secret="demo/model-protection/model-key"]').textContent()) ?? '', /mrenclave ==/);
+  await secrets.close();
+
+  const adm = await open('/admissions');
+  const rules = await adm.locator('tr[data-rule]').evaluateAll((els) => els.map((e) => e.getAttribute('data-rule')));
+  assert.ok(rules.includes('confidential.no-privileged'), rules.join(', '));
+  await shot(adm, 'admissions-desktop');
+  await adm.close();
+
+  const overview = await open('/', { width: 390, height: 844 });
+  await shot(overview, 'overview-phone');
+  await overview.close();
+});
+
+test('live updates: htmx refreshes a page in place when the data changes', async () => {
+  const page = await open('/audit');
+  const before = await page.locator('[data-chain]').textContent();
+  // A change outside the browser: a verify-page upload is not audited, so put a secret through the admin API.
+  const token = readFileSync(join(up.dataDir, 'admin-token'), 'utf8').trim();
+  const res = await fetch(`${up.url}/admin/v1/secrets/live/update/check`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ value: 'AQ==' }) });
+  assert.equal(res.status, 200);
+  // Runs in the page; typed loosely because this project compiles without the DOM library.
+  await page.waitForFunction((old) => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document.querySelector('[data-chain]')?.textContent !== old, before, { timeout: 10_000 });
+  assert.match((await page.locator('table.audit').textContent()) ?? '', /live\/update\/check/);
   await page.close();
 });

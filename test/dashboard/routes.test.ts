@@ -37,7 +37,7 @@ function literalSource(seen: { quote?: Uint8Array; at?: Date; collateral?: unkno
 
 async function app(seen = {}) {
   const a = Fastify();
-  registerDashboard(a, { source: literalSource(seen), maxUploadBytes: 64 * 1024 });
+  await registerDashboard(a, { source: literalSource(seen), maxUploadBytes: 64 * 1024 });
   await a.ready();
   return a;
 }
@@ -112,7 +112,8 @@ test('verify upload: bad input gets a typed error, never a crash', async () => {
     assert.match(r.body, new RegExp(code));
   }
   const notMultipart = await a.inject({ method: 'POST', url: '/verify', payload: 'quote=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-  assert.ok(notMultipart.statusCode >= 400 && notMultipart.statusCode < 500);
+  assert.equal(notMultipart.statusCode, 400);
+  assert.match(notMultipart.body, /UPLOAD_INVALID/);
   const big = multipart({ quote: Buffer.alloc(100 * 1024), collateral: Buffer.from('{}') });
   const tooBig = await a.inject({ method: 'POST', url: '/verify', payload: big.body, headers: { 'content-type': big.contentType } });
   assert.equal(tooBig.statusCode, 413);
@@ -121,11 +122,12 @@ test('verify upload: bad input gets a typed error, never a crash', async () => {
 
 test('scenario: the button runs it (htmx fragment), a plain form post redirects, unknown names are 404', async () => {
   const a = await app();
-  const hx = await a.inject({ method: 'POST', url: '/scenario/model-protection/run', headers: { 'hx-request': 'true' } });
+  // Exactly what htmx sends for the button's form.
+  const hx = await a.inject({ method: 'POST', url: '/scenario/model-protection/run', payload: '', headers: { 'hx-request': 'true', 'content-type': 'application/x-www-form-urlencoded' } });
   assert.equal(hx.statusCode, 200);
   assert.match(hx.body, /scenario passed/);
   assert.doesNotMatch(hx.body, /<img src=x/);
-  const plain = await a.inject({ method: 'POST', url: '/scenario/model-protection/run' });
+  const plain = await a.inject({ method: 'POST', url: '/scenario/model-protection/run', payload: '', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
   assert.equal(plain.statusCode, 303);
   const unknown = await a.inject({ method: 'POST', url: '/scenario/nope/run' });
   assert.equal(unknown.statusCode, 404);
