@@ -25,7 +25,8 @@ export interface PreparedCollateral {
 
 export function prepareCollateral(c: Collateral, trust: TrustStore): PreparedCollateral {
   const tcbInfoChain = verifiedChain(c.tcbInfoIssuerChain, trust, 'TCB Info issuer chain');
-  const qeIdentityChain = verifiedChain(c.qeIdentityIssuerChain, trust, 'QE Identity issuer chain');
+  // Intel signs TCB Info and QE Identity with the same chain: identical text, same verified result.
+  const qeIdentityChain = c.qeIdentityIssuerChain === c.tcbInfoIssuerChain ? tcbInfoChain : verifiedChain(c.qeIdentityIssuerChain, trust, 'QE Identity issuer chain');
   const pckCrlChain = verifiedChain(c.pckCrlIssuerChain, trust, 'PCK CRL issuer chain');
   const root = pckCrlChain[pckCrlChain.length - 1]!;
 

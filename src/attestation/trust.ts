@@ -16,8 +16,15 @@ export function sha256Hex(...parts: Uint8Array[]): string {
   return h.digest('hex');
 }
 
-/** Builds the trust store; default is the Intel SGX Root CA alone. */
-export function createTrustStore(rootsDer: Uint8Array[] = [INTEL_SGX_ROOT_CA_DER]): TrustStore {
+let defaultStore: TrustStore | undefined;
+
+/** Builds the trust store; default is the Intel SGX Root CA alone (built once: constant bytes). */
+export function createTrustStore(rootsDer?: Uint8Array[]): TrustStore {
+  if (rootsDer === undefined) return (defaultStore ??= buildTrustStore([INTEL_SGX_ROOT_CA_DER]));
+  return buildTrustStore(rootsDer);
+}
+
+function buildTrustStore(rootsDer: Uint8Array[]): TrustStore {
   if (!Array.isArray(rootsDer) || rootsDer.length === 0) {
     throw new AttestationError('UNTRUSTED_ROOT', 'trustedRootCaDer must list at least one DER certificate');
   }
