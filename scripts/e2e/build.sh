@@ -12,7 +12,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 mod_dir="$here/gomod"
-cache="${KUBETEE_E2E_CACHE:-$HOME/.cache/kubetee-e2e}"
+cache="${KUBETEE_E2E_CACHE:-${HOME:-/root}/.cache/kubetee-e2e}"
 
 if ! command -v go >/dev/null 2>&1; then
   echo "e2e build: the Go toolchain is required (go 1.26+) to build the upstream binaries" >&2
