@@ -2,7 +2,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { KubeteeError } from '../common/errors.js';
+import { KubeteeError, isKubeteeError } from '../common/errors.js';
+import { KbsStoreError } from './store/errors.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import type { QuoteVerifier } from '../attestation/index.js';
 import type { SecretService } from './secrets/service.js';
@@ -99,7 +100,12 @@ export async function kbsPlugin(app: FastifyInstance, options: KbsPluginOptions)
       service: options.service,
       tokens: options.tokens,
       validatePolicy: (document: string, path: string) => {
-        compilePolicy(document, `policy for ${path}`, acceptedStatuses);
+        try {
+          compilePolicy(document, `policy for ${path}`, acceptedStatuses);
+        } catch (err) {
+          // The admin API's code for a refused document; the policy engine's message says what and where.
+          throw new KbsStoreError('POLICY_INVALID', (err as Error).message, { cause: err, ...(isKubeteeError(err) && err.hint ? { hint: err.hint } : {}) });
+        }
       },
     });
   }
@@ -199,3 +205,7 @@ export async function createKbsServer(options: KbsServerOptions): Promise<KbsSer
     },
   };
 }
+
+export { staticCollateral, loadCollateralPath, pccsCollateral, combinedCollateral, type CollateralProvider } from './protocol/collateral-source.js';
+export { KBS_PROTOCOL_VERSION, SESSION_COOKIE } from './protocol/constants.js';
+export { KbsProtocolError, KBS_PROTOCOL_ERRORS, type KbsProtocolErrorCode } from './protocol/errors.js';
