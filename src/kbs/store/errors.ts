@@ -16,7 +16,6 @@ export type KbsStoreErrorCode =
   | 'VERSION_DISABLED'
   | 'VERSION_DESTROYED'
   | 'SECRET_EXPIRED'
-  | 'NOT_A_KEY'
   // storage
   | 'STORE_URL_INVALID'
   | 'STORE_UNAVAILABLE'
