@@ -22,7 +22,14 @@ export interface NodeAgentStatus {
   resources: ResourceStatus[];
   allocations: ContainerEpc[];
   /** EPC limit enforcement: the sgx_epc misc cgroup exists, or why not. */
-  epcCgroup: MiscCgroupEpc & { note: string };
+  epcCgroup: MiscCgroupEpc & {
+    note: string;
+    /** Containers whose misc.max carries their EPC limit (last pass). */
+    enforced: string[];
+    /** SGX containers whose cgroup was not found. */
+    missing: string[];
+    error: string | null;
+  };
   labels: { published: boolean; error: string | null; nfdFile: string | null };
   accounting: { lastUpdate: Date | null; error: string | null };
 }

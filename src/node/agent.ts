@@ -5,6 +5,7 @@
  * `startNodeAgent` and get a handle with the live status and close().
  */
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../common/log.js';
 import { silentLogger } from '../common/log.js';
@@ -13,9 +14,10 @@ import { DEFAULT_DEVICE_PLUGIN_DIR } from '../deviceplugin/api.js';
 import { startDevicePlugins, type DevicePlugins } from '../deviceplugin/manager.js';
 import { sgxDeviceParts } from '../deviceplugin/sgx/profiles.js';
 import { aesmSocketPath } from './aesm.js';
+import { applyEpcLimits, listNodePods } from './epc-enforcer.js';
 import type { NodeAgentStatus } from './agent-status.js';
 import { NodeError } from './errors.js';
-import { underRoot } from './host-paths.js';
+import { HOST_PATHS, underRoot } from './host-paths.js';
 import { nodeCapacityFor, nodeLabelsFor, publishNodeLabels, writeNfdFeatureFile } from './labels.js';
 import { NodeAgentMetrics, serveMetrics, type MetricsServer } from './metrics.js';
 import { accountEpc, listPodResources, type ContainerEpc } from './pod-resources.js';
@@ -60,6 +62,8 @@ export interface NodeAgent {
   status(): NodeAgentStatus;
   /** Re-reads pod-resources now (otherwise every accountingIntervalMs). */
   refreshAccounting(): Promise<void>;
+  /** Applies EPC limits to container cgroups now (no-op without the sgx_epc misc cgroup or API access). */
+  enforceEpcLimits(): Promise<void>;
   /** Re-publishes labels now. */
   publishLabels(): Promise<void>;
   close(): Promise<void>;
@@ -93,6 +97,11 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   let allocations: ContainerEpc[] = [];
   const accounting: NodeAgentStatus['accounting'] = { lastUpdate: null, error: null };
   const labelState: NodeAgentStatus['labels'] = { published: false, error: null, nfdFile: null };
+  const cgroupState: { enforced: string[]; missing: string[]; error: string | null } = {
+    enforced: [],
+    missing: [],
+    error: probe.miscCgroupEpc.available && !options.kube ? 'EPC limits need API access (pod UIDs and container IDs); run with labels enabled' : null,
+  };
   let closed = false;
 
   const status = (): NodeAgentStatus => {
@@ -111,7 +120,13 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       aesmAlive: state ? state.current().aesmAlive : null,
       resources,
       allocations,
-      epcCgroup: { ...probe.miscCgroupEpc, note: probe.miscCgroupEpc.available ? 'sgx_epc misc cgroup present' : NO_CGROUP_NOTE },
+      epcCgroup: {
+        ...probe.miscCgroupEpc,
+        note: probe.miscCgroupEpc.available ? 'sgx_epc misc cgroup present: container EPC limits written to misc.max' : NO_CGROUP_NOTE,
+        enforced: [...cgroupState.enforced],
+        missing: [...cgroupState.missing],
+        error: cgroupState.error,
+      },
       labels: { ...labelState },
       accounting: { ...accounting },
     };
@@ -141,16 +156,32 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     }
   };
 
-  const refreshAccounting = async (): Promise<void> => {
-    if (!options.podResourcesSocket) return;
+  const enforceEpcLimits = async (): Promise<void> => {
+    if (!probe.miscCgroupEpc.available || !options.kube) return;
     try {
-      allocations = accountEpc(await listPodResources(options.podResourcesSocket), options.profile);
-      accounting.lastUpdate = new Date();
-      accounting.error = null;
+      const pods = await listNodePods(options.kube.kubeConfig, options.kube.nodeName);
+      const r = applyEpcLimits(dirname(underRoot(options.hostRoot, HOST_PATHS.miscCapacity)), pods, allocations, options.profile);
+      cgroupState.enforced = r.enforced;
+      cgroupState.missing = r.missing;
+      cgroupState.error = r.errors.length > 0 ? r.errors.join('; ') : null;
     } catch (err) {
-      accounting.error = (err as Error).message;
-      log.warn({ err: accounting.error }, 'EPC accounting failed');
+      cgroupState.error = (err as Error).message;
+      log.warn({ err: cgroupState.error }, 'EPC cgroup limits not applied');
     }
+  };
+
+  const refreshAccounting = async (): Promise<void> => {
+    if (options.podResourcesSocket) {
+      try {
+        allocations = accountEpc(await listPodResources(options.podResourcesSocket), options.profile);
+        accounting.lastUpdate = new Date();
+        accounting.error = null;
+      } catch (err) {
+        accounting.error = (err as Error).message;
+        log.warn({ err: accounting.error }, 'EPC accounting failed');
+      }
+    }
+    await enforceEpcLimits();
     updateMetrics();
   };
 
@@ -197,7 +228,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     if (options.metrics) metricsServer = await serveMetrics(metrics, options.metrics, () => !closed);
     await publishLabels();
     await refreshAccounting();
-    if (options.podResourcesSocket) {
+    if (options.podResourcesSocket || (probe.miscCgroupEpc.available && options.kube)) {
       accountingTimer = setInterval(() => void refreshAccounting(), options.accountingIntervalMs ?? 10_000);
       accountingTimer.unref();
     }
@@ -212,6 +243,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     metricsUrl: metricsServer?.url ?? null,
     status,
     refreshAccounting,
+    enforceEpcLimits,
     publishLabels,
     close,
   };

@@ -18,6 +18,8 @@ export type NodeErrorCode =
   | 'NFD_WRITE_FAILED'
   /** The metrics listener could not start. */
   | 'METRICS_LISTEN_FAILED'
+  /** Listing this node's pods (for EPC cgroup limits) failed. */
+  | 'POD_LIST_FAILED'
   /** The kubelet pod-resources API failed. */
   | 'POD_RESOURCES_FAILED'
   /** An option value is out of range or inconsistent. */

@@ -44,14 +44,15 @@ export const NODE_AGENT_FACTS = {
     { name: 'dev', hostPath: '/dev', mountPath: '/dev', type: 'Directory', readOnly: true, why: 'presence of /dev/sgx_enclave, /dev/sgx_provision, /dev/sgx/*, /dev/isgx (health); /dev/cpu/0/cpuid when readable' },
     { name: 'sys-node', hostPath: '/sys/devices/system/node', mountPath: '/sys/devices/system/node', type: 'Directory', readOnly: true, why: 'EPC bytes per NUMA node (node<N>/x86/sgx_total_bytes)' },
     { name: 'aesmd', hostPath: DEFAULT_AESM_SOCKET_DIR, mountPath: DEFAULT_AESM_SOCKET_DIR, type: 'DirectoryOrCreate', readOnly: true, why: 'AESM liveness (connect to aesm.socket); Allocate hands this host directory to enclave containers' },
+    { name: 'cgroup', hostPath: '/sys/fs/cgroup', mountPath: '/sys/fs/cgroup', type: 'Directory', readOnly: false, why: 'sgx_epc misc cgroup: detect misc.capacity, write each SGX container\'s misc.max (only useful on kernels with the EPC cgroup series)' },
     { name: 'nfd-features', hostPath: '/etc/kubernetes/node-feature-discovery/features.d', mountPath: '/etc/kubernetes/node-feature-discovery/features.d', type: 'DirectoryOrCreate', readOnly: false, why: 'NFD local feature file kubetee-sgx (optional; drop with --nfd-features-dir)' },
   ] satisfies HostPathFact[],
   /**
    * Not privileged, no capabilities. Root only because kubelet's directories
    * are root-owned. /proc/cpuinfo is not namespaced, so the container's own
    * shows the host's CPU flags. The root cgroup's misc.capacity is not visible
-   * inside a cgroup namespace, so EPC cgroup detection needs hostPath
-   * /sys/fs/cgroup (read-only) mounted at /sys/fs/cgroup when wanted.
+   * inside a cgroup namespace, hence the /sys/fs/cgroup hostPath (root may
+   * write root-owned misc.max files without capabilities).
    */
   securityContext: {
     privileged: false,
@@ -62,8 +63,9 @@ export const NODE_AGENT_FACTS = {
     capabilities: { drop: ['ALL'] },
     seccompProfile: { type: 'RuntimeDefault' },
   },
-  /** RBAC for node labels and (intel profile) the sgx.intel.com/epc capacity. */
+  /** RBAC: node labels, (intel profile) the sgx.intel.com/epc capacity, and pods on this node for EPC cgroup limits. */
   rbac: [
+    { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
     { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] },
     { apiGroups: [''], resources: ['nodes/status'], verbs: ['patch'] },
   ],

@@ -12,9 +12,9 @@ export interface RecordedRequest {
  * binary can run in the unit suite): records PATCH requests and answers with a
  * Node object; `failWith` makes it answer an error status.
  */
-export async function startFakeApiServer(): Promise<{ url: string; requests: RecordedRequest[]; failWith: { status: number } | null; close(): Promise<void> }> {
+export async function startFakeApiServer(): Promise<{ url: string; requests: RecordedRequest[]; failWith: { status: number } | null; pods: unknown[]; close(): Promise<void> }> {
   const requests: RecordedRequest[] = [];
-  const state: { failWith: { status: number } | null } = { failWith: null };
+  const state: { failWith: { status: number } | null; pods: unknown[] } = { failWith: null, pods: [] };
   const read = (req: IncomingMessage): Promise<string> =>
     new Promise((resolve) => {
       let s = '';
@@ -35,6 +35,11 @@ export async function startFakeApiServer(): Promise<{ url: string; requests: Rec
       res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'nodes "x" is forbidden', reason: 'Forbidden', code: state.failWith.status }));
       return;
     }
+    if (req.method === 'GET' && (req.url ?? '').startsWith('/api/v1/pods')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: state.pods }));
+      return;
+    }
     const name = /\/api\/v1\/nodes\/([^/]+)/.exec(req.url ?? '')?.[1] ?? 'node';
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ kind: 'Node', apiVersion: 'v1', metadata: { name } }));
@@ -49,6 +54,12 @@ export async function startFakeApiServer(): Promise<{ url: string; requests: Rec
     },
     set failWith(v) {
       state.failWith = v;
+    },
+    get pods() {
+      return state.pods;
+    },
+    set pods(v) {
+      state.pods = v;
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };

@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -123,6 +123,13 @@ test('embedded agent (intel): EPC bytes patched into node status; API errors are
     await kubelet.close();
     await api.close();
   });
+  // The kernel has the sgx_epc misc cgroup here: the running enclave container gets its limit.
+  api.pods = [{ metadata: { uid: 'u-1', namespace: 'prod', name: 'enclave' }, spec: { containers: [{ name: 'app', resources: { limits: { [RESOURCES.intel.epc]: '32Mi' } } }] }, status: { qosClass: 'Guaranteed', containerStatuses: [{ name: 'app', containerID: 'containerd://abc' }] } }];
+  const scope = tree.path('/sys/fs/cgroup/kubepods.slice/kubepods-podu_1.slice/cri-containerd-abc.scope');
+  mkdirSync(scope, { recursive: true });
+  await agent.enforceEpcLimits();
+  assert.deepEqual(agent.status().epcCgroup.enforced, ['prod/enclave/app']);
+  assert.equal(readFileSync(join(scope, 'misc.max'), 'utf8'), `sgx_epc ${32 * MiB}\n`);
   const status = api.requests.find((r) => r.url.startsWith('/api/v1/nodes/dc2/status'));
   assert.ok(status);
   assert.deepEqual(status.body, { status: { capacity: { [RESOURCES.intel.epc]: String(8 * 1024 * MiB) } } });
@@ -211,7 +218,7 @@ test('manifest facts: every node-agent arg is a declared flag, mounts cover ever
   assert.equal(args[0], 'node-agent');
   for (const a of args.slice(1)) if (a.startsWith('--')) assert.ok(declared.has(a), `${a} is not a node-agent flag`);
   const mounted = NODE_AGENT_FACTS.hostPaths.map((h) => h.mountPath);
-  for (const p of ['/var/lib/kubelet/device-plugins', '/var/lib/kubelet/pod-resources', '/dev', '/sys/devices/system/node', '/var/run/aesmd']) assert.ok(mounted.includes(p), p);
+  for (const p of ['/var/lib/kubelet/device-plugins', '/var/lib/kubelet/pod-resources', '/dev', '/sys/devices/system/node', '/var/run/aesmd', '/sys/fs/cgroup']) assert.ok(mounted.includes(p), p);
   assert.equal(NODE_AGENT_FACTS.securityContext.privileged, false);
   assert.ok(AESM_FACTS.sgxResources.alibaba[RESOURCES.alibaba.provision], 'AESM needs PROVISIONKEY for the PCE');
 });

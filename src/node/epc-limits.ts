@@ -1,0 +1,81 @@
+/**
+ * Pure: which EPC limit each container's cgroup should carry, and where that
+ * cgroup lives. Used only where the kernel has the `sgx_epc` misc cgroup.
+ *
+ * Limits come from what kubelet actually allocated (alibaba profile: device
+ * count x 1 MiB, from pod-resources) or from the container's
+ * `sgx.intel.com/epc` limit (intel profile; extended resources require
+ * requests == limits, so the limit is the amount the scheduler counted).
+ */
+import { RESOURCES, type ResourceProfile } from '../common/labels.js';
+import type { ContainerEpc } from './pod-resources.js';
+
+export interface PodInfo {
+  uid: string;
+  namespace: string;
+  name: string;
+  qosClass: 'Guaranteed' | 'Burstable' | 'BestEffort' | string;
+  containers: { name: string; containerId: string | null; limits: Record<string, string> }[];
+}
+
+export interface EpcLimit {
+  ref: string;
+  podUid: string;
+  qosClass: string;
+  containerId: string;
+  bytes: number;
+}
+
+const SUFFIX: Record<string, number> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+
+/** Parses an integral Kubernetes quantity ("64Mi", "1048576", "1G"); null when not a whole byte count. */
+export function parseByteQuantity(q: string): number | null {
+  const m = /^(\d+)(Ki|Mi|Gi|Ti|k|K|M|G|T)?$/.exec(q.trim());
+  if (!m) return null;
+  const v = Number(m[1]) * SUFFIX[m[2] ?? '']!;
+  return Number.isSafeInteger(v) ? v : null;
+}
+
+/** "containerd://abc" → "abc". */
+export function stripRuntimePrefix(id: string): string {
+  const i = id.indexOf('://');
+  return i >= 0 ? id.slice(i + 3) : id;
+}
+
+export function desiredEpcLimits(pods: PodInfo[], allocations: ContainerEpc[], profile: ResourceProfile): EpcLimit[] {
+  const allocated = new Map(allocations.map((a) => [`${a.namespace}/${a.pod}/${a.container}`, a.epcBytes]));
+  const out: EpcLimit[] = [];
+  for (const pod of pods) {
+    for (const c of pod.containers) {
+      if (!c.containerId) continue; // not started yet: its cgroup does not exist
+      const ref = `${pod.namespace}/${pod.name}/${c.name}`;
+      let bytes: number | null = null;
+      if (profile === 'alibaba') bytes = allocated.get(ref) ?? null;
+      else {
+        const q = c.limits[RESOURCES.intel.epc];
+        bytes = q === undefined ? null : parseByteQuantity(q);
+      }
+      if (bytes === null || bytes <= 0) continue;
+      out.push({ ref, podUid: pod.uid, qosClass: pod.qosClass, containerId: stripRuntimePrefix(c.containerId), bytes });
+    }
+  }
+  return out;
+}
+
+/**
+ * Container cgroup paths (relative to the cgroup v2 root) for the kubelet
+ * cgroup drivers: systemd (`kubepods.slice/kubepods-burstable.slice/
+ * kubepods-burstable-pod<uid_>.slice/cri-containerd-<id>.scope`) and cgroupfs
+ * (`kubepods/burstable/pod<uid>/<id>`). Guaranteed pods sit directly under
+ * kubepods.
+ */
+export function containerCgroupCandidates(limit: Pick<EpcLimit, 'podUid' | 'qosClass' | 'containerId'>): string[] {
+  const qos = limit.qosClass === 'Burstable' ? 'burstable' : limit.qosClass === 'BestEffort' ? 'besteffort' : null;
+  const uidUnderscore = limit.podUid.replace(/-/g, '_');
+  const podSlice = qos ? `kubepods.slice/kubepods-${qos}.slice/kubepods-${qos}-pod${uidUnderscore}.slice` : `kubepods.slice/kubepods-pod${uidUnderscore}.slice`;
+  const podDir = qos ? `kubepods/${qos}/pod${limit.podUid}` : `kubepods/pod${limit.podUid}`;
+  return [
+    ...['cri-containerd', 'crio', 'docker'].map((p) => `${podSlice}/${p}-${limit.containerId}.scope`),
+    `${podDir}/${limit.containerId}`,
+  ];
+}
