@@ -17,10 +17,10 @@ function readQuote(path: string): Uint8Array {
 }
 
 /** Runs auth + attest with a real fixture quote against a broker whose clock is the fixture's verification time. */
-async function attestFixture(quote: Uint8Array, collateral: ReturnType<typeof staticCollateral>, at: string): Promise<{ status: number; code: unknown; detail: unknown }> {
+async function attestFixture(quote: Uint8Array, collateral: ReturnType<typeof staticCollateral>, at: string, tee = 'sgx'): Promise<{ status: number; code: unknown; detail: unknown }> {
   const broker = await startBroker({ verifier: new QuoteVerifier(), collateral, clock: () => new Date(at) });
   try {
-    const auth = await post(broker.url, '/kbs/v0/auth', AUTH_BODY);
+    const auth = await post(broker.url, '/kbs/v0/auth', { ...AUTH_BODY, tee });
     assert.equal(auth.status, 200);
     const r = await post(broker.url, '/kbs/v0/attest', attestBody(auth.body['nonce'] as string, teeKey().tee, quote), auth.cookie);
     return { status: r.status, code: r.body['code'], detail: r.body['detail'] };
@@ -37,6 +37,17 @@ test('real Intel-signed SGX quote (V2) verifies through the broker at its time; 
   // The quote is genuine and fresh at that time, so the broker gets as far as the binding check,
   // which a quote made for someone else's nonce can never pass.
   assert.deepEqual([r.status, r.code], [401, 'KBS_REPORTDATA_MISMATCH']);
+});
+
+test('real TDX quote (V5) verifies through the broker at its time (tee tdx); a session opened for sgx refuses it', async (t) => {
+  const q = fixturePath(t, 'attestation', 'phala-dcap-qvl', 'tdx_quote');
+  const c = fixturePath(t, 'attestation', 'phala-dcap-qvl', 'tdx_quote_collateral.json');
+  if (!q || !c) return;
+  const collateral = staticCollateral(loadCollateralPath(c));
+  const tdx = await attestFixture(readQuote(q), collateral, '2025-07-04T00:00:00Z', 'tdx');
+  assert.deepEqual([tdx.status, tdx.code], [401, 'KBS_REPORTDATA_MISMATCH']);
+  const wrongTee = await attestFixture(readQuote(q), collateral, '2025-07-04T00:00:00Z', 'sgx');
+  assert.deepEqual([wrongTee.status, wrongTee.code], [401, 'KBS_EVIDENCE_INVALID']);
 });
 
 test('a directory of uploaded collateral (offline operation) is searched for the bundle that fits', async (t) => {
