@@ -203,7 +203,7 @@ export async function runModelProtection(ports: ModelProtectionPorts, report: St
   });
   if (recovered) {
     await expectRefusal(`Enclave ${modelServer.label} asks again on the OutOfDate platform`, modelServer);
-    const updated = await step('The platform is updated (simulated microcode and SVN update)', async () => {
+    const updated = await step('The platform is updated (simulated: re-provisioned with a new PCK certificate at the current TCB level)', async () => {
       const status = await ports.updatePlatform();
       return { outcome: status === 'UpToDate' || status === 'SWHardeningNeeded' ? 'ok' : 'failed', detail: `platform TCB status after the update: ${status}` };
     });
