@@ -10,7 +10,9 @@
  * const collateral = p.collateral();
  * // verifier: new QuoteVerifier({ trustedRootCaDer: [p.rootCaDer] })
  */
-export { SimulatedPlatform, QUOTE_TAMPERS, COLLATERAL_TAMPERS, SIM_QE_MRSIGNER, SIM_QE_MRENCLAVE } from './platform.js';
+export { SimulatedPlatform } from './platform.js';
+export { QUOTE_TAMPERS, COLLATERAL_TAMPERS } from './faults.js';
+export { SIM_QE_MRSIGNER, SIM_QE_MRENCLAVE } from './quoting-enclave.js';
 export { SimError, type SimErrorCode } from './errors.js';
 export { PCS_PATHS } from './pcs-server.js';
 export { INTEL_QE_VENDOR_ID, qeReportDataFor } from './quote.js';
