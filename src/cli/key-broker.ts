@@ -69,6 +69,13 @@ function readText(file: string, what: string): string {
 
 /** A simulated platform's root CA from its saved state (JSON) or a PEM/DER certificate. */
 async function loadSimRoot(file: string): Promise<{ rootDer: Uint8Array; platform?: SimulatedPlatform }> {
+  if (!existsSync(file)) {
+    // Development convenience: create the platform here; clients use the same file with --sim-state.
+    const platform = await (await sim()).SimulatedPlatform.create();
+    writeFileSync(file, JSON.stringify(platform.toJSON()), { mode: 0o600 });
+    process.stderr.write(`kubetee: created a simulated SGX platform in ${file}; clients quote with --evidence sim --sim-state ${file}\n`);
+    return { rootDer: platform.rootCaDer, platform };
+  }
   const bytes = (() => {
     try {
       return readFileSync(file);
@@ -116,7 +123,7 @@ function registerServe(kbs: Command): void {
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--pccs <url>', 'fetch Intel collateral from this PCCS/PCS v4')
     .option('--collateral <file|dir>', 'QuoteCollateralV3 JSON file or directory (offline operation; repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
-    .option('--trust-sim-root <file>', 'DEVELOPMENT ONLY: trust a simulated platform root (state JSON or PEM)')
+    .option('--trust-sim-root <file>', 'DEVELOPMENT ONLY: trust a simulated platform root (state JSON, created if missing, or PEM)')
     .option('--master-key-file <file>', 'master keyring file (default $KUBETEE_KBS_MASTER_KEY)')
     .option('--admin-token-file <file>', 'where the first start writes the admin token (default <data-dir>/admin.token)')
     .option('--accept-status <list>', `TCB statuses the default policy accepts (repeatable or comma-separated; default ${DEFAULT_ACCEPTED_STATUSES.join(',')})`, parseStatuses)
