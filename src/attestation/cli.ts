@@ -8,7 +8,7 @@ import { parseInstant, parsePositiveInt } from '../cli/options.js';
 import { AttestationError } from './errors.js';
 import { fetchCollateral } from './pccs-client.js';
 import { parsePckExtension } from './pck-extension.js';
-import { parseQuote, type ParsedQuote } from './quote.js';
+import { decodePemChain, parseQuote, type ParsedQuote } from './quote.js';
 import type { VerificationResult } from './types.js';
 import { QuoteVerifier } from './verifier.js';
 import { parseCertificate } from './x509.js';
@@ -30,13 +30,15 @@ export function registerAttest(program: Command, io: AttestOutput = STDOUT): voi
     .requiredOption('--quote <file>', 'quote file: raw binary or hex text (with or without 0x)')
     .requiredOption('--collateral <file>', 'collateral JSON (QuoteCollateralV3, as written by `kubetee attest collateral`)')
     .option('--at <iso-8601>', 'verification time (default now)', parseInstant)
+    .option('--trust-root <file>', 'trust this root CA certificate (PEM or DER) instead of the Intel SGX Root CA; repeatable (e.g. the simulated platform\'s root)', collect, [])
     .option('--json', 'print one JSON object')
-    .action((opts: { quote: string; collateral: string; at?: Date; json?: boolean }) => {
+    .action((opts: { quote: string; collateral: string; at?: Date; json?: boolean; trustRoot: string[] }) => {
       const quote = readQuoteFile(opts.quote);
       const collateral = readTextFile(opts.collateral, '--collateral');
+      const roots = opts.trustRoot.map(readRootFile);
       let result: VerificationResult;
       try {
-        result = new QuoteVerifier().verify(quote, collateral, opts.at ? { at: opts.at } : {});
+        result = new QuoteVerifier(roots.length ? { trustedRootCaDer: roots } : {}).verify(quote, collateral, opts.at ? { at: opts.at } : {});
       } catch (err) {
         if (opts.json && err instanceof AttestationError) {
           io.out(`${JSON.stringify({ verified: false, error: { code: err.code, message: err.message } })}\n`);
@@ -75,6 +77,28 @@ export function registerAttest(program: Command, io: AttestOutput = STDOUT): voi
       });
       io.out(`${JSON.stringify(json, null, 2)}\n`);
     });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** A root certificate file: PEM (first certificate) or DER. */
+function readRootFile(path: string): Uint8Array {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new UsageError('FILE_UNREADABLE', `cannot read --trust-root ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+  if (bytes.includes('-----BEGIN CERTIFICATE-----')) {
+    try {
+      return decodePemChain(bytes, `--trust-root ${path}`)[0]!;
+    } catch (err) {
+      throw new UsageError('FILE_UNREADABLE', `--trust-root ${path} is not a readable PEM certificate: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return new Uint8Array(bytes);
 }
 
 function defaultCacheDir(): string {

@@ -9,6 +9,7 @@ import { reportError } from '../../src/cli/main.js';
 import { registerAttest } from '../../src/attestation/cli.js';
 import { AUTOMATA_SGX, fixturePath, haveFixtures, quoteFixture, textFixture } from './fixtures.js';
 import { startFixturePcs, type Bundle } from './pcs-fixture-server.js';
+import { SimulatedPlatform } from '../../src/sim/index.js';
 
 /**
  * Runs the CLI in this process (same command tree, same error reporting as
@@ -175,4 +176,39 @@ test('attest collateral: fetches from a PCS v4 server, the output verifies; unre
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('attest verify --trust-root: a simulated platform verifies only with its root passed explicitly', async () => {
+  const sim = await SimulatedPlatform.create();
+  const dir = mkdtempSync(join(tmpdir(), 'kubetee-attest-'));
+  try {
+    writeFileSync(join(dir, 'quote.dat'), sim.quote({ debug: true }));
+    writeFileSync(join(dir, 'collateral.json'), JSON.stringify(sim.collateral()));
+    writeFileSync(join(dir, 'root.pem'), sim.rootCaPem);
+    writeFileSync(join(dir, 'root.der'), sim.rootCaDer);
+    const args = ['attest', 'verify', '--quote', join(dir, 'quote.dat'), '--collateral', join(dir, 'collateral.json'), '--json'];
+    const intelOnly = await runInProcess(args);
+    assert.equal(intelOnly.status, 1);
+    assert.equal((JSON.parse(intelOnly.stdout) as { error: { code: string } }).error.code, 'UNTRUSTED_ROOT');
+    for (const root of ['root.pem', 'root.der']) {
+      const ok = await runInProcess([...args, '--trust-root', join(dir, root)]);
+      assert.equal(ok.status, 0, ok.stderr);
+      const j = JSON.parse(ok.stdout) as { status: string; enclave: { debug: boolean } };
+      assert.equal(j.status, 'UpToDate');
+      assert.equal(j.enclave.debug, true);
+    }
+    const missing = await runInProcess([...args, '--trust-root', join(dir, 'nope.pem')]);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /FILE_UNREADABLE/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('attest --help lists verify, inspect and collateral', async () => {
+  const r = await runInProcess(['attest', '--help']);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /verify .*verify a quote offline/);
+  assert.match(r.stdout, /inspect .*without verifying/);
+  assert.match(r.stdout, /collateral .*fetch the collateral/);
 });
