@@ -68,7 +68,7 @@ export function openSqliteDriver(path: string, options: { readonly?: boolean } =
           return result;
         } catch (err) {
           if (db.inTransaction) db.exec('ROLLBACK');
-          throw err;
+          throw asStoreError(err, path);
         }
       });
     },
@@ -89,4 +89,17 @@ export function openSqliteDriver(path: string, options: { readonly?: boolean } =
       });
     },
   };
+}
+
+/**
+ * SQLite I/O failures (disk full, read-only file, corruption) become a typed
+ * STORE_UNAVAILABLE; our own errors and programming errors pass through.
+ */
+function asStoreError(err: unknown, path: string): unknown {
+  const code = (err as { code?: unknown }).code;
+  if (err instanceof KbsStoreError || typeof code !== 'string' || !code.startsWith('SQLITE_') || code.startsWith('SQLITE_CONSTRAINT')) return err;
+  return new KbsStoreError('STORE_UNAVAILABLE', `SQLite ${path} failed: ${(err as Error).message} (${code})`, {
+    cause: err,
+    hint: 'check free disk space, file permissions and the database file',
+  });
 }

@@ -55,3 +55,27 @@ test('SQLite: a destroyed version leaves no copy of its ciphertext or wrapped ke
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('SQLite: two connections (as two broker processes would) writing at once keep one linear audit chain', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kubetee-kbs-two-'));
+  const url = `sqlite:${join(dir, 'kbs.db')}`;
+  const a = await openKbsStore(url);
+  const b = await openKbsStore(url);
+  try {
+    const keyring = createKeyring([Buffer.alloc(32, 3)]);
+    const sa = new SecretService({ store: a, keyring });
+    const sb = new SecretService({ store: b, keyring });
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) => (i % 2 ? sa : sb).put(`w${i % 2}`, { path: 'r/t/shared', value: Buffer.from(`v${i}`) })),
+    );
+    const info = await sa.describe('r/t/shared');
+    assert.deepEqual(info.versions.map((v) => v.version), Array.from({ length: 30 }, (_, i) => i + 1));
+    const v = await sb.verifyAudit();
+    assert.equal(v.ok, true);
+    assert.equal(v.count, 30);
+  } finally {
+    await a.close();
+    await b.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
