@@ -11,7 +11,7 @@
  *    re-register. While kubelet.sock is absent or Register fails, retry with
  *    exponential backoff; a new kubelet.sock resets the backoff.
  */
-import { mkdirSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/log.js';
@@ -67,6 +67,9 @@ export interface DevicePluginStatus {
   lastError: string | null;
   devices: DeviceInfo[];
 }
+
+/** Makes temporary bind names unique within the process. */
+let bindCounter = 0;
 
 interface Inode {
   dev: number;
@@ -184,13 +187,17 @@ export class DevicePluginServer {
     return () => this.listeners.delete(listener);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  private stopSupervising(): void {
     this.closed = true;
     this.stopWatch?.();
     clearInterval(this.pollTimer);
     clearTimeout(this.retryTimer);
     this.watcher?.close();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed && this.server === undefined) return;
+    this.stopSupervising();
     await this.checking?.catch(() => undefined);
     await this.stopServing();
     // Only remove the socket file if it is still ours (a successor may have replaced it).
@@ -310,8 +317,13 @@ export class DevicePluginServer {
     }
     const server = new grpc.Server();
     server.addService(devicePluginApi().devicePlugin.service, this.handlers());
+    // Bind under a temporary name and rename into place: libuv unlinks a unix
+    // socket *by name* when the server closes, which would delete a successor's
+    // socket at our path. The temporary name is what it unlinks instead.
+    const tmpPath = join(this.dir, `.kt-${process.pid}-${++bindCounter}.sock`);
+    rmSync(tmpPath, { force: true });
     await new Promise<void>((resolve, reject) => {
-      server.bindAsync(`unix:${this.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => {
+      server.bindAsync(`unix:${tmpPath}`, grpc.ServerCredentials.createInsecure(), (err) => {
         if (err) {
           server.forceShutdown();
           reject(
@@ -323,6 +335,13 @@ export class DevicePluginServer {
         } else resolve();
       });
     });
+    try {
+      renameSync(tmpPath, this.socketPath);
+    } catch (err) {
+      server.forceShutdown();
+      rmSync(tmpPath, { force: true });
+      throw new DevicePluginError('DP_LISTEN_FAILED', `cannot move the plugin socket into place at ${this.socketPath}: ${(err as Error).message}`, { cause: err });
+    }
     this.server = server;
     this.ourInode = inodeOf(this.socketPath);
     this.log.info({ socket: this.socketPath }, 'serving');
@@ -382,7 +401,19 @@ export class DevicePluginServer {
       this.log.warn('plugin socket removed; serving again and re-registering');
       this.registered = false;
       await this.stopServing();
-      await this.serve();
+      try {
+        await this.serve();
+      } catch (err) {
+        if ((err as { code?: string }).code === 'DP_SOCKET_IN_USE') {
+          // A successor (e.g. the next agent pod in a rolling update) owns the socket now: step aside for good.
+          this.lastError = (err as Error).message;
+          this.log.error({ err: this.lastError }, 'another plugin serves this resource now; this server stops');
+          this.stopSupervising();
+          this.emit();
+          return;
+        }
+        throw err;
+      }
       this.ensureWatcher();
     }
     const kubelet = inodeOf(join(this.dir, KUBELET_SOCKET_NAME));

@@ -177,7 +177,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         accounting.lastUpdate = new Date();
         accounting.error = null;
       } catch (err) {
-        accounting.error = (err as Error).message;
+        accounting.error = `[${(err as { code?: string }).code ?? 'ERROR'}] ${(err as Error).message}`;
         log.warn({ err: accounting.error }, 'EPC accounting failed');
       }
     }

@@ -203,3 +203,28 @@ test('invalid resource names and device IDs are rejected up front', async (t) =>
   await kubelet.waitFor(() => kubelet.resource('example.com/widget')?.updates === 1, 'first list');
   assert.deepEqual(kubelet.resource('example.com/widget')!.devices.map((d) => d.ID), ['ok']);
 });
+
+test('a successor that took over the socket wins: the old server steps aside instead of fighting', async (t) => {
+  const dir = newDir();
+  const kubelet = await startKubeletStandin({ dir });
+  t.after(() => kubelet.close());
+  const w1 = widgetPart();
+  w1.set([widget('old')]);
+  const old = new DevicePluginServer(w1.part, { pluginDir: dir, ...FAST });
+  t.after(() => old.close());
+  await old.start();
+  await kubelet.waitFor(() => kubelet.registrations.length === 1, 'old registered');
+  // Rolling update: the new agent removes the (to it, stale-looking) socket and serves before the old one notices.
+  rmSync(join(dir, 'example.com-widget.sock'));
+  const w2 = widgetPart();
+  w2.set([widget('new')]);
+  const successor = new DevicePluginServer(w2.part, { pluginDir: dir, ...FAST });
+  t.after(() => successor.close());
+  await successor.start();
+  await kubelet.waitFor(() => kubelet.resource('example.com/widget')?.devices[0]?.ID === 'new', 'successor registered');
+  await kubelet.waitFor(() => old.status().serving === false && /another server/.test(old.status().lastError ?? ''), 'old server stepped aside', 3000).catch((e) => { console.log(JSON.stringify({ ...old.status(), devices: undefined })); throw e; });
+  const regs = kubelet.registrations.length;
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(kubelet.registrations.length, regs, 'no registration fight');
+  assert.equal(kubelet.resource('example.com/widget')!.devices[0]!.ID, 'new');
+});

@@ -147,7 +147,7 @@ test('agent on a node without SGX runs, advertises nothing and labels sgx=false'
   const dir = join(base, `a${n++}`);
   const tree = createHostTree(join(dir, 'host'), { machine: 'no-sgx', driver: 'none' });
   const kubelet = await startKubeletStandin({ dir: join(dir, 'dp') });
-  const agent = await startNodeAgent({ hostRoot: tree.root, profile: 'alibaba', kubeletDir: kubelet.dir, podResourcesSocket: null, aesmSocketDir: '/var/run/aesmd', nfdFeaturesDir: join(dir, 'nfd'), pluginPollMs: 200 });
+  const agent = await startNodeAgent({ hostRoot: tree.root, profile: 'alibaba', kubeletDir: kubelet.dir, podResourcesSocket: join(dir, 'no-kubelet', 'kubelet.sock'), aesmSocketDir: '/var/run/aesmd', nfdFeaturesDir: join(dir, 'nfd'), pluginPollMs: 200 });
   t.after(async () => {
     await agent.close();
     await kubelet.close();
@@ -156,6 +156,8 @@ test('agent on a node without SGX runs, advertises nothing and labels sgx=false'
   assert.equal(s.usable, false);
   assert.deepEqual(s.resources, []);
   assert.match(s.reasons.join(' '), /does not implement SGX/);
+  // pod-resources unreachable: reported in the status, the agent keeps running.
+  assert.match(s.accounting.error ?? '', /POD_RESOURCES_FAILED.*pod-resources List/);
   assert.match(readFileSync(join(dir, 'nfd', 'kubetee-sgx'), 'utf8'), /^kubetee\.io\/sgx=false$/m);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(kubelet.registrations.length, 0);
