@@ -5,6 +5,29 @@ import { KbsStoreError } from './errors.js';
 import { AsyncMutex, type SqlDriver, type SqlParam, type SqlQuery, type SqlRow } from './sql-driver.js';
 import type { TxMode } from './types.js';
 
+/*
+ * One mutex per database file in this process. better-sqlite3 is synchronous:
+ * if a second connection to the same file tried BEGIN IMMEDIATE while the
+ * first held the lock across an await, its busy-wait would block the only
+ * thread, and with it the first connection's commit. Sharing the mutex makes
+ * such connections queue instead. Other processes are handled by the file
+ * lock and busy_timeout.
+ */
+const fileMutexes = new Map<string, { mutex: AsyncMutex; users: number }>();
+
+function mutexFor(path: string): AsyncMutex {
+  if (path === ':memory:') return new AsyncMutex();
+  const entry = fileMutexes.get(path) ?? { mutex: new AsyncMutex(), users: 0 };
+  entry.users++;
+  fileMutexes.set(path, entry);
+  return entry.mutex;
+}
+
+function releaseMutex(path: string): void {
+  const entry = fileMutexes.get(path);
+  if (entry && --entry.users <= 0) fileMutexes.delete(path);
+}
+
 /**
  * SQLite through better-sqlite3. WAL lets readers (e.g. `audit verify --db`)
  * run beside the server; synchronous=FULL makes every COMMIT durable before it
@@ -29,7 +52,7 @@ export function openSqliteDriver(path: string, options: { readonly?: boolean } =
       hint: options.readonly ? 'check the path given with --db' : 'check that the directory exists and is writable',
     });
   }
-  const mutex = new AsyncMutex();
+  const mutex = mutexFor(path);
   const statements = new Map<string, Database.Statement>();
   let closed = false;
 
@@ -86,6 +109,7 @@ export function openSqliteDriver(path: string, options: { readonly?: boolean } =
         closed = true;
         statements.clear();
         db.close();
+        releaseMutex(path);
       });
     },
   };

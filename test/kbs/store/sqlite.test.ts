@@ -56,7 +56,7 @@ test('SQLite: a destroyed version leaves no copy of its ciphertext or wrapped ke
   }
 });
 
-test('SQLite: two connections (as two broker processes would) writing at once keep one linear audit chain', async () => {
+test('SQLite: two stores on one file in one process queue instead of deadlocking, and keep one linear audit chain', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kubetee-kbs-two-'));
   const url = `sqlite:${join(dir, 'kbs.db')}`;
   const a = await openKbsStore(url);
