@@ -71,8 +71,8 @@ export function registerSim(program: Command): void {
   const stateOption = (cmd: Command): Command => cmd.option('--state <file>', 'platform state file (holds private keys)', DEFAULT_STATE);
 
   stateOption(sim.command('init').description('create a new simulated platform (new keys and root CA)'))
-    .option('--fmspc <hex>', 'FMSPC, 12 hex digits', '00906ed50000')
-    .option('--pce-id <hex>', 'PCE-ID, 4 hex digits', '0000')
+    .option('--fmspc <hex>', 'FMSPC, 12 hex digits', (v: string) => toHex(hexBytes(6, 6)(v)), '00906ed50000')
+    .option('--pce-id <hex>', 'PCE-ID, 4 hex digits', (v: string) => toHex(hexBytes(2, 2)(v)), '0000')
     .option('--ca <ca>', 'PCK CA issuing the leaf: processor | platform', pckCa, 'processor')
     .option('--force', 'replace an existing state file (its root is then no longer this platform\'s)')
     .action(async (opts: { state: string; fmspc: string; pceId: string; ca: SimPckCa; force?: boolean }) => {
