@@ -29,6 +29,12 @@ export const NODE_LABELS = {
   aesm: 'kubetee.io/sgx.aesm',
 } as const;
 
+/** Node annotations published by the node agent. */
+export const NODE_ANNOTATIONS = {
+  /** "enforced" when the kernel's sgx_epc misc cgroup limits each container, else "scheduling-only". */
+  epcLimits: 'kubetee.io/sgx.epc-limits',
+} as const;
+
 /** Taint the operator puts on SGX nodes so only enclave workloads land there. */
 export const SGX_TAINT = { key: 'kubetee.io/sgx', value: 'true', effect: 'NoSchedule' } as const;
 

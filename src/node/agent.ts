@@ -18,7 +18,7 @@ import { applyEpcLimits, listNodePods } from './epc-enforcer.js';
 import type { NodeAgentStatus } from './agent-status.js';
 import { NodeError } from './errors.js';
 import { HOST_PATHS, underRoot } from './host-paths.js';
-import { nodeCapacityFor, nodeLabelsFor, publishNodeLabels, writeNfdFeatureFile } from './labels.js';
+import { nodeAnnotationsFor, nodeCapacityFor, nodeLabelsFor, publishNodeLabels, writeNfdFeatureFile } from './labels.js';
 import { NodeAgentMetrics, serveMetrics, type MetricsServer } from './metrics.js';
 import { accountEpc, listPodResources, type ContainerEpc } from './pod-resources.js';
 import { probeNode, type NodeProbe } from './probe.js';
@@ -145,7 +145,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     }
     if (options.kube) {
       try {
-        await publishNodeLabels(options.kube, labels, nodeCapacityFor(probe, options.profile));
+        await publishNodeLabels(options.kube, labels, nodeCapacityFor(probe, options.profile), nodeAnnotationsFor(probe));
         labelState.published = true;
         labelState.error = null;
       } catch (err) {

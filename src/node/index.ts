@@ -1,7 +1,7 @@
 /** Node side: probing a host for SGX, the node agent, labels, accounting, DaemonSet facts. */
 export { probeNode, probeToJson, formatProbe, summarize, type NodeProbe, type NodeProbeJson, type ProbeOptions } from './probe.js';
 export { startNodeAgent, type NodeAgent, type NodeAgentOptions, type NodeAgentStatus } from './agent.js';
-export { nodeLabelsFor, nodeCapacityFor, nfdFeatureFile, writeNfdFeatureFile, loadKubeConfig, publishNodeLabels } from './labels.js';
+export { nodeLabelsFor, nodeAnnotationsFor, nodeCapacityFor, nfdFeatureFile, writeNfdFeatureFile, loadKubeConfig, publishNodeLabels } from './labels.js';
 export { accountEpc, listPodResources, type ContainerEpc, type PodResourcesPod } from './pod-resources.js';
 export { watchSgxState, type SgxStateWatcher } from './sgx-state-watch.js';
 export { detectSgxDevices, type SgxDriverKind } from './devices.js';

@@ -6,7 +6,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 // Types only at load time: the client library is imported on first use, so CLI start-up stays fast.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { NODE_LABELS, RESOURCES, type ResourceProfile } from '../common/labels.js';
+import { NODE_ANNOTATIONS, NODE_LABELS, RESOURCES, type ResourceProfile } from '../common/labels.js';
 import { NodeError } from './errors.js';
 import type { NodeProbe } from './probe.js';
 
@@ -24,6 +24,11 @@ export function nodeLabelsFor(probe: NodeProbe, aesmAlive: boolean): Record<stri
     [NODE_LABELS.driver]: probe.driver,
     [NODE_LABELS.aesm]: b(aesmAlive),
   };
+}
+
+/** Pure: node annotations (EPC limit enforcement state, visible in `kubectl describe node`). */
+export function nodeAnnotationsFor(probe: NodeProbe): Record<string, string> {
+  return { [NODE_ANNOTATIONS.epcLimits]: probe.miscCgroupEpc.available ? 'enforced' : 'scheduling-only' };
 }
 
 /**
@@ -85,12 +90,12 @@ export async function loadKubeConfig(source: { kubeconfig?: string; inCluster?: 
 }
 
 /** Merge-patches labels (and, for the intel profile, status capacity) onto the node. */
-export async function publishNodeLabels(target: KubeTarget, labels: Record<string, string>, capacity: Record<string, string> | null): Promise<void> {
+export async function publishNodeLabels(target: KubeTarget, labels: Record<string, string>, capacity: Record<string, string> | null, annotations: Record<string, string> = {}): Promise<void> {
   const { CoreV1Api, PatchStrategy, setHeaderOptions } = await import('@kubernetes/client-node');
   const api = target.kubeConfig.makeApiClient(CoreV1Api);
   const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   try {
-    await api.patchNode({ name: target.nodeName, body: { metadata: { labels } } }, merge);
+    await api.patchNode({ name: target.nodeName, body: { metadata: Object.keys(annotations).length > 0 ? { labels, annotations } : { labels } } }, merge);
     if (capacity) await api.patchNodeStatus({ name: target.nodeName, body: { status: { capacity } } }, merge);
   } catch (err) {
     const e = err as { code?: number; message?: string };

@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, readdirSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -12,6 +12,7 @@ import {
   type DeviceInfo,
   type DevicePart,
 } from '../../src/deviceplugin/index.js';
+import { devicePluginApi } from '../../src/deviceplugin/proto.js';
 
 const base = mkdtempSync(join(tmpdir(), 'kt-dp-'));
 after(() => rmSync(base, { recursive: true, force: true }));
@@ -227,4 +228,48 @@ test('a successor that took over the socket wins: the old server steps aside ins
   await new Promise((r) => setTimeout(r, 600));
   assert.equal(kubelet.registrations.length, regs, 'no registration fight');
   assert.equal(kubelet.resource('example.com/widget')!.devices[0]!.ID, 'new');
+});
+
+test('our socket deleted while kubelet stays: serve again and re-register within a second', async (t) => {
+  const dir = newDir();
+  const kubelet = await startKubeletStandin({ dir });
+  t.after(() => kubelet.close());
+  const w = widgetPart();
+  w.set([widget('w0')]);
+  const server = new DevicePluginServer(w.part, { pluginDir: dir, ...FAST });
+  t.after(() => server.close());
+  await server.start();
+  await kubelet.waitFor(() => kubelet.registrations.length === 1, 'first registration');
+  const t0 = Date.now();
+  rmSync(join(dir, 'example.com-widget.sock'));
+  await kubelet.waitFor(() => kubelet.registrations.length === 2 && kubelet.resource('example.com/widget')!.connected, 're-registration', 1000);
+  assert.ok(Date.now() - t0 < 1000);
+  assert.deepEqual((await kubelet.allocate('example.com/widget', [['w0']])).container_responses.length, 1);
+});
+
+test('a kubelet that refuses Register is retried with exponential backoff, not in a spin', async (t) => {
+  const dir = newDir();
+  mkdirSync(dir, { recursive: true });
+  // A Registration server that always fails (e.g. a kubelet rejecting the version).
+  const { registration } = devicePluginApi();
+  const refusing = new grpc.Server();
+  let attempts = 0;
+  refusing.addService(registration.service, {
+    Register: (_call: unknown, cb: grpc.sendUnaryData<object>) => {
+      attempts++;
+      cb({ code: grpc.status.INVALID_ARGUMENT, details: 'not today' } as grpc.ServiceError);
+    },
+  });
+  await new Promise<void>((res, rej) => refusing.bindAsync(`unix:${join(dir, 'kubelet.sock')}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? rej(e) : res())));
+  t.after(() => refusing.forceShutdown());
+  const w = widgetPart();
+  w.set([widget('w0')]);
+  const server = new DevicePluginServer(w.part, { pluginDir: dir, pollIntervalMs: 100, backoffInitialMs: 50, backoffMaxMs: 400 });
+  t.after(() => server.close());
+  await server.start();
+  await new Promise((r) => setTimeout(r, 1500));
+  // 50 + 100 + 200 + 400 + 400 + 400 ms: about 6-7 attempts in 1.5 s, never one per poll tick (15).
+  assert.ok(attempts >= 3 && attempts <= 9, `attempts: ${attempts}`);
+  assert.match(server.status().lastError ?? '', /not today/);
+  assert.equal(server.status().registered, false);
 });

@@ -13,7 +13,7 @@ import { createHostTree } from '../../src/node/testing/host-tree.js';
 import { startAesmStandin } from '../../src/node/testing/aesm-standin.js';
 import { startPodResourcesStandin } from '../../src/node/testing/pod-resources-standin.js';
 import { startKubeletStandin } from '../../src/deviceplugin/kubelet-standin.js';
-import { NODE_LABELS, RESOURCES } from '../../src/common/labels.js';
+import { NODE_ANNOTATIONS, NODE_LABELS, RESOURCES } from '../../src/common/labels.js';
 import { startFakeApiServer, kubeconfigYaml } from '../helpers/fake-apiserver.js';
 import { startCli, waitForOutput, runCli } from '../helpers/cli.js';
 
@@ -72,6 +72,7 @@ test('embedded agent (alibaba): plugin, labels, NFD file, pod-resources accounti
   assert.deepEqual((patch.body as { metadata: { labels: Record<string, string> } }).metadata.labels, {
     [NODE_LABELS.sgx]: 'true', [NODE_LABELS.flc]: 'true', [NODE_LABELS.sgx2]: 'true', [NODE_LABELS.epcMiB]: '4064', [NODE_LABELS.driver]: 'in-kernel', [NODE_LABELS.aesm]: 'true',
   });
+  assert.deepEqual((patch.body as { metadata: { annotations: Record<string, string> } }).metadata.annotations, { [NODE_ANNOTATIONS.epcLimits]: 'scheduling-only' });
   assert.ok(!api.requests.some((r) => r.url.includes('/status')), 'alibaba profile does not patch node status');
   assert.match(readFileSync(join(dir, 'features.d', 'kubetee-sgx'), 'utf8'), /^kubetee\.io\/sgx\.epc-mib=4064$/m);
 
