@@ -83,9 +83,9 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
       return badRequest(`the body is not an AdmissionReview: ${parsed.problems.join('; ')}`);
     }
     const req = parsed.request;
-    if (req.operation === 'CREATE' && (req.object === undefined || req.object === null)) {
+    if ((req.operation === 'CREATE' || req.operation === 'UPDATE') && (req.object === undefined || req.object === null)) {
       metrics.badRequests.inc({ phase });
-      return badRequest('request.object is missing for a CREATE');
+      return badRequest(`request.object is missing for a ${req.operation}`);
     }
     let response: AdmissionReviewResponse;
     let entry: { verdict: Verdict; rules: string[]; trust?: Decision['trust']; pod: string; message?: string };
@@ -94,8 +94,9 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
         const message = `kubetee admits pods only, got ${req.kind.group ? `${req.kind.group}/` : ''}${req.kind.version}/${req.kind.kind}; check the rules of the kubetee webhook configurations`;
         response = reviewResponse({ uid: req.uid, allowed: false, status: { code: 400, reason: 'BadRequest', message } });
         entry = { verdict: 'denied', rules: ['engine.pod-shape'], pod: `${req.namespace ?? ''}/${req.name ?? '?'}`, message };
-      } else if (req.operation !== 'CREATE' || req.subResource) {
-        // Pod specs are immutable after creation except fields these rules do not read.
+      } else if ((req.operation !== 'CREATE' || req.subResource) && !(phase === 'validate' && req.operation === 'UPDATE' && req.subResource === 'ephemeralcontainers')) {
+        // Pod specs are immutable after creation except fields these rules do not read;
+        // the one exception, debug containers, is validated above.
         response = reviewResponse({ uid: req.uid, allowed: true });
         entry = { verdict: 'allowed', rules: [], pod: `${req.namespace ?? ''}/${req.name ?? '?'}` };
       } else {

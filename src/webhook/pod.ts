@@ -27,6 +27,7 @@ const podSchema = z.looseObject({
   spec: z.looseObject({
     containers: z.array(containerSchema).min(1),
     initContainers: z.array(containerSchema).nullish(),
+    ephemeralContainers: z.array(containerSchema).nullish(),
     volumes: z.array(z.looseObject({ name: z.string(), hostPath: z.looseObject({ path: z.string() }).nullish() })).nullish(),
     runtimeClassName: z.string().nullish(),
     hostNetwork: z.boolean().nullish(),
@@ -47,15 +48,14 @@ export function checkPodShape(value: unknown): { pod: Pod; problems: [] } | { po
   return { pod: undefined, problems: r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(pod)'}: ${i.message}`) };
 }
 
-export type ContainerKind = 'container' | 'initContainer' | 'sidecar';
+export type ContainerKind = 'container' | 'initContainer' | 'sidecar' | 'ephemeral';
 
 /** A container with where it sits in the pod (JSON pointer base for patches). */
 export interface ContainerRef {
   readonly kind: ContainerKind;
   readonly index: number;
   readonly container: Container;
-  /** "containers" or "initContainers". */
-  readonly field: 'containers' | 'initContainers';
+  readonly field: 'containers' | 'initContainers' | 'ephemeralContainers';
 }
 
 /**
@@ -72,9 +72,18 @@ export function listContainers(pod: Pod): ContainerRef[] {
   return refs;
 }
 
+/**
+ * Debug containers added with `kubectl debug` (the pods/ephemeralcontainers
+ * subresource). Kept out of listContainers: they cannot request resources and
+ * never take part in SGX wiring, only in the privilege checks.
+ */
+export function listEphemeralContainers(pod: Pod): ContainerRef[] {
+  return (pod.spec.ephemeralContainers ?? []).map((container, index) => ({ kind: 'ephemeral' as const, index, container, field: 'ephemeralContainers' as const }));
+}
+
 /** Human name of a container for messages: `container "app"` / `init container "setup"`. */
 export function describeContainer(ref: { kind: ContainerKind; container: { name: string } }): string {
-  const label = ref.kind === 'container' ? 'container' : ref.kind === 'sidecar' ? 'sidecar container' : 'init container';
+  const label = { container: 'container', sidecar: 'sidecar container', initContainer: 'init container', ephemeral: 'ephemeral container' }[ref.kind];
   return `${label} "${ref.container.name}"`;
 }
 

@@ -64,6 +64,8 @@ function clientConfig(target: ClientTarget, path: string, caBundle: string | und
 }
 
 const POD_RULES = [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }];
+// `kubectl debug` adds containers to a running pod through this subresource; only validated.
+const EPHEMERAL_RULES = [{ operations: ['UPDATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods/ephemeralcontainers'], scope: 'Namespaced' }];
 
 /**
  * The MutatingWebhookConfiguration and ValidatingWebhookConfiguration for
@@ -90,7 +92,7 @@ export function buildWebhookConfigurations(options: WebhookConfigurationOptions)
   const common = (level: TrustLevel | typeof INVALID_LABEL_SEGMENT, phase: 'mutate' | 'validate') => ({
     name: `${level}.${phase}.kubetee.io`,
     clientConfig: clientConfig(options.target, `/${phase}/${level}`, caBundle),
-    rules: POD_RULES,
+    rules: phase === 'validate' ? [...POD_RULES, ...EPHEMERAL_RULES] : POD_RULES,
     failurePolicy: failurePolicy(level),
     matchPolicy: 'Equivalent',
     namespaceSelector: namespaceSelectorFor(level, policy.defaultTrustLevel, excluded),

@@ -82,8 +82,9 @@ test('kubetee webhook manifests: both configurations, schema-valid, Fail, select
     { key: 'kubetee.io/trust', operator: 'Exists' },
     { key: 'kubetee.io/trust', operator: 'NotIn', values: ['confidential', 'sandboxed', 'standard'] },
   ]);
-  for (const w of [...mutating.webhooks, ...validating.webhooks]) {
-    assert.deepEqual(w.admissionReviewVersions, ['v1']);
-    assert.deepEqual(w.rules, [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }]);
-  }
+  const podCreate = { operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' };
+  const debugUpdate = { operations: ['UPDATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods/ephemeralcontainers'], scope: 'Namespaced' };
+  for (const w of mutating.webhooks) assert.deepEqual(w.rules, [podCreate]);
+  for (const w of validating.webhooks) assert.deepEqual(w.rules, [podCreate, debugUpdate]);
+  for (const w of [...mutating.webhooks, ...validating.webhooks]) assert.deepEqual(w.admissionReviewVersions, ['v1']);
 });

@@ -562,6 +562,36 @@ test('sandboxed: a pod that skipped the mutating webhook is denied (no runtimeCl
   assert.match(body.response.status!.message, /\[sandboxed\.runtime-class-allowed\] pod has no runtimeClassName/);
 });
 
+test('kubectl debug: ephemeral containers are refused in confidential pods, privileged ones in sandboxed pods, allowed in standard', async () => {
+  const debug = (privileged: boolean): Obj => container('debugger', { ...(privileged ? { securityContext: { privileged: true } } : {}) });
+  const running = (level: string, extra: Obj): Obj =>
+    level === 'confidential'
+      ? pod({
+          containers: [container('app', epc({ 'sgx.intel.com/epc': '8Mi', 'sgx.intel.com/enclave': '1' }))],
+          tolerations: [{ key: 'kubetee.io/sgx', operator: 'Exists' }],
+          affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [AFFINITY] }] } } },
+          ...extra,
+        })
+      : pod({ runtimeClassName: 'kata', ...extra });
+  const cases: [string, boolean, boolean, string[]][] = [
+    ['confidential', false, false, ['confidential.no-ephemeral-containers']],
+    ['confidential', true, false, ['confidential.no-ephemeral-containers', 'confidential.no-privileged']],
+    ['sandboxed', true, false, ['sandboxed.no-privileged']],
+    ['sandboxed', false, true, []],
+    ['standard', true, true, []],
+  ];
+  const h = handlerFor('intel');
+  for (const [level, privileged, allowed, rules] of cases) {
+    const object = running(level, { ephemeralContainers: [debug(privileged)] });
+    const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'e1', kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'UPDATE', subResource: 'ephemeralcontainers', namespace: 'team', object, oldObject: running(level, {}) } };
+    const r = (await h.review('validate', review, level as NamespaceTrust)).body as { response: { allowed: boolean; status?: { message: string }; auditAnnotations?: Record<string, string> } };
+    assert.equal(r.response.allowed, allowed, `${level} privileged=${privileged}: ${r.response.status?.message}`);
+    assert.deepEqual(ids(r.response.auditAnnotations?.['denied-by']), [...rules].sort());
+    if (!allowed) assert.match(r.response.status!.message, /ephemeral container "debugger"/);
+    rules.forEach((id) => observed.add(id));
+  }
+});
+
 test('every rule in the catalogue is exercised in a non-pass outcome', () => {
   const missing = RULE_IDS.filter((id) => !observed.has(id));
   assert.deepEqual(missing, [], `rules never seen mutating or denying: ${missing.join(', ')}`);

@@ -59,6 +59,8 @@ export const policySchema = z
       .strictObject({
         /** A pod in a confidential namespace must request EPC somewhere. */
         requireEpc: z.boolean().default(true),
+        /** Allow `kubectl debug` containers in confidential pods. */
+        allowEphemeralContainers: z.boolean().default(false),
         /** Host directory holding aesm.socket (PSW default). */
         aesmSocketHostPath: absolutePath.default('/var/run/aesmd'),
         /** Where the AESM directory appears in containers. */

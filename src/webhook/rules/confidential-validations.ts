@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { NODE_LABELS, RESOURCES, SGX_TAINT, TRUST_LABEL } from '../../common/labels.js';
 import { EPC_RESOURCE_NAMES, activeEpcResource, readContainerEpc } from '../epc.js';
-import { describeContainer, listContainers } from '../pod.js';
+import { describeContainer, listContainers, listEphemeralContainers } from '../pod.js';
 import { formatBinaryBytes } from '../quantity.js';
 import { AESMD } from '../quote-setup.js';
 import { AESM_ENV, requiredNodeExpressions, termHasExpression, toleratesSgxTaint } from './confidential-mutations.js';
@@ -52,10 +52,29 @@ export const confidentialNoPrivilegedRule: ValidationRule = {
   levels: ['confidential'],
   summary: 'deny privileged containers in confidential pods (they can read enclave-adjacent host state and every device)',
   validate(_ctx, pod) {
-    const out: Finding[] = listContainers(pod)
+    const out: Finding[] = [...listContainers(pod), ...listEphemeralContainers(pod)]
       .filter((r) => r.container.securityContext?.privileged === true)
       .map((r) => deny('is privileged; enclave workloads get their SGX devices from the device plugin and must not run privileged', 'remove securityContext.privileged', describeContainer(r)));
     return out.length ? out : [pass('no privileged container')];
+  },
+};
+
+/**
+ * A debug container joins the pod's namespaces and sees its filesystem and
+ * any secret already released to the enclave workload, so confidential pods
+ * refuse them unless the policy allows it.
+ */
+export const noEphemeralContainersRule: ValidationRule = {
+  id: 'confidential.no-ephemeral-containers',
+  phase: 'validate',
+  levels: ['confidential'],
+  summary: 'deny debug (ephemeral) containers in confidential pods (policy confidential.allowEphemeralContainers)',
+  validate(ctx, pod) {
+    if (ctx.policy.confidential.allowEphemeralContainers) return [pass('allowed by policy (confidential.allowEphemeralContainers: true)')];
+    const out: Finding[] = listEphemeralContainers(pod).map((r) =>
+      deny('would attach a debug container to a confidential pod, exposing its files and released secrets', 'debug a non-confidential copy of the workload instead (kubectl debug --copy-to), or allow it in the policy', describeContainer(r)),
+    );
+    return out.length ? out : [pass('no ephemeral container')];
   },
 };
 

@@ -1,4 +1,4 @@
-import { describeContainer, listContainers } from '../pod.js';
+import { describeContainer, listContainers, listEphemeralContainers } from '../pod.js';
 import { deny, mutated, pass, type Finding, type MutationRule, type ValidationRule } from './rule.js';
 
 /** Untrusted work runs in its own guest kernel: give it the default sandbox class when it names none. */
@@ -39,7 +39,7 @@ export const sandboxNoPrivilegedRule: ValidationRule = {
   summary: 'deny privileged containers in sandboxed pods (policy sandboxed.denyPrivileged)',
   validate(ctx, pod) {
     if (!ctx.policy.sandboxed.denyPrivileged) return [pass('disabled by policy (sandboxed.denyPrivileged: false)')];
-    const out: Finding[] = listContainers(pod)
+    const out: Finding[] = [...listContainers(pod), ...listEphemeralContainers(pod)]
       .filter((r) => r.container.securityContext?.privileged === true)
       .map((r) => deny('is privileged, which defeats the sandbox', 'remove securityContext.privileged (grant only the capabilities it needs)', describeContainer(r)));
     return out.length ? out : [pass('no privileged container')];
