@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { QuoteVerifier } from '../../../src/attestation/index.js';
+import { QuoteVerifier, parseQuote } from '../../../src/attestation/index.js';
 import { loadCollateralPath, pccsCollateral, staticCollateral } from '../../../src/kbs/protocol/collateral-source.js';
 import { claimsFromVerifiedQuote } from '../../../src/kbs/policy/claims.js';
 import { builtinDefaultPolicy } from '../../../src/kbs/policy/engine.js';
@@ -90,6 +90,20 @@ test('default release policy over real verified quotes: SWHardeningNeeded (V3a) 
   assert.equal(old.status, 'OutOfDate');
   const d = policy.evaluate(old, { now: at, resource: 'a/b/c' });
   assert.equal(d.allowed ? 'allowed' : d.rule, 'accepted-status');
+});
+
+test('the real debug-enclave quote (Fortanix, 2020): its DEBUG flag is refused by the default policy', async (t) => {
+  // Parse only: no 2020 Root CA CRL exists among the fixtures, so the chain cannot be verified at its time;
+  // the fixture README's hand evaluation gives SWHardeningNeeded, which the default policy would accept.
+  const q = fixturePath(t, 'attestation', 'fortanix-rust-sgx', 'quote.bin');
+  if (!q) return;
+  const parsed = parseQuote(readQuote(q));
+  assert.ok(parsed.enclave);
+  const claims = claimsFromVerifiedQuote({ tee: 'sgx', status: 'SWHardeningNeeded', advisoryIds: [], fmspc: '00906ea10000', enclave: parsed.enclave });
+  assert.equal(claims.debug, true);
+  assert.equal(claims.mrenclave, '2531fd89facb97c6bab5f343805afe4dc051c2bef0d11309ac553c404326dda2');
+  const d = builtinDefaultPolicy().evaluate(claims, { now: new Date('2020-06-01T00:00:00Z'), resource: 'a/b/c' });
+  assert.equal(d.allowed ? 'allowed' : d.rule, 'no-debug');
 });
 
 test('collateral from a PCCS over real HTTP (the simulated PCS): release works with --pccs', async () => {
