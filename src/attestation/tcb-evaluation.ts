@@ -1,7 +1,7 @@
 import { AttestationError } from './errors.js';
 import type { PckExtension } from './pck-extension.js';
 import type { QeIdentity, QeTcbLevel, TcbInfo, TcbLevel } from './tcb-info.js';
-import type { TcbStatus } from './types.js';
+import { TCB_STATUSES, type TcbStatus } from './types.js';
 
 /**
  * Platform TCB level (algorithm step 10): the first level, in the order TCB
@@ -23,6 +23,7 @@ export function selectPlatformTcbLevel(tcbInfo: TcbInfo, pck: PckExtension, teeT
       for (let i = from; i < 16; i++) if (teeTcbSvn[i]! < tdx[i]!) ok = false;
       if (!ok) continue;
     }
+    knownStatus(level.status, `the matching TCB Info level (${level.tcbDate})`);
     return level;
   }
   throw new AttestationError(
@@ -41,6 +42,7 @@ export function selectQeTcbLevel(identity: QeIdentity, qeIsvSvn: number): QeTcbL
       hint: 'the quoting enclave is too old; update the platform software (DCAP/PSW)',
     });
   }
+  knownStatus(level.status, `the matching QE Identity level (${level.tcbDate})`);
   return level;
 }
 
@@ -75,7 +77,7 @@ export function checkTdxModule(
   matches(identity, `TDX module identity ${id}`);
   const level = identity.tcbLevels.find((l) => teeTcbSvn[0]! >= l.isvSvn);
   if (!level) throw new AttestationError('TCB_LEVEL_NOT_FOUND', `TDX module ISVSVN ${teeTcbSvn[0]} is below every TCB level of ${id}`);
-  return { status: level.status, advisoryIds: level.advisoryIds };
+  return { status: knownStatus(level.status, `the matching ${id} level`), advisoryIds: level.advisoryIds };
 }
 
 /** (value & mask) == expected, on equal-length hex strings. */
@@ -109,4 +111,14 @@ export function mergeAdvisories(...lists: string[][]): string[] {
   const out: string[] = [];
   for (const list of lists) for (const id of list) if (!out.includes(id)) out.push(id);
   return out;
+}
+
+/** Rejects a matched level whose status is not one of Intel's names (never guess its meaning). */
+export function knownStatus(status: string, where: string): TcbStatus {
+  if (!(TCB_STATUSES as readonly string[]).includes(status)) {
+    throw new AttestationError('UNKNOWN_TCB_STATUS', `${where} has the unknown TCB status "${status}"`, {
+      hint: 'update kubetee; a status this version does not know is never treated as acceptable',
+    });
+  }
+  return status as TcbStatus;
 }

@@ -105,3 +105,12 @@ test('QE level, masks and advisory merge', () => {
   assert.equal(maskedEqual('11', 'ffff', '1107'), false);
   assert.deepEqual(mergeAdvisories(['A', 'B'], [], ['B', 'C']), ['A', 'B', 'C']);
 });
+
+test('an unknown status rejects only when the matching level carries it', () => {
+  const levels = [level('UpToDate', comps(5), 13), level('BrandNewStatus' as TcbStatus, comps(3), 13), level('OutOfDate', comps(0), 0)];
+  assert.equal(selectPlatformTcbLevel(info(levels), pck(comps(5), 13), undefined).status, 'UpToDate');
+  assert.equal(selectPlatformTcbLevel(info(levels), pck(comps(1), 13), undefined).status, 'OutOfDate');
+  assert.throws(() => selectPlatformTcbLevel(info(levels), pck(comps(4), 13), undefined), (e: AttestationError) => e.code === 'UNKNOWN_TCB_STATUS');
+  const qe = { tcbLevels: [{ isvSvn: 8, tcbDate: 'x', status: 'Weird', advisoryIds: [] }] } as unknown as QeIdentity;
+  assert.throws(() => selectQeTcbLevel(qe, 9), (e: AttestationError) => e.code === 'UNKNOWN_TCB_STATUS');
+});
