@@ -1,5 +1,4 @@
 /** `kubetee node-agent`: flags → startNodeAgent → run until SIGINT/SIGTERM. */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../common/log.js';
@@ -7,6 +6,7 @@ import type { NodeAgentOptions } from './agent.js';
 import { NodeError } from './errors.js';
 import { DEFAULT_AESM_SOCKET_DIR, DEFAULT_POD_RESOURCES_SOCKET } from './host-paths.js';
 import { parseListenAddress } from './listen-address.js';
+import { readCpuidDumpFile } from './read-dump.js';
 // api.ts has no runtime imports: declaring the command loads no gRPC or Kubernetes client code.
 import { DEFAULT_DEVICE_PLUGIN_DIR } from '../deviceplugin/api.js';
 import { parseProfile } from './profile-option.js';
@@ -93,15 +93,7 @@ function declareAgent(cmd: Command): void {
         options.kube = { kubeConfig: await loadKubeConfig({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(inCluster ? { inCluster: true } : {}) }), nodeName };
       }
       if (flags.nfdFeaturesDir) options.nfdFeaturesDir = resolve(flags.nfdFeaturesDir);
-      if (flags.cpuidDump) {
-        let text: string;
-        try {
-          text = readFileSync(flags.cpuidDump, 'utf8');
-        } catch (err) {
-          throw new NodeError('CPUID_DUMP_UNREADABLE', `cannot read the CPUID dump ${flags.cpuidDump}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err, exitCode: 2 });
-        }
-        options.cpuidDump = { text, name: flags.cpuidDump, ...(flags.machine ? { machine: flags.machine } : {}) };
-      }
+      if (flags.cpuidDump) options.cpuidDump = readCpuidDumpFile(flags.cpuidDump, flags.machine);
       const { startNodeAgent } = await import('./agent.js');
       const agent = await startNodeAgent(options);
       const s = agent.status();

@@ -2,11 +2,10 @@
  * CLI: `kubetee node probe` and `kubetee node-agent`. Thin: parse flags, call
  * the library, print. Errors propagate to src/cli/main.ts.
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { NodeError } from './errors.js';
-import { DEFAULT_AESM_SOCKET_DIR } from './host-paths.js';
+import { readCpuidDumpFile } from './read-dump.js';
+import { DEFAULT_AESM_SOCKET_DIR, underRoot } from './host-paths.js';
 import { formatProbe, probeNode, probeToJson } from './probe.js';
 import { registerNodeAgent } from './agent-cli.js';
 
@@ -16,18 +15,6 @@ interface ProbeFlags {
   machine?: string;
   aesmSocketDir: string;
   json?: boolean;
-}
-
-function readDump(path: string): { text: string; name: string } {
-  try {
-    return { text: readFileSync(path, 'utf8'), name: path };
-  } catch (err) {
-    throw new NodeError('CPUID_DUMP_UNREADABLE', `cannot read the CPUID dump ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-      cause: err,
-      hint: 'pass --cpuid-dump with a readable text file of "CPUID <leaf>: EAX-EBX-ECX-EDX [SL nn]" lines',
-      exitCode: 2,
-    });
-  }
 }
 
 export function registerNode(program: Command): void {
@@ -42,11 +29,11 @@ export function registerNode(program: Command): void {
     .option('--json', 'print JSON (stable shape) instead of text')
     .action(async (flags: ProbeFlags) => {
       const hostRoot = resolve(flags.hostRoot);
-      const dump = flags.cpuidDump === undefined ? undefined : { ...readDump(flags.cpuidDump), ...(flags.machine ? { machine: flags.machine } : {}) };
+      const dump = flags.cpuidDump === undefined ? undefined : readCpuidDumpFile(flags.cpuidDump, flags.machine);
       const probe = await probeNode({
         hostRoot,
         ...(dump ? { cpuidDump: dump } : {}),
-        aesmSocketDir: flags.aesmSocketDir === '' ? null : resolve(hostRoot, `.${resolve('/', flags.aesmSocketDir)}`),
+        aesmSocketDir: flags.aesmSocketDir === '' ? null : underRoot(hostRoot, resolve('/', flags.aesmSocketDir)),
       });
       process.stdout.write(flags.json ? `${JSON.stringify(probeToJson(probe))}\n` : formatProbe(probe));
     });
