@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -68,11 +68,13 @@ export function registerAttest(program: Command, io: AttestOutput = STDOUT): voi
     .option('--cache-dir <dir>', 'where fetched collateral is cached (reused until it expires)', defaultCacheDir())
     .option('--no-cache', 'always fetch, do not read or write the cache')
     .option('--timeout-ms <ms>', 'per request timeout', parsePositiveInt, 10_000)
-    .action(async (opts: { quote: string; pccs: string; cacheDir: string; cache: boolean; timeoutMs: number }) => {
+    .addOption(new Option('--update <channel>', 'PCS v4 TCB update channel').choices(['early', 'standard']))
+    .action(async (opts: { quote: string; pccs: string; cacheDir: string; cache: boolean; timeoutMs: number; update?: 'early' | 'standard' }) => {
       const quote = readQuoteFile(opts.quote);
       const json = await fetchCollateral(quote, {
         pccsUrl: opts.pccs,
         timeoutMs: opts.timeoutMs,
+        ...(opts.update ? { update: opts.update } : {}),
         ...(opts.cache ? { cacheDir: resolve(opts.cacheDir) } : {}),
       });
       io.out(`${JSON.stringify(json, null, 2)}\n`);

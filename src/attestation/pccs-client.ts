@@ -41,11 +41,13 @@ function collateralTargetOf(q: ParsedQuote): CollateralTarget & { rootCrlUrl: st
 }
 
 /** PCS v4 paths (relative to the service base URL) for a target. */
-export function collateralPaths(t: CollateralTarget): { pckCrl: string; tcbInfo: string; qeIdentity: string; rootCaCrl: string } {
+export function collateralPaths(t: CollateralTarget, update?: 'early' | 'standard'): { pckCrl: string; tcbInfo: string; qeIdentity: string; rootCaCrl: string } {
+  // PCS v4 `update`: "standard" (the default) or "early" (TCB recovery collateral published
+  // before it becomes standard). Same quote, same day, different verdicts: the caller chooses.
   return {
     pckCrl: `/sgx/certification/v4/pckcrl?ca=${t.ca}&encoding=der`,
-    tcbInfo: `/${t.tee}/certification/v4/tcb?fmspc=${t.fmspc}`,
-    qeIdentity: `/${t.tee}/certification/v4/qe/identity`,
+    tcbInfo: `/${t.tee}/certification/v4/tcb?fmspc=${t.fmspc}${update ? `&update=${update}` : ''}`,
+    qeIdentity: `/${t.tee}/certification/v4/qe/identity${update ? `?update=${update}` : ''}`,
     rootCaCrl: '/sgx/certification/v4/rootcacrl',
   };
 }
@@ -61,6 +63,8 @@ export interface FetchCollateralOptions {
   cacheDir?: string;
   /** Clock for cache freshness; default now. */
   now?: Date;
+  /** PCS v4 TCB update channel; default: the service's default (standard). */
+  update?: 'early' | 'standard';
 }
 
 interface HttpAnswer {
@@ -79,13 +83,13 @@ interface HttpAnswer {
 export async function fetchCollateral(quote: Uint8Array, options: FetchCollateralOptions): Promise<QuoteCollateralV3Json> {
   const { rootCrlUrl, ...target } = collateralTargetOf(parseQuote(quote));
   const now = options.now ?? new Date();
-  const cacheFile = options.cacheDir ? join(options.cacheDir, `${target.tee}-${target.fmspc}-${target.ca}.json`) : undefined;
+  const cacheFile = options.cacheDir ? join(options.cacheDir, `${target.tee}-${target.fmspc}-${target.ca}${options.update ? `-${options.update}` : ''}.json`) : undefined;
   if (cacheFile) {
     const cached = readCached(cacheFile, now);
     if (cached) return cached;
   }
   const base = normaliseBase(options.pccsUrl);
-  const paths = collateralPaths(target);
+  const paths = collateralPaths(target, options.update);
   const get = (path: string): Promise<HttpAnswer> => httpGet(base + path, options.fetch ?? fetch, options.timeoutMs ?? 10_000);
   const fetchImpl = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 10_000;

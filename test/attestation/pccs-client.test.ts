@@ -64,6 +64,11 @@ test('TDX quotes ask the /tdx paths', async (t) => {
     const got = await fetchCollateral(quoteFixture('phala-dcap-qvl/tdx_quote'), { pccsUrl: pcs.url });
     assert.deepEqual(got, bundle);
     assert.ok(pcs.requests.includes('/tdx/certification/v4/tcb?fmspc=b0c06f000000'));
+    // The early update channel is asked for explicitly (the fixture server does not know it: 404).
+    pcs.requests.length = 0;
+    await rejectsWith(fetchCollateral(quoteFixture('phala-dcap-qvl/tdx_quote'), { pccsUrl: pcs.url, update: 'early' }), 'COLLATERAL_BAD_RESPONSE');
+    assert.ok(pcs.requests.includes('/tdx/certification/v4/tcb?fmspc=b0c06f000000&update=early'), pcs.requests.join(' '));
+    assert.ok(pcs.requests.includes('/tdx/certification/v4/qe/identity?update=early'), pcs.requests.join(' '));
   } finally {
     await pcs.close();
   }
