@@ -14,7 +14,7 @@ export const NAV: NavItem[] = [
   { path: '/audit', label: 'Audit' },
   { path: '/admissions', label: 'Admission' },
   { path: '/verify', label: 'Verify a quote' },
-  { path: '/scenario', label: 'Scenario' },
+  { path: '/scenario', label: 'Scenarios' },
 ];
 
 export interface PageOptions {

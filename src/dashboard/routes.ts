@@ -13,7 +13,7 @@ import { secretsBody } from './pages/secrets.js';
 import { auditBody } from './pages/audit.js';
 import { admissionsBody } from './pages/admissions.js';
 import { verifyBody, verifyResult } from './pages/verify.js';
-import { MODEL_PROTECTION_DESCRIPTION, scenarioBody, scenarioRun } from './pages/scenario.js';
+import { scenarioBody, scenarioRun } from './pages/scenario.js';
 import { fromHex } from '../common/hex.js';
 
 export interface DashboardOptions {
@@ -81,21 +81,17 @@ function dashboardRoutes(app: FastifyInstance, options: DashboardOptions): void 
     return send(reply.code(result.available && !result.data.ok && result.data.errorCode?.startsWith('UPLOAD_') ? 400 : 200), 'Verify a quote', '/verify', body);
   });
 
-  app.get(`${base}/scenario`, async (_req, reply) => send(reply, 'Scenario: protected model', '/scenario', scenarioPage(base, source)));
+  app.get(`${base}/scenario`, async (_req, reply) =>
+    send(reply, 'Scenarios', '/scenario', scenarioBody(base, source.scenarios(), (name) => source.lastScenarioRun(name))),
+  );
   app.post<{ Params: { name: string } }>(`${base}/scenario/:name/run`, async (req, reply) => {
     if (!source.scenarios().includes(req.params.name)) {
       return reply.code(404).send({ code: 'SCENARIO_UNKNOWN', message: `no scenario named ${req.params.name}`, hint: `try one of: ${source.scenarios().join(', ')}` });
     }
     const run = await source.runScenario(req.params.name);
-    if (req.headers['hx-request']) return send(reply, 'Scenario: protected model', '/scenario', scenarioRun(run));
+    if (req.headers['hx-request']) return send(reply, 'Scenarios', '/scenario', scenarioRun(req.params.name, run));
     return reply.redirect(`${base}/scenario`, 303);
   });
-}
-
-function scenarioPage(base: string, source: DashboardSource): SafeHtml {
-  const name = 'model-protection';
-  const canRun = source.scenarios().includes(name);
-  return scenarioBody(base, name, MODEL_PROTECTION_DESCRIPTION, source.lastScenarioRun(name), canRun, canRun ? undefined : 'The key broker or the simulated platform is not available in this build.');
 }
 
 function uploadError(code: string, message: string): Section<VerifyResultView> {

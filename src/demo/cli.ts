@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { silentLogger } from '../common/log.js';
 import type { ScenarioRunView, ScenarioStepView } from '../dashboard/model.js';
 import { runModelProtection, type StepReporter } from './model-protection.js';
+import { runDataSharing } from './data-sharing.js';
 import { httpScenarioPorts } from './ports.js';
 import { DemoError } from './http-client.js';
 
@@ -39,36 +40,48 @@ function finish(run: ScenarioRunView, write: (s: string) => void): void {
   if (!run.passed) throw new DemoError('DEMO_FAILED', `the ${run.name} scenario failed at ${failed} of ${run.steps.length} steps`, { hint: 'read the FAILED lines above and the kubetee up log' });
 }
 
+type DemoName = 'model-protection' | 'data-sharing';
+
+async function runDemo(name: DemoName, opts: DemoOptions): Promise<void> {
+  const write = (s: string): void => void process.stdout.write(s);
+  if (opts.url) {
+    const url = opts.url.replace(/\/+$/, '');
+    const token = readAdminToken(resolve(opts.adminTokenFile ?? join(opts.dataDir, 'admin-token')));
+    const work = mkdtempSync(join(tmpdir(), 'kubetee-demo-'));
+    write(`${name} scenario against ${url} (simulated SGX platform, development only)\n\n`);
+    try {
+      const ports = httpScenarioPorts(url, token, work);
+      const run = name === 'data-sharing' ? await runDataSharing(ports, printStep(write)) : await runModelProtection(ports, printStep(write));
+      finish(run, write);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    return;
+  }
+  // No --url: the same stack `kubetee up` runs, in this process, on a free loopback port.
+  const { startLocalStack } = await import('../up/local-stack.js');
+  const stack = await startLocalStack({ host: '127.0.0.1', port: 0, dataDir: resolve(opts.dataDir), logger: silentLogger() });
+  write(`${name} scenario on an in-process stack at ${stack.url} (data dir ${resolve(opts.dataDir)}; simulated SGX platform, development only)\n\n`);
+  try {
+    finish(await stack.runScenario(name, printStep(write)), write);
+  } finally {
+    await stack.close();
+  }
+}
+
 export function registerDemo(program: Command): void {
   const demo = program.command('demo').description('run an end-to-end scenario against the local stack (kubetee up)');
-  demo
-    .command('model-protection')
-    .description('seal a model, release its key only to the right enclave on an up-to-date platform, refuse the rest')
-    .option('--url <url>', 'a running kubetee up (default: start one in this process on a free port)')
-    .option('--data-dir <dir>', 'data dir of that kubetee up (for its admin token), or of the in-process stack', './.kubetee')
-    .option('--admin-token-file <file>', 'key broker admin token (default <data-dir>/admin-token)')
-    .action(async (opts: DemoOptions) => {
-      const write = (s: string): void => void process.stdout.write(s);
-      if (opts.url) {
-        const url = opts.url.replace(/\/+$/, '');
-        const token = readAdminToken(resolve(opts.adminTokenFile ?? join(opts.dataDir, 'admin-token')));
-        const work = mkdtempSync(join(tmpdir(), 'kubetee-demo-'));
-        write(`protected-model scenario against ${url} (simulated SGX platform, development only)\n\n`);
-        try {
-          finish(await runModelProtection(httpScenarioPorts(url, token, work), printStep(write)), write);
-        } finally {
-          rmSync(work, { recursive: true, force: true });
-        }
-        return;
-      }
-      // No --url: the same stack `kubetee up` runs, in this process, on a free loopback port.
-      const { startLocalStack } = await import('../up/local-stack.js');
-      const stack = await startLocalStack({ host: '127.0.0.1', port: 0, dataDir: resolve(opts.dataDir), logger: silentLogger() });
-      write(`protected-model scenario on an in-process stack at ${stack.url} (data dir ${resolve(opts.dataDir)}; simulated SGX platform, development only)\n\n`);
-      try {
-        finish(await stack.runScenario('model-protection', printStep(write)), write);
-      } finally {
-        await stack.close();
-      }
-    });
+  const scenarios: [DemoName, string][] = [
+    ['model-protection', 'seal a model, release its key only to the right enclave on an up-to-date platform, refuse the rest'],
+    ['data-sharing', 'two owners release their dataset keys only to the enclave both agreed on'],
+  ];
+  for (const [name, description] of scenarios) {
+    demo
+      .command(name)
+      .description(description)
+      .option('--url <url>', 'a running kubetee up (default: start one in this process on a free port)')
+      .option('--data-dir <dir>', 'data dir of that kubetee up (for its admin token), or of the in-process stack', './.kubetee')
+      .option('--admin-token-file <file>', 'key broker admin token (default <data-dir>/admin-token)')
+      .action((opts: DemoOptions) => runDemo(name, opts));
+  }
 }

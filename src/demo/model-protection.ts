@@ -2,8 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sealFile, unsealFile } from '../kbs/seal/file.js';
-import { describeError, isKubeteeError } from '../common/errors.js';
-import type { ScenarioRunView, ScenarioStepView } from '../dashboard/model.js';
+import type { ScenarioRunView } from '../dashboard/model.js';
+import { scenarioRun, type StepReporter } from './steps.js';
 import { modelServerPod, type AdmissionOutcome } from './admission.js';
 
 /** An enclave build as the simulated platform will report it in its quote. */
@@ -88,9 +88,7 @@ export function demoModelBytes(sizeBytes = 3 * 1024 * 1024 + 123): Buffer {
   return out;
 }
 
-export interface StepReporter {
-  (step: ScenarioStepView, index: number): void;
-}
+export type { StepReporter } from './steps.js';
 
 /**
  * The protected-model scenario. Each step says what it proves; a step that
@@ -98,28 +96,12 @@ export interface StepReporter {
  * should succeed passes only when the unsealed model is byte-identical.
  */
 export async function runModelProtection(ports: ModelProtectionPorts, report: StepReporter = () => undefined, now: () => Date = () => new Date()): Promise<ScenarioRunView> {
-  const run: ScenarioRunView = { name: 'model-protection', startedAt: now().toISOString(), passed: true, steps: [] };
-  const record = (step: ScenarioStepView): void => {
-    run.steps.push(step);
-    if (step.outcome === 'failed') run.passed = false;
-    report(step, run.steps.length - 1);
-  };
+  const { step, finish } = scenarioRun('model-protection', report, now);
   const { modelServer, debugBuild, otherBuild } = DEMO_BUILDS;
   const path = MODEL_RESOURCE_PATH;
   const modelPath = join(ports.workDir, 'model.bin');
   const sealedPath = join(ports.workDir, 'model.bin.sealed');
   const openedPath = join(ports.workDir, 'model.bin.unsealed');
-
-  const step = async (title: string, body: () => Promise<Omit<ScenarioStepView, 'title'>>): Promise<boolean> => {
-    try {
-      const r = await body();
-      record({ title, ...r });
-      return r.outcome !== 'failed';
-    } catch (err) {
-      record({ title, outcome: 'failed', detail: isKubeteeError(err) ? `${err.code}: ${err.message}` : describeError(err) });
-      return false;
-    }
-  };
 
   let modelDigest = '';
   const sealed = await step('Model owner seals the model file with a fresh key and stores the key in the key broker', async () => {
@@ -136,13 +118,13 @@ export async function runModelProtection(ports: ModelProtectionPorts, report: St
       key.fill(0);
     }
   });
-  if (!sealed) return finish(run, now);
+  if (!sealed) return finish();
 
   const policySet = await step('Owner sets the release policy: this MRENCLAVE only, no debug, TCB UpToDate or SWHardeningNeeded', async () => {
     await ports.setPolicy(path, modelPolicy(modelServer.mrEnclave));
     return { outcome: 'ok', detail: `policy on ${path}: mrenclave == ${modelServer.mrEnclave.slice(0, 16)}…, acceptedStatuses [UpToDate, SWHardeningNeeded], allowDebug false` };
   });
-  if (!policySet) return finish(run, now);
+  if (!policySet) return finish();
 
   if (ports.admitPod) {
     const admit = ports.admitPod;
@@ -210,10 +192,6 @@ export async function runModelProtection(ports: ModelProtectionPorts, report: St
     if (updated) await expectRelease(`Enclave ${modelServer.label} attests again and gets the key back`);
   }
   await rm(modelPath, { force: true });
-  return finish(run, now);
+  return finish();
 }
 
-function finish(run: ScenarioRunView, now: () => Date): ScenarioRunView {
-  run.finishedAt = now().toISOString();
-  return run;
-}

@@ -1,4 +1,5 @@
 import type { EnclaveBuild, ModelProtectionPorts } from './model-protection.js';
+import type { DataSharingPorts } from './data-sharing.js';
 import { requestJson } from './http-client.js';
 import { releaseOverKbs } from './release.js';
 import { reviewPod } from './admission.js';
@@ -7,6 +8,7 @@ import { reviewPod } from './admission.js';
 export interface OwnerApi {
   storeKey(resourcePath: string, key: Uint8Array): Promise<number>;
   setPolicy(resourcePath: string, policyYaml: string): Promise<void>;
+  disableKey(resourcePath: string): Promise<void>;
 }
 
 /** The simulated machine: quotes for an enclave build, and its development-only controls. */
@@ -28,6 +30,9 @@ export function httpOwner(url: string, token: string): OwnerApi {
     },
     async setPolicy(path, policy) {
       await requestJson('PUT', `${url}/admin/v1/policies/${path}`, { token, body: { policy } });
+    },
+    async disableKey(path) {
+      await requestJson('POST', `${url}/admin/v1/secrets/${path}/disable`, { token, body: {} });
     },
   };
 }
@@ -52,12 +57,13 @@ export function httpPlatform(url: string): PlatformApi {
 }
 
 /** Everything the scenario needs, over HTTP against a running `kubetee up` at `url`. */
-export function httpScenarioPorts(url: string, adminToken: string, workDir: string): ModelProtectionPorts {
+export function httpScenarioPorts(url: string, adminToken: string, workDir: string): ModelProtectionPorts & DataSharingPorts {
   const owner = httpOwner(url, adminToken);
   const platform = httpPlatform(url);
   return {
     storeKey: (path, key) => owner.storeKey(path, key),
     setPolicy: (path, policy) => owner.setPolicy(path, policy),
+    disableKey: (path) => owner.disableKey(path),
     release: (path, build) => releaseOverKbs(url, platform, path, build),
     tcbRecovery: () => platform.tcbRecovery(),
     updatePlatform: () => platform.updatePlatform(),

@@ -110,11 +110,11 @@ test('verify page: a tampered quote is rejected at the quote signature with its 
 
 test('scenario button: runs the protected-model scenario and every page shows its effects', async () => {
   const page = await open('/scenario');
-  await page.click('#run-scenario');
-  const result = page.locator('#scenario-result[data-passed]');
+  await page.click('#run-model-protection');
+  const result = page.locator('#scenario-result-model-protection[data-passed]');
   await result.waitFor({ timeout: 60_000 });
   assert.equal(await result.getAttribute('data-passed'), 'true', (await result.textContent()) ?? '');
-  const outcomes = await page.locator('#scenario-result [data-outcome]').evaluateAll((els) => els.map((e) => e.getAttribute('data-outcome')));
+  const outcomes = await page.locator('#scenario-result-model-protection [data-outcome]').evaluateAll((els) => els.map((e) => e.getAttribute('data-outcome')));
   assert.equal(outcomes.length, 12);
   assert.equal(outcomes.filter((o) => o === 'refused-as-expected').length, 4);
   assert.ok(!outcomes.includes('failed'));

@@ -7,6 +7,7 @@ import { silentLogger } from '../../src/common/log.js';
 import { startLocalStack, type LocalStack } from '../../src/up/local-stack.js';
 import { runModelProtection, DEMO_BUILDS, MODEL_RESOURCE_PATH } from '../../src/demo/model-protection.js';
 import { httpScenarioPorts } from '../../src/demo/ports.js';
+import { runDataSharing } from '../../src/demo/data-sharing.js';
 import { startCli } from '../helpers/cli.js';
 
 /** Runs the CLI without blocking this process's event loop (the stack under test lives in it). */
@@ -88,4 +89,16 @@ test('kubetee demo model-protection --url prints each step and exits 0; bad inpu
   assert.equal(noToken.status, 1);
   assert.match(noToken.stderr, /DEMO_ADMIN_TOKEN_MISSING/);
   assert.doesNotMatch(noToken.stderr, /\s+at\s+\S+\s+\(/);
+});
+
+test('data sharing: each owner releases only to the agreed enclave, and a withdrawal stops only that owner', async () => {
+  const ports = httpScenarioPorts(stack.url, token(), join(work, 'sharing'));
+  for (let round = 1; round <= 2; round++) {
+    // Twice: a second run after a withdrawal must start clean (new key versions).
+    const run = await runDataSharing(ports);
+    assert.equal(run.passed, true, JSON.stringify(run.steps, null, 2));
+    assert.deepEqual(run.steps.map((s) => s.outcome), ['ok', 'ok', 'ok', 'refused-as-expected', 'refused-as-expected', 'ok', 'refused-as-expected']);
+    assert.match(run.steps[2]!.detail, /367 in common/);
+    assert.match(run.steps[6]!.detail, /Owner A: released; Owner B: KBS_SECRET_UNAVAILABLE/);
+  }
 });

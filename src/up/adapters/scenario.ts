@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { SecretService } from '../../kbs/secrets/service.js';
 import { compilePolicy } from '../../kbs/policy/engine.js';
 import { runModelProtection, type ModelProtectionPorts, type StepReporter } from '../../demo/model-protection.js';
+import { runDataSharing, type DataSharingPorts } from '../../demo/data-sharing.js';
 import { releaseOverKbs } from '../../demo/release.js';
 import { reviewPod } from '../../demo/admission.js';
 import type { PlatformApi } from '../../demo/ports.js';
@@ -13,7 +14,7 @@ import { SIM_NODE_NAME, type SimulatedNode } from './node.js';
 /** Audit actor of the owner steps when the scenario runs inside `kubetee up`. */
 export const SCENARIO_ACTOR = 'demo:model-owner';
 
-export const SCENARIO_NAMES = ['model-protection'] as const;
+export const SCENARIO_NAMES = ['model-protection', 'data-sharing'] as const;
 
 /** The simulated machine, in process. */
 export function localPlatform(sim: SimPlatformStore): PlatformApi {
@@ -36,7 +37,7 @@ export function localPlatform(sim: SimPlatformStore): PlatformApi {
  * `demo:model-owner`), every release goes through the real KBS protocol over
  * HTTP to this server's own URL.
  */
-export function localScenarioPorts(options: { url: () => string; service: SecretService; sim: SimPlatformStore; dataDir: string; node?: SimulatedNode }): ModelProtectionPorts {
+export function localScenarioPorts(options: { url: () => string; service: SecretService; sim: SimPlatformStore; dataDir: string; node?: SimulatedNode }): ModelProtectionPorts & DataSharingPorts {
   const platform = localPlatform(options.sim);
   return {
     storeKey: async (path, key) => (await options.service.put(SCENARIO_ACTOR, { path, value: key, description: 'demo: key of the sealed model file' })).currentVersion,
@@ -44,6 +45,7 @@ export function localScenarioPorts(options: { url: () => string; service: Secret
       compilePolicy(policy, `policy for ${path}`); // refuse what the admin API would refuse
       await options.service.setPolicy(SCENARIO_ACTOR, path, policy);
     },
+    disableKey: async (path) => void (await options.service.disable(SCENARIO_ACTOR, path)),
     release: (path, build) => releaseOverKbs(options.url(), platform, path, build),
     tcbRecovery: () => platform.tcbRecovery(),
     updatePlatform: () => platform.updatePlatform(),
@@ -60,9 +62,12 @@ export async function placeModelServer(node: SimulatedNode, epcMiB: number): Pro
   return `${MODEL_SERVER_POD.namespace}/${MODEL_SERVER_POD.name} got ${r.epcBytes / 1048576} MiB of EPC on NUMA node ${r.numaNodes.join(', ')} of ${SIM_NODE_NAME}`;
 }
 
-export function scenarioRunner(ports: () => ModelProtectionPorts): { names: string[]; run(name: string, report?: StepReporter): Promise<ScenarioRunView> } {
+export function scenarioRunner(ports: () => ModelProtectionPorts & DataSharingPorts): { names: string[]; run(name: string, report?: StepReporter): Promise<ScenarioRunView> } {
   return {
     names: [...SCENARIO_NAMES],
-    run: (_name, report) => runModelProtection(ports(), report),
+    run: (name, report) => {
+      const p = ports();
+      return name === 'data-sharing' ? runDataSharing({ ...p, workDir: join(p.workDir, '..', 'data-sharing') }, report) : runModelProtection(p, report);
+    },
   };
 }
