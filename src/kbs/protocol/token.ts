@@ -31,6 +31,7 @@ export interface VerifiedToken {
 export class AttestationTokenIssuer {
   private readonly privateKey: KeyObject;
   readonly publicKey: KeyObject;
+  private readonly publicJwk: Record<string, unknown>;
   private readonly issuer: string;
   private readonly ttlSeconds: number;
   private readonly now: () => number;
@@ -48,6 +49,7 @@ export class AttestationTokenIssuer {
       this.privateKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
     }
     this.publicKey = createPublicKey(this.privateKey);
+    this.publicJwk = this.publicKey.export({ format: 'jwk' }) as Record<string, unknown>;
     this.issuer = options.issuer ?? 'kubetee-kbs';
     this.ttlSeconds = options.ttlSeconds ?? 300;
     this.now = options.now;
@@ -76,7 +78,7 @@ export class AttestationTokenIssuer {
       },
       kubetee: { claims, 'tee-pubkey': teePubKey },
     })
-      .setProtectedHeader({ alg: 'ES256', typ: 'JWT', jwk: this.publicKey.export({ format: 'jwk' }) as never })
+      .setProtectedHeader({ alg: 'ES256', typ: 'JWT', jwk: this.publicJwk as never })
       .setIssuer(this.issuer)
       .setIssuedAt(iat)
       .setExpirationTime(iat + this.ttlSeconds)
