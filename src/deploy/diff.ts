@@ -65,13 +65,16 @@ export function lineDiff(before: string, after: string, context = 3): string {
   return out.join('\n');
 }
 
+/** Sorted keys so field order never shows as a change; no aliases (shared objects are printed in full). */
+const YAML_OPTIONS = { lineWidth: 0, sortMapEntries: true, aliasDuplicateObjects: false } as const;
+
 export type ChangeKind = 'create' | 'update' | 'unchanged';
 
 /** What applying `desired` (the server's dry-run result) would do to `live`. */
 export function describeChange(live: KubeObject | undefined, dryRunResult: KubeObject): { change: ChangeKind; diff: string } {
-  const after = stringify(comparable(dryRunResult), { lineWidth: 0, sortMapEntries: true });
+  const after = stringify(comparable(dryRunResult), YAML_OPTIONS);
   if (!live) return { change: 'create', diff: after.trimEnd().split('\n').map((l) => `+ ${l}`).join('\n') };
-  const before = stringify(comparable(live), { lineWidth: 0, sortMapEntries: true });
+  const before = stringify(comparable(live), YAML_OPTIONS);
   const diff = lineDiff(before, after);
   return { change: diff ? 'update' : 'unchanged', diff };
 }

@@ -81,3 +81,15 @@ test('webhook TLS: a fresh pair is valid; wrong CA, expiry and missing names are
   assert.match(tlsProblems(a.caPem, a.certPem, { dnsNames: ['other.ns.svc'], now }).join(), /does not cover the DNS name other\.ns\.svc/);
   assert.deepEqual(tlsProblems('junk', a.certPem, { now }), ['the CA bundle is not a PEM certificate']);
 });
+
+test('every rendered object can be diffed (shared sub-objects never become YAML aliases)', async () => {
+  const { renderManifests } = await import('../../src/deploy/render.js');
+  const { resolveValues } = await import('../../src/deploy/values.js');
+  const tls = await generateWebhookTls({ dnsNames: ['a'], now: new Date() });
+  for (const obj of renderManifests(resolveValues({}, 'test'), tls)) {
+    const { change, diff } = describeChange(obj, obj);
+    assert.equal(change, 'unchanged', obj.metadata.name);
+    assert.equal(describeChange(undefined, obj).change, 'create');
+    assert.equal(diff, '');
+  }
+});

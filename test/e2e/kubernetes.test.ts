@@ -65,7 +65,9 @@ interface NodeSpec {
 }
 
 function fakeNode(spec: NodeSpec): Record<string, unknown> {
-  const resources: Record<string, string> = { cpu: '8', memory: '32Gi', pods: '110', ...(spec.epcMiB !== undefined ? { [EPC]: String(spec.epcMiB) } : {}) };
+  // EPC (one device per MiB) and provision slots, as the node agent's device plugin advertises them.
+  const sgx = spec.epcMiB !== undefined && spec.epcMiB > 0 ? { [EPC]: String(spec.epcMiB), [RESOURCES.alibaba.provision]: '110' } : {};
+  const resources: Record<string, string> = { cpu: '8', memory: '32Gi', pods: '110', ...sgx };
   return {
     apiVersion: 'v1',
     kind: 'Node',

@@ -28,6 +28,6 @@ export function renderTrustPolicy(values: Values): KubeObject {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: TRUST_POLICY_CONFIGMAP, namespace: values.namespace, labels: commonLabels(COMPONENTS.webhook) },
-    data: { 'policy.yaml': stringify(trustPolicyFor(values)) },
+    data: { 'policy.yaml': stringify(trustPolicyFor(values), { aliasDuplicateObjects: false }) },
   };
 }
