@@ -100,7 +100,15 @@ try {
   const open: Record<string, Result> = {};
   const closed: Record<string, Result> = {};
   for (const [name, url] of targets) open[name] = await runLoad('open', url, caFile, bodyFile, RATE, SECONDS);
-  for (const [name, url] of targets) closed[name] = await runLoad('closed', url, caFile, bodyFile, 32, 3);
+  // Server CPU per request: both servers live in this process and run one at a time, so the
+  // process's CPU time over a run is that server's. Far less sensitive to a busy machine than latency.
+  const cpuUsPerRequest: Record<string, number> = {};
+  for (const [name, url] of targets) {
+    const before = process.cpuUsage();
+    closed[name] = await runLoad('closed', url, caFile, bodyFile, 32, 3);
+    const used = process.cpuUsage(before);
+    cpuUsPerRequest[name] = (used.user + used.system) / closed[name]!.ok;
+  }
   console.log('\nopen loop (latency from scheduled send time, ms):');
   console.log('target                              achieved/s   p50      p99      max      errors  dropped');
   for (const [name] of targets) {
@@ -114,6 +122,9 @@ try {
   console.log('\nclosed loop, 32 concurrent (max admissions/s):');
   for (const [name] of targets) console.log(`${name.padEnd(36)}${closed[name]!.perSecond.toFixed(0).padStart(10)}/s  p50 ${fmt(closed[name]!.p50)} ms`);
   console.log(`ratio kubetee/reference throughput: ${(closed[targets[0]![0]]!.perSecond / closed[targets[1]![0]]!.perSecond).toFixed(2)}x`);
+  console.log('\nserver CPU per request (user+system, µs):');
+  for (const [name] of targets) console.log(`${name.padEnd(36)}${cpuUsPerRequest[name]!.toFixed(0).padStart(10)}  (one core at this cost: ${(1e6 / cpuUsPerRequest[name]!).toFixed(0)} requests/s)`);
+  console.log(`ratio kubetee/reference CPU: ${(cpuUsPerRequest[targets[0]![0]]! / cpuUsPerRequest[targets[1]![0]]!).toFixed(2)}x`);
 } finally {
   await kubetee.close();
   reference.closeAllConnections();

@@ -45,9 +45,16 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
  * (what mutation rules do), otherwise replaced whole.
  */
 export function diffJson(before: unknown, after: unknown, path = ''): JsonPatchOp[] {
-  if (jsonEqual(before, after)) return [];
+  const ops: JsonPatchOp[] = [];
+  diffInto(before, after, path, ops);
+  return ops;
+}
+
+// Recurses without a separate equality pass per level (that made the diff
+// quadratic in depth); equal subtrees simply emit nothing.
+function diffInto(before: unknown, after: unknown, path: string, ops: JsonPatchOp[]): void {
+  if (before === after) return;
   if (isObject(before) && isObject(after)) {
-    const ops: JsonPatchOp[] = [];
     for (const key of Object.keys(before)) {
       if (before[key] === undefined) continue;
       if (!Object.hasOwn(after, key) || after[key] === undefined) ops.push({ op: 'remove', path: `${path}/${escapePointerToken(key)}` });
@@ -57,17 +64,20 @@ export function diffJson(before: unknown, after: unknown, path = ''): JsonPatchO
       if (v === undefined) continue;
       const p = `${path}/${escapePointerToken(key)}`;
       if (!Object.hasOwn(before, key) || before[key] === undefined) ops.push({ op: 'add', path: p, value: v });
-      else ops.push(...diffJson(before[key], v, p));
+      else diffInto(before[key], v, p, ops);
     }
-    return ops;
+    return;
   }
-  if (Array.isArray(before) && Array.isArray(after) && after.length >= before.length) {
-    const ops: JsonPatchOp[] = [];
-    before.forEach((item, i) => ops.push(...diffJson(item, after[i], `${path}/${i}`)));
-    for (let i = before.length; i < after.length; i++) ops.push({ op: 'add', path: `${path}/${i}`, value: after[i] as JsonValue });
-    return ops;
+  if (Array.isArray(before) && Array.isArray(after)) {
+    if (after.length >= before.length) {
+      before.forEach((item, i) => diffInto(item, after[i], `${path}/${i}`, ops));
+      for (let i = before.length; i < after.length; i++) ops.push({ op: 'add', path: `${path}/${i}`, value: after[i] as JsonValue });
+      return;
+    }
+    if (!jsonEqual(before, after)) ops.push({ op: 'replace', path, value: after as JsonValue });
+    return;
   }
-  return [{ op: 'replace', path, value: after as JsonValue }];
+  if (!jsonEqual(before, after)) ops.push({ op: 'replace', path, value: after as JsonValue });
 }
 
 export class JsonPatchError extends Error {}

@@ -25,8 +25,21 @@ const DECIMAL_EXPONENT: Record<string, number> = { n: -9, u: -6, m: -3, '': 0, k
 // The Kubernetes quantity grammar (apimachinery resource.Quantity), sign limited to "+".
 const QUANTITY_RE = /^\+?(\d+)(?:\.(\d*))?(?:(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])|[eE]([+-]?\d{1,3}))?$/;
 
+// Pods repeat a handful of quantity strings ("1", "64Mi"); parsing is pure, so remember them.
+const MEMO_LIMIT = 1024;
+const memo = new Map<string, Quantity | undefined>();
+
 /** Parses a quantity (string or JSON number); undefined when it is not one. */
 export function parseQuantity(value: unknown): Quantity | undefined {
+  if (typeof value !== 'string') return parseQuantityUncached(value);
+  if (memo.has(value)) return memo.get(value);
+  const q = parseQuantityUncached(value);
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(value, q);
+  return q;
+}
+
+function parseQuantityUncached(value: unknown): Quantity | undefined {
   let text: string;
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0) return undefined;
@@ -49,7 +62,7 @@ export function parseQuantity(value: unknown): Quantity | undefined {
     if (exp >= 0) num *= 10n ** BigInt(exp);
     else den *= 10n ** BigInt(-exp);
   }
-  return reduce({ num, den });
+  return Object.freeze(reduce({ num, den }));
 }
 
 function gcd(a: bigint, b: bigint): bigint {
