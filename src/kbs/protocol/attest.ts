@@ -73,9 +73,22 @@ function decodeQuote(text: string): Uint8Array {
 }
 
 async function verifyQuote(quote: Uint8Array, at: Date, deps: EvidenceVerifierDeps): Promise<VerificationResult> {
+  try {
+    return await verifyWithCandidates(quote, at, deps, false);
+  } catch (err) {
+    // Cached PCCS collateral may have gone stale: fetch anew once before refusing.
+    const code = err instanceof KbsProtocolError ? err.reason : undefined;
+    if (code && STALENESS_CODES.has(code)) return verifyWithCandidates(quote, at, deps, true);
+    throw err;
+  }
+}
+
+const STALENESS_CODES = new Set(['TCB_INFO_EXPIRED', 'QE_IDENTITY_EXPIRED', 'CRL_EXPIRED', 'TCB_INFO_NOT_YET_VALID', 'QE_IDENTITY_NOT_YET_VALID', 'CRL_NOT_YET_VALID']);
+
+async function verifyWithCandidates(quote: Uint8Array, at: Date, deps: EvidenceVerifierDeps, refresh: boolean): Promise<VerificationResult> {
   let candidates;
   try {
-    candidates = await deps.collateral.candidatesFor(quote);
+    candidates = await deps.collateral.candidatesFor(quote, { refresh });
   } catch (err) {
     throw asProtocolError(err);
   }

@@ -15,7 +15,8 @@ export type CollateralCandidates = QuoteCollateralV3Json[];
  * does not care.
  */
 export interface CollateralProvider {
-  candidatesFor(quote: Uint8Array): Promise<CollateralCandidates>;
+  /** `refresh` asks a caching provider to fetch anew (after the cached collateral failed to verify). */
+  candidatesFor(quote: Uint8Array, options?: { refresh?: boolean }): Promise<CollateralCandidates>;
 }
 
 const SGX_EXTENSION_OID = '1.2.840.113741.1.13.1';
@@ -108,11 +109,11 @@ export function pccsCollateral(options: PccsOptions): CollateralProvider {
   const header = (res: Response, name: string): string => decodeURIComponent(res.headers.get(name) ?? '');
 
   return {
-    async candidatesFor(quote) {
+    async candidatesFor(quote, candidateOptions = {}) {
       const { fmspc, ca } = pckIdentityOfQuote(quote);
       const key = `${fmspc}/${ca}`;
       const hit = cache.get(key);
-      if (hit && options.now() - hit.at < cacheMs) return [hit.value];
+      if (hit && !candidateOptions.refresh && options.now() - hit.at < cacheMs) return [hit.value];
       const [tcb, qe, crl, root] = await Promise.all([
         get(`/sgx/certification/v4/tcb?fmspc=${fmspc}`),
         get('/sgx/certification/v4/qe/identity'),
@@ -142,12 +143,12 @@ export function pccsCollateral(options: PccsOptions): CollateralProvider {
 /** Several providers: candidates of each in order; a provider that fails is skipped if another answers. */
 export function combinedCollateral(providers: CollateralProvider[]): CollateralProvider {
   return {
-    async candidatesFor(quote) {
+    async candidatesFor(quote, candidateOptions) {
       const out: CollateralCandidates = [];
       let firstError: unknown;
       for (const p of providers) {
         try {
-          out.push(...(await p.candidatesFor(quote)));
+          out.push(...(await p.candidatesFor(quote, candidateOptions)));
         } catch (err) {
           firstError ??= err;
         }

@@ -120,3 +120,25 @@ test('collateral from a PCCS over real HTTP (the simulated PCS): release works w
     await pcs.close();
   }
 });
+
+test('stale cached collateral is fetched anew once before a quote is refused', async () => {
+  const { SimulatedPlatform } = await import('../../../src/sim/index.js');
+  const platform = await SimulatedPlatform.create();
+  const asked: boolean[] = [];
+  const provider = {
+    // Like a caching PCCS client whose cached TCB Info has expired.
+    async candidatesFor(_quote: Uint8Array, options: { refresh?: boolean } = {}) {
+      asked.push(options.refresh === true);
+      return [options.refresh ? platform.collateral() : platform.collateral({ tamper: 'tcbInfoExpired' })];
+    },
+  };
+  const broker = await startBroker({ platform, collateral: provider });
+  try {
+    await broker.data.service.create('token:test', { path: 'default/key/fresh', value: Buffer.from('fresh') });
+    const c = new KbsClient({ url: broker.url, evidence: simEvidence(platform) });
+    assert.equal(Buffer.from(await c.getResource('default/key/fresh')).toString(), 'fresh');
+    assert.deepEqual(asked, [false, true]);
+  } finally {
+    await broker.close();
+  }
+});
