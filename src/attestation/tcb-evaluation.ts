@@ -4,27 +4,27 @@ import type { QeIdentity, QeTcbLevel, TcbInfo, TcbLevel } from './tcb-info.js';
 import { TCB_STATUSES, type TcbStatus } from './types.js';
 
 /**
- * Platform TCB level (algorithm step 10): the first level, in the order TCB
- * Info lists them (highest first), whose SGX components and PCESVN are all
- * at or below the values certified in the PCK certificate; for TDX also every
- * TEE_TCB_SVN byte against the level's TDX components. When the TDX module
- * version (TEE_TCB_SVN[1]) is non-zero its first two bytes are judged by the
- * TDX module identity instead (Intel QVL), so the comparison starts at byte 2.
+ * Platform TCB level (algorithm step 10), as Intel QVL's TcbLevelCheck selects
+ * it: the first level, in the order TCB Info lists them (highest first), whose
+ * SGX components and PCESVN are all at or below the values certified in the
+ * PCK certificate. For TDX the search continues from that level to the first
+ * one whose TDX components are all at or below TEE_TCB_SVN (all 16 bytes); a
+ * Revoked SGX match ends the search as that level.
  */
 export function selectPlatformTcbLevel(tcbInfo: TcbInfo, pck: PckExtension, teeTcbSvn: Uint8Array | undefined): TcbLevel {
-  for (const level of tcbInfo.tcbLevels) {
-    if (!level.sgxComponents.every((svn, i) => pck.tcbComponents[i]! >= svn)) continue;
-    if (pck.pceSvn < level.pceSvn) continue;
-    if (teeTcbSvn) {
-      const tdx = level.tdxComponents;
-      if (!tdx) continue;
-      const from = teeTcbSvn[1]! > 0 ? 2 : 0;
-      let ok = true;
-      for (let i = from; i < 16; i++) if (teeTcbSvn[i]! < tdx[i]!) ok = false;
-      if (!ok) continue;
+  const levels = tcbInfo.tcbLevels;
+  const sgxIndex = levels.findIndex((l) => pck.pceSvn >= l.pceSvn && l.sgxComponents.every((svn, i) => pck.tcbComponents[i]! >= svn));
+  let chosen: TcbLevel | undefined;
+  if (sgxIndex >= 0) {
+    const sgxLevel = levels[sgxIndex]!;
+    if (!teeTcbSvn || sgxLevel.status === 'Revoked') chosen = sgxLevel;
+    else {
+      chosen = levels.slice(sgxIndex).find((l) => l.tdxComponents !== undefined && l.tdxComponents.every((svn, i) => teeTcbSvn[i]! >= svn));
     }
-    knownStatus(level.status, `the matching TCB Info level (${level.tcbDate})`);
-    return level;
+  }
+  if (chosen) {
+    knownStatus(chosen.status, `the matching TCB Info level (${chosen.tcbDate})`);
+    return chosen;
   }
   throw new AttestationError(
     'TCB_LEVEL_NOT_FOUND',

@@ -44,14 +44,27 @@ test('platform level: first listed level the PCK TCB reaches, components and PCE
   assert.throws(() => selectPlatformTcbLevel(info(levels), pck(comps(1), 13), undefined), (e: AttestationError) => e.code === 'TCB_LEVEL_NOT_FOUND');
 });
 
-test('TDX levels: TEE_TCB_SVN against the TDX components, bytes 0-1 skipped for module version > 0', () => {
-  const tdxLevels = [level('UpToDate', comps(0), 0, [5, 0, 2, ...new Array<number>(13).fill(0)]), level('OutOfDate', comps(0), 0, comps(0))];
+test('TDX levels: from the first SGX match on, the first level whose TDX components TEE_TCB_SVN reaches', () => {
   const tdx = (bytes: number[]): Uint8Array => Uint8Array.from([...bytes, ...new Array<number>(16 - bytes.length).fill(0)]);
-  assert.equal(selectPlatformTcbLevel(info(tdxLevels, { id: 'TDX' }), pck(comps(1), 1), tdx([5, 0, 2])).status, 'UpToDate');
-  assert.equal(selectPlatformTcbLevel(info(tdxLevels, { id: 'TDX' }), pck(comps(1), 1), tdx([4, 0, 2])).status, 'OutOfDate');
-  // Module version 3: byte 0 (module SVN 3 < 5) is judged by the module identity instead.
-  assert.equal(selectPlatformTcbLevel(info(tdxLevels, { id: 'TDX' }), pck(comps(1), 1), tdx([3, 3, 2])).status, 'UpToDate');
-  assert.equal(selectPlatformTcbLevel(info(tdxLevels, { id: 'TDX' }), pck(comps(1), 1), tdx([3, 3, 1])).status, 'OutOfDate');
+  const tdxComps = (bytes: number[]): number[] => [...bytes, ...new Array<number>(16 - bytes.length).fill(0)];
+  const levels = [
+    level('UpToDate', comps(5), 0, tdxComps([5, 0, 2])),
+    level('SWHardeningNeeded', comps(3), 0, tdxComps([5, 0, 1])),
+    level('OutOfDate', comps(3), 0, tdxComps([0])),
+    level('Revoked', comps(1), 0, tdxComps([0])),
+  ];
+  const ti = info(levels, { id: 'TDX' });
+  assert.equal(selectPlatformTcbLevel(ti, pck(comps(5), 1), tdx([5, 0, 2])).status, 'UpToDate');
+  // SGX reaches level 0 but TDX only level 1: the search continues downwards.
+  assert.equal(selectPlatformTcbLevel(ti, pck(comps(5), 1), tdx([5, 0, 1])).status, 'SWHardeningNeeded');
+  // SGX reaches only level 1; TDX would reach level 0 but the search starts at the SGX match.
+  assert.equal(selectPlatformTcbLevel(ti, pck(comps(3), 1), tdx([9, 9, 9])).status, 'SWHardeningNeeded');
+  assert.equal(selectPlatformTcbLevel(ti, pck(comps(3), 1), tdx([4, 3, 2])).status, 'OutOfDate');
+  // A Revoked SGX match is the answer whatever the TDX components say.
+  assert.equal(selectPlatformTcbLevel(ti, pck(comps(1), 1), tdx([9, 9, 9])).status, 'Revoked');
+  assert.throws(() => selectPlatformTcbLevel(ti, pck(comps(0), 1), tdx([9])), (e: AttestationError) => e.code === 'TCB_LEVEL_NOT_FOUND');
+  // A TDX quote against levels without TDX components finds nothing.
+  assert.throws(() => selectPlatformTcbLevel(info([level('UpToDate', comps(0), 0)]), pck(comps(5), 1), tdx([1])), (e: AttestationError) => e.code === 'TCB_LEVEL_NOT_FOUND');
 });
 
 test('TDX module identity: signer, attributes under mask, per-version TCB level', () => {
