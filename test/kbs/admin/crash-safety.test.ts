@@ -161,7 +161,7 @@ test('SQLite: every acknowledged write survives SIGKILL during concurrent writes
   }
 });
 
-test('PostgreSQL: every acknowledged write survives SIGKILL during concurrent writes (4 rounds)', { timeout: 180_000 }, async (t) => {
+test('PostgreSQL: every acknowledged write survives SIGKILL during concurrent writes (3 rounds)', { timeout: 180_000 }, async (t) => {
   const server = await startTestPostgres();
   if ('skip' in server) {
     t.skip(server.skip);
@@ -170,7 +170,7 @@ test('PostgreSQL: every acknowledged write survives SIGKILL during concurrent wr
   pgServer = server;
   const dir = mkdtempSync(join(tmpdir(), 'kubetee-kbs-crash-pg-'));
   try {
-    t.diagnostic(await crashRounds(await server.createDatabase(), dir, 4));
+    t.diagnostic(await crashRounds(await server.createDatabase(), dir, 3));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
