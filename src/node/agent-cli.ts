@@ -30,7 +30,11 @@ interface AgentFlags {
 
 function waitForSignal(): Promise<void> {
   return new Promise((done) => {
+    // Signal handlers do not keep Node alive; on a node without SGX nothing else
+    // does (no plugin sockets), and the agent must keep running, not exit.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
     const on = (): void => {
+      clearInterval(keepAlive);
       process.off('SIGINT', on);
       process.off('SIGTERM', on);
       done();

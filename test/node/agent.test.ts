@@ -225,3 +225,19 @@ test('manifest facts: every node-agent arg is a declared flag, mounts cover ever
   assert.equal(NODE_AGENT_FACTS.securityContext.privileged, false);
   assert.ok(AESM_FACTS.sgxResources.alibaba[RESOURCES.alibaba.provision], 'AESM needs PROVISIONKEY for the PCE');
 });
+
+test('CLI: on a node without SGX the agent keeps running until SIGTERM (no crash loop, no early exit)', async (t) => {
+  const dir = join(base, `a${n++}`);
+  const tree = createHostTree(join(dir, 'host'), { machine: 'no-sgx', driver: 'none' });
+  const child = startCli(['node-agent', '--host-root', tree.root, '--no-labels', '--kubelet-dir', join(dir, 'dp'), '--pod-resources-socket', '', '--log-level', 'silent']);
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const out = await waitForOutput(child, /EPC limits:/, 30_000);
+  assert.match(out, /SGX: not usable \(the CPU does not implement SGX/);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(child.exitCode, null, 'still running');
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+});
