@@ -474,6 +474,15 @@ const cases: Case[] = [
     deniedContainer: 'container "quoter"',
   },
   {
+    name: 'confidential: an aesmd sidecar without EPC is denied',
+    trust: 'confidential',
+    profile: 'intel',
+    pod: pod({ containers: [container('app', epc({ 'sgx.intel.com/epc': '8Mi' })), container('aesmd')] }, { annotations: { 'kubetee.io/quote-provider': 'aesmd' } }),
+    mutatedBy: [...WIRE_INTEL_NATIVE, 'confidential.aesm-socket'],
+    deniedBy: ['confidential.quote-provider-known'],
+    deniedContainer: 'container "aesmd"',
+  },
+  {
     name: 'confidential: provision on a container that does not quote is denied',
     trust: 'confidential',
     profile: 'intel',

@@ -132,9 +132,17 @@ export const quoteProviderKnownRule: ValidationRule = {
   id: 'confidential.quote-provider-known',
   phase: 'validate',
   levels: ['confidential'],
-  summary: 'the quote-provider annotation must be "aesmd" or name a container of the pod that requests EPC',
+  summary: 'the quote-provider annotation must be "aesmd" or name a container of the pod that requests EPC; an aesmd sidecar must request EPC',
   validate(ctx, pod) {
-    if (ctx.quote.mode !== 'in-process') return [pass(ctx.quote.mode === 'aesmd' ? 'quotes through AESM' : 'pod does not quote')];
+    if (ctx.quote.mode === 'aesmd' && ctx.quote.aesmSidecar) {
+      // AESM runs the quoting and provisioning enclaves itself, so the sidecar needs EPC.
+      const sidecar = listContainers(pod).find((r) => r.container.name === AESMD && r.kind !== 'initContainer')!;
+      if (readContainerEpc(sidecar.container).names.length === 0) {
+        return [deny('is the AESM sidecar but requests no EPC, so AESM cannot run its quoting enclaves', `add EPC to it, e.g. resources.limits["${activeEpcResource(ctx.profile)}"]: ${ctx.profile === 'intel' ? '1Mi' : '1'}`, describeContainer(sidecar))];
+      }
+      return [pass(`quotes through the ${AESMD} sidecar`)];
+    }
+    if (ctx.quote.mode !== 'in-process') return [pass(ctx.quote.mode === 'aesmd' ? "quotes through the node's AESM" : 'pod does not quote')];
     const name = ctx.quote.quotingContainer!;
     const ref = listContainers(pod).find((r) => r.container.name === name && r.kind !== 'initContainer');
     if (!ref) {
