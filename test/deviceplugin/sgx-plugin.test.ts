@@ -166,3 +166,17 @@ test('kubelet restart with the SGX plugins: both resources re-register within a 
   const e = await kubelet.allocate(RESOURCES.intel.enclave, [['sgx-enclave-3']]);
   assert.equal(e.container_responses[0]!.devices[0]!.host_path, '/dev/sgx_enclave');
 });
+
+test('plugin restart: a new agent process on the same directories re-registers both resources', async (t) => {
+  const ctx = await setup(t, { machine: 'icelake-client', driver: 'in-kernel' }, 'intel');
+  const before = ctx.kubelet.registrations.length;
+  await ctx.plugins.close();
+  await ctx.kubelet.waitFor(() => !ctx.kubelet.resource(RESOURCES.intel.enclave)!.connected, 'stream closed by the stopping plugin');
+  const state = await watchSgxState({ hostRoot: ctx.tree.root, aesmSocketPath: null, pollIntervalMs: 200 });
+  t.after(() => state.close());
+  const probe = await probeNode({ hostRoot: ctx.tree.root, aesmSocketDir: null });
+  const again = await startDevicePlugins(sgxDeviceParts({ profile: 'intel', numaEpc: probe.numaEpc, aesmHostDir: null, enclaveSlots: 4, provisionSlots: 3 }, state), { pluginDir: ctx.kubelet.dir, ...FAST });
+  t.after(() => again.close());
+  await ctx.kubelet.waitFor(() => ctx.kubelet.registrations.length === before + 2 && ctx.kubelet.resource(RESOURCES.intel.enclave)!.connected, 'registered again');
+  assert.equal((await ctx.kubelet.allocate(RESOURCES.intel.enclave, [['sgx-enclave-1']])).container_responses[0]!.devices[0]!.host_path, '/dev/sgx_enclave');
+});
