@@ -48,6 +48,8 @@ th { font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; color: 
 .steps { list-style: none; padding: 0; margin: 0; }
 .steps li { display: flex; gap: .7rem; padding: .55rem 0; border-bottom: 1px solid var(--line); align-items: flex-start; }
 .steps li:last-child { border-bottom: 0; }
+.steps li > div { min-width: 0; overflow-wrap: anywhere; }
+.nowrap { white-space: nowrap; }
 .steps .n { flex: 0 0 1.7rem; height: 1.7rem; border-radius: 50%; background: #e9ecf2; text-align: center; line-height: 1.7rem; font-weight: 700; font-size: .85rem; }
 .checks li { list-style: none; margin: .2rem 0; }
 .checks { padding-left: 0; }

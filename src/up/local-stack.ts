@@ -125,7 +125,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         }
       : notAvailable('simulated SGX node', `did not start: ${nodeProblem}`),
     scenario: {
-      status: { name: 'scenarios', available: true, detail: 'protected model: dashboard Scenario page or kubetee demo model-protection' },
+      status: { name: 'scenarios', available: true, detail: 'protected model and data sharing: the Scenarios page, or kubetee demo model-protection | data-sharing' },
       component: { name: 'scenarios', register: () => undefined, started: (u) => void (url = u) },
       api: scenarioRunner(() => localScenarioPorts({ url: () => url, service: broker.data.service, sim, dataDir: options.dataDir, ...(simNode ? { node: simNode } : {}) })),
     },

@@ -160,6 +160,19 @@ test('scenario button: runs the protected-model scenario and every page shows it
   await overview.close();
 });
 
+test('scenario page: the data-sharing button runs the second scenario', async () => {
+  const page = await open('/scenario', { width: 390, height: 844 });
+  await page.click('#run-data-sharing');
+  const result = page.locator('#scenario-result-data-sharing[data-passed]');
+  await result.waitFor({ timeout: 60_000 });
+  assert.equal(await result.getAttribute('data-passed'), 'true', (await result.textContent()) ?? '');
+  assert.equal(await page.locator('#scenario-result-data-sharing [data-outcome]').count(), 7);
+  // The other scenario's last run is still shown beside it.
+  assert.equal(await page.locator('#scenario-result-model-protection').getAttribute('data-passed'), 'true');
+  await shot(page, 'scenarios-phone');
+  await page.close();
+});
+
 test('live updates: htmx refreshes a page in place when the data changes', async () => {
   const page = await open('/audit');
   const before = await page.locator('[data-chain]').textContent();

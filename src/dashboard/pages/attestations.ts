@@ -15,7 +15,7 @@ function row(a: AttestationView): SafeHtml {
 <td>${verdictBadge(a.verdict)}</td>
 <td>${tcbBadge(a.tcbStatus)}</td>
 <td>${a.advisoryIds.length === 0 ? html`<span class="muted">none</span>` : a.advisoryIds.map((id) => html`<span class="badge info">${id}</span> `)}</td>
-<td class="mono hide-narrow" title="${a.mrEnclave ?? ''}">${shortHex(a.mrEnclave)}</td>
+<td class="mono nowrap hide-narrow" title="${a.mrEnclave ?? ''}">${shortHex(a.mrEnclave)}</td>
 <td class="reason">${a.reason ?? ''}</td>
 </tr>`;
 }

@@ -20,7 +20,7 @@ export function overviewBody(base: string, d: OverviewData): SafeHtml {
     : html`<span class="muted">node agent not available</span>`;
   const recent = d.attestations.available ? attestationTable(d.attestations.data.slice(0, 5)) : html`<span class="muted">key broker not available</span>`;
   const audit = d.audit.available ? chainBadge(d.audit.data) : html`<span class="muted">not available</span>`;
-  return html`<p class="lead">Everything below runs in this one process on loopback. Start with the <a href="${base}/scenario">scenario</a>.</p>
+  return html`<p class="lead">Everything below runs in this one process on loopback. Start with the <a href="${base}/scenario">scenarios</a>.</p>
 <div class="grid">${comps}</div>
 <h2>EPC</h2><div class="card">${epc}</div>
 <h2>Audit chain</h2><div class="card">${audit} <a href="${base}/audit">open the trail</a></div>
