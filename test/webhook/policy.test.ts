@@ -101,28 +101,31 @@ test('kubetee policy check: OK summary on a good file; every problem and exit 2 
   assert.doesNotMatch(r.stderr, /\s+at\s+\S+\s+\(/);
 });
 
-test('kubetee policy explain: rule by rule, the patch, and the verdict', () => {
-  const manifest = write('pod.json', JSON.stringify(pod({ containers: [container('enclave', epc({ 'alibabacloud.com/sgx_epc_MiB': '64' }))] })));
-  const r = runCli(['policy', 'explain', manifest, '--namespace-labels', 'kubetee.io/trust=confidential,team=ml', '--profile', 'intel']);
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /trust level: confidential \(namespace label kubetee\.io\/trust=confidential\); EPC profile: intel/);
-  assert.match(r.stdout, /edit\s+\[confidential\.translate-epc\] container "enclave": requests: alibabacloud\.com\/sgx_epc_MiB=64 → sgx\.intel\.com\/epc=64Mi/);
-  assert.match(r.stdout, /"op":"add","path":"\/spec\/tolerations"/);
-  assert.match(r.stdout, /result: ADMITTED with the patch above/);
-
+test('kubetee policy explain: a workload manifest, rule by rule, as JSON', () => {
   const deployment = write('deploy.yaml', `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    spec:\n      hostNetwork: true\n      containers: [{name: web, image: nginx}]\n`);
-  const d = runCli(['policy', 'explain', deployment, '--namespace-labels', 'kubetee.io/trust=sandboxed', '--output', 'json']);
+  const d = runCli(['policy', 'explain', deployment, '--namespace-labels', 'kubetee.io/trust=sandboxed,team=ml', '--output', 'json']);
   assert.equal(d.status, 0, d.stderr);
   const out = JSON.parse(d.stdout) as { admitted: boolean; trust: { level: string }; validate: { ruleId: string; status: string }[]; patch: unknown[] };
   assert.equal(out.admitted, false);
   assert.equal(out.trust.level, 'sandboxed');
   assert.deepEqual(out.patch, [{ op: 'add', path: '/spec/runtimeClassName', value: 'runv' }]);
   assert.deepEqual(out.validate.filter((v) => v.status === 'deny').map((v) => v.ruleId), ['sandboxed.no-host-namespaces']);
+});
 
-  const missing = runCli(['policy', 'explain', join(dir, 'absent.yaml')]);
-  assert.equal(missing.status, 2);
-  assert.match(missing.stderr, /FILE_UNREADABLE/);
-  assert.doesNotMatch(missing.stderr, /\s+at\s+\S+\s+\(/);
+test('explain text: trust level, each rule, the patch and the verdict', () => {
+  const e = explainPod({
+    pod: pod({ containers: [container('enclave', epc({ 'alibabacloud.com/sgx_epc_MiB': '64' }))] }),
+    namespace: 'team',
+    namespaceLabels: { 'kubetee.io/trust': 'confidential' },
+    policy: DEFAULT_POLICY,
+    profile: 'intel',
+  });
+  const text = formatExplanation(e);
+  assert.match(text, /trust level: confidential \(namespace label kubetee\.io\/trust=confidential\); EPC profile: intel/);
+  assert.match(text, /edit\s+\[confidential\.translate-epc\] container "enclave": requests: alibabacloud\.com\/sgx_epc_MiB=64 → sgx\.intel\.com\/epc=64Mi/);
+  assert.match(text, /"op":"add","path":"\/spec\/tolerations"/);
+  assert.match(text, /ok\s+\[confidential\.wiring-complete\]/);
+  assert.match(text, /result: ADMITTED with the patch above/);
 });
 
 test('explain without labels uses the policy default and reports the denial', () => {
