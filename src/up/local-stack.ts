@@ -139,7 +139,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     nextSteps: (url) => [
       `open ${url}/ in a browser`,
       `curl ${url}/healthz`,
-      ...(parts.scenario.api ? [`npx kubetee demo model-protection --url ${url}`] : []),
+      ...(parts.scenario.api ? [`npx kubetee demo model-protection --url ${url}`, `npx kubetee demo data-sharing --url ${url}`] : []),
+      `open ${url}/verify and upload a quote with its collateral`,
     ],
   };
   const components = [simPart, parts.broker, parts.verifier, parts.admission, parts.node, parts.scenario]
