@@ -66,7 +66,7 @@ interface NodeSpec {
 
 function fakeNode(spec: NodeSpec): Record<string, unknown> {
   // EPC (one device per MiB) and provision slots, as the node agent's device plugin advertises them.
-  const sgx = spec.epcMiB !== undefined && spec.epcMiB > 0 ? { [EPC]: String(spec.epcMiB), [RESOURCES.alibaba.provision]: '110' } : {};
+  const sgx: Record<string, string> = spec.epcMiB !== undefined && spec.epcMiB > 0 ? { [EPC]: String(spec.epcMiB), [RESOURCES.alibaba.provision]: '110' } : {};
   const resources: Record<string, string> = { cpu: '8', memory: '32Gi', pods: '110', ...sgx };
   return {
     apiVersion: 'v1',
@@ -357,7 +357,9 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
     // Re-running install repairs what it owns (the caBundle is forced back);
     // the broken node goes first or AESM could never roll out on it.
     await core.deleteNode({ name: 'bad-1' });
-    // A DaemonSet pod that never got scheduled on the deleted node is not garbage-collected promptly.
+    // Pods of a deleted node wait for pod GC (about a minute) and a DaemonSet pod that never got
+    // scheduled there is not collected promptly either: remove both, as an operator would.
+    await core.deleteCollectionNamespacedPod({ namespace: NS, fieldSelector: 'spec.nodeName=bad-1', gracePeriodSeconds: 0 });
     await core.deleteCollectionNamespacedPod({ namespace: NS, fieldSelector: 'status.phase=Pending' });
     await eventually('AESM DaemonSet to forget bad-1', async () => {
       const ds = await cluster.get({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'kubetee-aesm', namespace: NS } });
