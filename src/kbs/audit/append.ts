@@ -10,12 +10,12 @@ export async function appendAudit(tx: KbsTx, entry: AuditEntry, now: Date): Prom
   const unsigned: Omit<AuditRecord, 'hash'> = {
     seq: (last?.seq ?? 0) + 1,
     at: now.toISOString(),
-    actor: entry.actor,
-    action: entry.action,
-    resource: entry.resource,
+    actor: auditText(entry.actor, 256),
+    action: auditText(entry.action, 128),
+    resource: auditText(entry.resource, 512),
     outcome: entry.outcome,
-    reason: entry.reason,
-    claims: entry.claims ?? null,
+    reason: auditText(entry.reason, 2048),
+    claims: auditClaims(entry.claims),
     prevHash: last?.hash ?? GENESIS_HASH,
   };
   const record: AuditRecord = { ...unsigned, hash: auditRecordHash(unsigned) };
@@ -38,4 +38,24 @@ export async function verifyAuditChain(store: KbsStore, options: { pageSize?: nu
     if (page.length < pageSize) return verifier.result();
     afterSeq = page[page.length - 1]!.seq;
   }
+}
+
+/*
+ * The hash is computed over exactly what a later reader gets back from the
+ * database, so inputs are normalised first: text without NUL (PostgreSQL TEXT
+ * refuses it) and bounded in length; claims passed through a JSON round trip
+ * (a Date becomes its ISO string, a bigint its decimal string) so verification
+ * recomputes the same canonical form.
+ */
+function auditText(value: unknown, max: number): string {
+  const s = typeof value === 'string' ? value : String(value ?? '');
+  const clean = s.replace(/\u0000/g, '\ufffd');
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}
+
+function auditClaims(claims: Record<string, unknown> | undefined): Record<string, unknown> | null {
+  if (claims === undefined || claims === null) return null;
+  const text = JSON.stringify(claims, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  const parsed: unknown = text === undefined ? null : JSON.parse(text);
+  return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
 }

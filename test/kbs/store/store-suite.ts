@@ -232,6 +232,24 @@ export function defineStoreSuite(name: string, getTarget: () => Promise<StoreTar
       assert.deepEqual(v, { ok: true, count: 4, headSeq: 4, headHash: records[3]!.hash });
     });
 
+    it('audit records survive awkward input: Dates, bigints, NUL bytes, huge reasons', async () => {
+      const { svc } = await fresh();
+      const r = await svc.appendAudit({
+        actor: 'tee:\u0000x',
+        action: 'resource.release',
+        resource: 'r/t/x',
+        outcome: 'denied',
+        reason: `rule "a\u0000b" failed ${'x'.repeat(10_000)}`,
+        claims: { at: new Date('2026-01-02T03:04:05Z'), svn: 10n, nested: { u: undefined, n: null, s: 'é\u0000' } },
+      });
+      assert.equal(r.actor, 'tee:\ufffdx');
+      assert.ok(r.reason.length <= 2048);
+      assert.deepEqual(r.claims, { at: '2026-01-02T03:04:05.000Z', svn: '10', nested: { n: null, s: 'é\u0000' } });
+      const [stored] = await svc.listAudit();
+      assert.deepEqual(stored, r);
+      assert.equal((await svc.verifyAudit()).ok, true);
+    });
+
     it('verifyAuditChain names the edited, removed or reordered record', async () => {
       const setup = async (): Promise<{ url: string; store: KbsStore }> => {
         const f = await fresh();
