@@ -5,8 +5,8 @@ import { parseCertificate, verifyDerSignature, type Certificate } from './x509.j
 
 /** Trusted roots, pinned by the SHA-256 of their DER. */
 export interface TrustStore {
-  /** SHA-256 hex of each trusted root's DER. */
-  hashes: Set<string>;
+  /** Trusted roots by the SHA-256 hex of their DER. */
+  byHash: Map<string, Certificate>;
   roots: Certificate[];
 }
 
@@ -36,7 +36,7 @@ function buildTrustStore(rootsDer: Uint8Array[]): TrustStore {
     }
     return cert;
   });
-  return { hashes: new Set(roots.map((r) => sha256Hex(r.der))), roots };
+  return { byHash: new Map(roots.map((r) => [sha256Hex(r.der), r])), roots };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -58,7 +58,11 @@ export function verifyChainToRoot(certs: Certificate[], trust: TrustStore, label
   if (certs.length > 5) throw new AttestationError('CERT_CHAIN_INVALID', `${label} has ${certs.length} certificates (at most 5 expected)`);
   const chain = [...certs];
   const last = chain[chain.length - 1]!;
-  if (!trust.hashes.has(sha256Hex(last.der))) {
+  const pinned = trust.byHash.get(sha256Hex(last.der));
+  if (pinned) {
+    // Same bytes as a pinned root: use the trust store's parsed copy (its key is already imported).
+    chain[chain.length - 1] = pinned;
+  } else {
     const root = trust.roots.find((r) => sameBytes(r.subject, last.issuer) && verifyDerSignature(last.hash, last.tbs, r.publicKey, last.signature));
     if (!root) {
       throw new AttestationError('UNTRUSTED_ROOT', `${label} ends at "${last.subjectCn}" issued by "${last.issuerCn}", which is not a trusted root`);

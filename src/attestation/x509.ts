@@ -21,7 +21,14 @@ export interface Certificate {
   subjectCn: string;
   notBefore: Date;
   notAfter: Date;
-  publicKey: KeyObject;
+  /** SubjectPublicKeyInfo DER. */
+  spki: Uint8Array;
+  /**
+   * The subject's key, imported on first use: importing costs more than an
+   * ECDSA verification, and many certificates (roots seen again, leaves of
+   * chains already cached) never need it.
+   */
+  readonly publicKey: KeyObject;
   /** basicConstraints cA (undefined when the extension is absent). */
   isCa: boolean | undefined;
   /** DER of the Intel SGX extension value (OID 1.2.840.113741.1.13.1), if present. */
@@ -104,15 +111,7 @@ export function parseCertificate(der: Uint8Array, where: string): Certificate {
     }
   }
 
-  let publicKey: KeyObject;
-  try {
-    publicKey = createPublicKey({ key: Buffer.from(d.raw(spkiNode)), format: 'der', type: 'spki' });
-  } catch (err) {
-    throw new AttestationError('BAD_CERTIFICATE', `${where}: unreadable public key (${(err as Error).message})`, { cause: err });
-  }
-  if (publicKey.asymmetricKeyType !== 'ec') {
-    throw new AttestationError('UNSUPPORTED_ALGORITHM', `${where}: public key type ${publicKey.asymmetricKeyType} is not supported (ECDSA only)`);
-  }
+  let key: KeyObject | undefined;
   return {
     der,
     tbs: d.raw(tbsNode),
@@ -125,7 +124,10 @@ export function parseCertificate(der: Uint8Array, where: string): Certificate {
     subjectCn: commonName(d, subjectNode),
     notBefore: d.time(nb),
     notAfter: d.time(na),
-    publicKey,
+    spki: d.raw(spkiNode),
+    get publicKey(): KeyObject {
+      return (key ??= importSpki(d.raw(spkiNode), where));
+    },
     isCa,
     sgxExtension,
     crlDistributionPoint,
@@ -141,6 +143,19 @@ function firstUri(d: DerReader, n: DerNode, depth: number): string | undefined {
     if (uri !== undefined) return uri;
   }
   return undefined;
+}
+
+function importSpki(spki: Uint8Array, where: string): KeyObject {
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+  } catch (err) {
+    throw new AttestationError('BAD_CERTIFICATE', `${where}: unreadable public key (${(err as Error).message})`, { cause: err });
+  }
+  if (publicKey.asymmetricKeyType !== 'ec') {
+    throw new AttestationError('UNSUPPORTED_ALGORITHM', `${where}: public key type ${publicKey.asymmetricKeyType} is not supported (ECDSA only)`);
+  }
+  return publicKey;
 }
 
 /** Parses a DER X.509 CRL; malformed input raises BAD_CRL naming `where`. */
