@@ -75,12 +75,20 @@ const cases: Case[] = [
     check: (f) => assert.equal(f.mutated['spec'].runtimeClassName, 'runv'),
   },
   {
-    name: 'standard: a pod may opt into confidential by annotation and gets wired',
+    name: 'standard: where the policy allows it, a pod may opt into confidential and gets wired',
     trust: 'standard',
     profile: 'alibaba',
+    policy: policyWith({ podOverrides: { standard: ['sandboxed', 'confidential'] } }),
     pod: pod({ containers: [container('enclave', epc({ 'alibabacloud.com/sgx_epc_MiB': '32' }))] }, { annotations: { 'kubetee.io/trust': 'confidential' } }),
     mutatedBy: WIRE_ALIBABA_NATIVE,
     deniedBy: [],
+  },
+  {
+    name: 'standard: opting into confidential is refused by default (it would grant SGX provisioning)',
+    trust: 'standard',
+    pod: pod({ containers: [container('quoter', epc({ 'sgx.intel.com/epc': '8Mi', 'sgx.intel.com/provision': '1' }))] }, { annotations: { 'kubetee.io/trust': 'confidential' } }),
+    mutatedBy: [],
+    deniedBy: ['trust.pod-override', 'global.provision-outside-confidential', 'global.epc-outside-confidential'],
   },
   {
     name: 'standard: an unknown trust annotation is denied',

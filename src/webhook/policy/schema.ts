@@ -29,13 +29,16 @@ export const policySchema = z
     sandboxRuntimeClasses: z.array(runtimeClassName).min(1).default(DEFAULT_SANDBOX_CLASSES),
     /**
      * Levels a pod may opt into with the kubetee.io/trust annotation, keyed by
-     * its namespace's level. Empty means the annotation is refused.
+     * its namespace's level. Empty means the annotation is refused. By default
+     * a standard pod may only opt into a sandbox (that only tightens it);
+     * opting into confidential would hand SGX nodes, EPC and provisioning to
+     * any namespace, so it must be enabled explicitly.
      */
     podOverrides: z
       .strictObject({
         confidential: z.array(trustLevel).default([]),
         sandboxed: z.array(trustLevel).default([]),
-        standard: z.array(trustLevel).default(['sandboxed', 'confidential']),
+        standard: z.array(trustLevel).default(['sandboxed']),
       })
       .prefault({}),
     global: z
