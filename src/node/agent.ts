@@ -212,7 +212,20 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         logger: log,
         ...(options.pluginPollMs ? { pollIntervalMs: options.pluginPollMs } : {}),
       });
-      for (const s of plugins.servers) s.onStatus(() => updateMetrics());
+      let registrations = 0;
+      for (const s of plugins.servers) {
+        s.onStatus(() => {
+          updateMetrics();
+          // A re-registration means kubelet restarted; a kubelet without its checkpoint resets
+          // extended resources in node status (the intel profile's sgx.intel.com/epc), so re-publish.
+          const total = plugins?.servers.reduce((sum, x) => sum + x.status().registrations, 0) ?? 0;
+          if (total > registrations) {
+            const first = registrations === 0;
+            registrations = total;
+            if (!first && options.profile === 'intel') void publishLabels();
+          }
+        });
+      }
       let lastAesm = state.current().aesmAlive;
       state.subscribe((s) => {
         updateMetrics();

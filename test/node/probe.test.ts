@@ -92,6 +92,12 @@ test('without the cpuid driver, cpuinfo + sysfs still detect SGX (no SGX2 inform
   assert.equal(p.flc, true);
   assert.equal(p.sources.cpuid, 'none');
   assert.deepEqual(probeToJson(p).epcSections, [{ base: null, size: 98_041_856, numaNode: 0 }]);
+  // A cpuid node that returns nothing (short reads) is "no CPUID source", not garbage registers.
+  mkdirSync(t.path('/dev/cpu/0'), { recursive: true });
+  writeFileSync(t.path('/dev/cpu/0/cpuid'), Buffer.alloc(8));
+  const short = await probeNode({ hostRoot: t.root, aesmSocketDir: null });
+  assert.equal(short.sources.cpuid, 'none');
+  assert.equal(short.sgx, true);
 });
 
 test('AESM: alive only while something listens on the socket', async () => {
