@@ -138,6 +138,11 @@ test('embedded agent (intel): EPC bytes patched into node status; API errors are
   await kubelet.waitFor(() => kubelet.resource(RESOURCES.intel.enclave)?.devices.length === 110, 'enclave slots');
   const e = await kubelet.allocate(RESOURCES.intel.enclave, [['sgx-enclave-0']]);
   assert.deepEqual(e.container_responses[0]!.envs, {}); // AESM disabled: nothing injected
+  // kubelet restart: after re-registration the EPC capacity is patched again (a kubelet without its checkpoint resets it).
+  const statusPatches = (): number => api.requests.filter((r) => r.url.startsWith('/api/v1/nodes/dc2/status')).length;
+  const patchesBefore = statusPatches();
+  await kubelet.restart();
+  await kubelet.waitFor(() => statusPatches() > patchesBefore, 'capacity re-published after kubelet restart', 3000);
   api.failWith = { status: 403 };
   await agent.publishLabels();
   assert.match(agent.status().labels.error ?? '', /HTTP 403|403/);
