@@ -151,7 +151,15 @@ export function registerSecretCommands(program: Command): void {
     .option('--prefix <prefix>', 'only paths starting with this')
     .option('--json', 'print JSON')
     .action(async (opts: ConnOptions & { prefix?: string; json?: boolean }) => {
-      const list = await client(opts).listSecrets(opts.prefix ? { prefix: opts.prefix } : {});
+      const c = client(opts);
+      // Page through (1000 per request); bounded so a misbehaving server cannot loop us forever.
+      const list: Awaited<ReturnType<AdminClient['listSecrets']>> = [];
+      for (let page = 0; page < 1000; page++) {
+        const after = list.length ? list[list.length - 1]!.path : undefined;
+        const batch = await c.listSecrets({ ...(opts.prefix ? { prefix: opts.prefix } : {}), ...(after ? { after } : {}), limit: 1000 });
+        list.push(...batch);
+        if (batch.length < 1000) break;
+      }
       if (opts.json) return json(list);
       if (list.length === 0) return out('no secrets');
       table(['PATH', 'KIND', 'VERSION', 'UPDATED'], list.map((s) => [s.path, s.kind, String(s.currentVersion), s.updatedAt]));
