@@ -106,7 +106,12 @@ export function connectCluster(options: ClusterOptions): Cluster {
         });
       }
       throw new DeployError(code, `${what} failed: ${apiErrorMessage(err)}`, {
-        hint: err instanceof ApiException && err.code === 403 ? 'your user lacks the RBAC permission for this; install needs cluster-admin' : 'see the API server message above',
+        hint:
+          err instanceof ApiException && err.code === 401
+            ? 'the API server rejected the credentials in the kubeconfig; refresh them (or pick another --context)'
+            : err instanceof ApiException && err.code === 403
+              ? 'your user lacks the RBAC permission for this; install needs cluster-admin'
+              : 'see the API server message above',
         cause: err,
       });
     }
