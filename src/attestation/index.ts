@@ -10,6 +10,7 @@ export { AttestationError, isAttestationError, ATTESTATION_ERROR_CODES, type Att
 export { parsePckExtension, type PckExtension } from './pck-extension.js';
 export { parseTcbInfo, parseQeIdentity, type TcbInfo, type TcbLevel, type QeIdentity } from './tcb-info.js';
 export { INTEL_SGX_ROOT_CA_SHA256, INTEL_SGX_ROOT_CA_DER } from './intel-root.js';
+export { fetchCollateral, collateralTarget, collateralPaths, type CollateralTarget, type FetchCollateralOptions } from './pccs-client.js';
 export {
   TCB_STATUSES,
   type TcbStatus,
