@@ -8,6 +8,7 @@ import { startControlPlane, type ControlPlane, type ControlPlaneComponent } from
 import { LocalDashboardSource, type LocalParts } from './dashboard-source.js';
 import type { Part } from './parts.js';
 import { isLoopbackHost } from './loopback.js';
+import { hostGuard } from './host-guard.js';
 import { SimPlatformStore, SIM_STATE_FILE } from './sim-platform-store.js';
 import { DEV_PREFIX, platformStatus, registerDevEndpoints, registerNodeDevEndpoints } from './dev-endpoints.js';
 import { verifierPart } from './adapters/verifier.js';
@@ -124,11 +125,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           api: simNode,
         }
       : notAvailable('simulated SGX node', `did not start: ${nodeProblem}`),
-    scenario: {
-      status: { name: 'scenarios', available: true, detail: 'protected model and data sharing: the Scenarios page, or kubetee demo model-protection | data-sharing' },
-      component: { name: 'scenarios', register: () => undefined, started: (u) => void (url = u) },
-      api: scenarioRunner(() => localScenarioPorts({ url: () => url, service: broker.data.service, sim, dataDir: options.dataDir, ...(simNode ? { node: simNode } : {}) })),
-    },
+    scenario: !ctx.devEndpoints
+      ? notAvailable('scenarios', 'scenarios run only when kubetee up listens on loopback (they write demo keys without a login)')
+      : {
+          status: { name: 'scenarios', available: true, detail: 'protected model and data sharing: the Scenarios page, or kubetee demo model-protection | data-sharing' },
+          component: { name: 'scenarios', register: () => undefined, started: (u) => void (url = u) },
+          api: scenarioRunner(() => localScenarioPorts({ url: () => url, service: broker.data.service, sim, dataDir: options.dataDir, ...(simNode ? { node: simNode } : {}) })),
+        },
     extra: [simPart.status],
   };
   const source = new LocalDashboardSource(parts, activity);
@@ -146,6 +149,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const components = [simPart, parts.broker, parts.verifier, parts.admission, parts.node, parts.scenario]
     .map((p) => p.component)
     .filter((c): c is ControlPlaneComponent => c !== undefined);
-  const plane = await startControlPlane({ ...options, components: [...components, dashboard] });
+  // On loopback, refuse DNS-rebound and cross-site requests; elsewhere say loudly that nothing is protected.
+  const guard: ControlPlaneComponent[] = ctx.devEndpoints
+    ? [hostGuard()]
+    : [{ name: 'exposure warning', register: () => undefined, services: () => [{ name: 'WARNING', where: `listening on ${options.host}: the dashboard has no login and scenarios are off; use a loopback address` }] }];
+  const plane = await startControlPlane({ ...options, components: [...guard, ...components, dashboard] });
   return Object.assign(plane, { runScenario: (name: string, report?: StepReporter) => source.runScenario(name, report) });
 }

@@ -4,7 +4,21 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/common/log.js';
+import { request } from 'node:http';
 import { startLocalStack } from '../../src/up/local-stack.js';
+
+/** A raw HTTP request (fetch cannot set Host). */
+function raw(url: string, method: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(method === 'GET' ? undefined : '');
+  });
+}
 
 const json = async <T>(res: Response): Promise<T> => (await res.json()) as T;
 
@@ -17,6 +31,16 @@ test('the local stack runs every component, its dev endpoints validate input, an
     for (const what of ['key broker (KBS)', 'key broker admin', 'admission webhook', 'simulated platform', 'dashboard']) assert.match(banner, new RegExp(what.replace(/[()]/g, '\\$&')));
     assert.match(banner, /SIMULATED SGX root/);
     assert.match(banner, /kubetee demo model-protection --url/);
+
+    // Browser-borne requests: a DNS-rebound host name and a cross-site form post are refused.
+    const rebound = await raw(`${stack.url}/secrets`, 'GET', { host: 'attacker.example:80' });
+    assert.equal(rebound.status, 403);
+    assert.match(rebound.body, /HOST_NOT_LOOPBACK/);
+    const crossSite = await raw(`${stack.url}/scenario/model-protection/run`, 'POST', { origin: 'http://attacker.example', 'content-type': 'application/x-www-form-urlencoded' });
+    assert.equal(crossSite.status, 403);
+    assert.match(crossSite.body, /CROSS_ORIGIN_REFUSED/);
+    const fetchSite = await raw(`${stack.url}/dev/simulated-platform/tcb-recovery`, 'POST', { 'sec-fetch-site': 'cross-site', 'content-type': 'application/json' });
+    assert.equal(fetchSite.status, 403);
 
     // Development endpoints: typed errors for bad input, a real quote for good input.
     const bad = await fetch(`${stack.url}/dev/simulated-platform/quote`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mrenclave: 'zz' }) });
