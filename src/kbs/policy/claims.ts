@@ -97,10 +97,12 @@ const ClaimsSchema = z
 
 /**
  * Validates claims read from a file (a saved attestation result). Accepts the
- * claims object itself or an object with a `claims` member (as the broker logs
- * and `kbs get-resource --save-claims` write).
+ * claims object itself, an object with a `claims` member (as
+ * `kbs get-resource --save-claims` writes), or the output of
+ * `kubetee attest verify --json`.
  */
 export function parseClaims(input: unknown, where: string): AttestationClaims {
+  if (isVerifyJson(input)) return fromVerifyJson(input, where);
   const candidate =
     typeof input === 'object' && input !== null && 'claims' in input && typeof (input as { claims: unknown }).claims === 'object'
       ? (input as { claims: unknown }).claims
@@ -116,4 +118,43 @@ export function parseClaims(input: unknown, where: string): AttestationClaims {
   const out: AttestationClaims = { ...c, td: c.td, reportData: c.reportData };
   if (c.collateralExpiresAt === undefined) delete out.collateralExpiresAt;
   return out;
+}
+
+interface VerifyJson {
+  verified: boolean;
+  tee?: unknown;
+  status?: unknown;
+  advisoryIds?: unknown;
+  fmspc?: unknown;
+  enclave?: Record<string, unknown>;
+  td?: Record<string, unknown>;
+}
+
+function isVerifyJson(input: unknown): input is VerifyJson {
+  return typeof input === 'object' && input !== null && 'verified' in input && typeof (input as { verified: unknown }).verified === 'boolean';
+}
+
+/** `kubetee attest verify --json` output → claims; refuses failed verifications and TDX without a debug flag (fail closed). */
+function fromVerifyJson(v: VerifyJson, where: string): AttestationClaims {
+  if (!v.verified) {
+    throw new PolicyError('POLICY_CLAIMS_INVALID', `${where} records a failed verification; there are no verified claims to test`, { hint: 'verify a quote that passes, or save claims with `kbs get-resource --save-claims`' });
+  }
+  const e = v.enclave;
+  if (!e && (!v.td || typeof v.td['debug'] !== 'boolean')) {
+    throw new PolicyError('POLICY_CLAIMS_INVALID', `${where} has no SGX enclave identity and no TD debug flag`, { hint: 'save the claims with `kbs get-resource --save-claims` for TDX' });
+  }
+  const claims = {
+    tee: v.tee,
+    status: v.status,
+    advisoryIds: v.advisoryIds,
+    fmspc: v.fmspc,
+    mrenclave: e?.['mrenclave'] ?? '',
+    mrsigner: e?.['mrsigner'] ?? '',
+    isvProdId: e?.['isvProdId'] ?? 0,
+    isvSvn: e?.['isvSvn'] ?? 0,
+    debug: e ? e['debug'] : v.td?.['debug'],
+    reportData: e?.['reportData'] ?? v.td?.['reportData'] ?? '',
+    td: Object.fromEntries(Object.entries(v.td ?? {}).filter(([k, val]) => typeof val === 'string' && k !== 'reportData')),
+  };
+  return parseClaims(claims, where);
 }

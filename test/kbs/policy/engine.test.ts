@@ -136,3 +136,20 @@ test('claims: from a verifier result (bytes to hex) and from a saved JSON file',
   assert.throws(() => parseClaims({ ...c, isvSvn: -1 }, 'saved.json'), (e: unknown) => e instanceof PolicyError && e.code === 'POLICY_CLAIMS_INVALID');
   assert.throws(() => parseClaims({ ...c, extra: 1 }, 'saved.json'), (e: unknown) => e instanceof PolicyError && e.code === 'POLICY_CLAIMS_INVALID');
 });
+
+test('claims: `kubetee attest verify --json` output is accepted; a failed verification is not', () => {
+  const verifyJson = {
+    verified: true,
+    tee: 'sgx',
+    quoteVersion: 3,
+    status: 'SWHardeningNeeded',
+    advisoryIds: ['INTEL-SA-00615'],
+    fmspc: '00606a000000',
+    enclave: { mrenclave: 'aa'.repeat(32), mrsigner: 'bb'.repeat(32), isvProdId: 1, isvSvn: 3, debug: false, reportData: '00'.repeat(64) },
+  };
+  const c = parseClaims(verifyJson, 'verify.json');
+  assert.equal(c.status, 'SWHardeningNeeded');
+  assert.equal(builtinDefaultPolicy().evaluate(c, ctx).allowed, true);
+  assert.throws(() => parseClaims({ verified: false, error: { code: 'CERT_REVOKED' } }, 'v.json'), (e: unknown) => e instanceof PolicyError && e.code === 'POLICY_CLAIMS_INVALID');
+  assert.throws(() => parseClaims({ ...verifyJson, tee: 'tdx', enclave: undefined, td: { mrtd: 'ab' } }, 'v.json'), (e: unknown) => e instanceof PolicyError && e.code === 'POLICY_CLAIMS_INVALID');
+});
