@@ -87,9 +87,10 @@ export class SecretService {
   async create(actor: string, input: CreateSecretInput): Promise<SecretInfo> {
     const path = parseResourcePath(input.path);
     const kind = input.kind ?? (input.value === undefined ? 'key' : 'secret');
-    const value = this.valueFor(kind, input.value, input.keyBytes);
     const expiresAt = normaliseExpiry(input.expiresAt ?? null);
     const description = normaliseDescription(input.description);
+    // Copied last, after every check that can throw, so the copy is always zeroed below.
+    const value = this.valueFor(kind, input.value, input.keyBytes);
     try {
       return await this.write(actor, 'secret.create', path, async (tx, now) => {
         if (await tx.getSecret(path)) {
