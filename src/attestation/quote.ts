@@ -82,7 +82,7 @@ export interface ParsedQuote {
  * console.log(q.tee, q.enclave?.mrenclave);
  */
 export function parseQuote(bytes: Uint8Array): ParsedQuote {
-  if (!(bytes instanceof Uint8Array)) throw new AttestationError('QUOTE_TRUNCATED', 'quote must be a Uint8Array of bytes');
+  if (!(bytes instanceof Uint8Array)) throw new AttestationError('INVALID_ARGUMENT', `quote must be a Uint8Array of bytes, got ${bytes === null ? 'null' : typeof bytes}`);
   const r = new ByteReader(bytes);
   const header = parseHeader(r);
 

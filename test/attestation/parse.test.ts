@@ -78,7 +78,8 @@ test('header gates: version, key type, TEE type', (t) => {
   assert.equal(code(() => parseQuote(patched(v5, 48, [9, 0]))), 'UNSUPPORTED_BODY_TYPE');
   assert.equal(code(() => parseQuote(patched(v5, 50, [0x40, 0x02, 0, 0]))), 'UNSUPPORTED_BODY_TYPE');
   assert.equal(code(() => parseQuote(patched(v5, 48, [1, 0, 0x80, 0x01, 0, 0]))), 'UNSUPPORTED_TEE_TYPE');
-  assert.equal(code(() => parseQuote('not bytes' as unknown as Uint8Array)), 'QUOTE_TRUNCATED');
+  assert.equal(code(() => parseQuote('not bytes' as unknown as Uint8Array)), 'INVALID_ARGUMENT');
+  assert.equal(code(() => parseQuote(null as unknown as Uint8Array)), 'INVALID_ARGUMENT');
 });
 
 test('certification data: types and exact accounting', (t) => {

@@ -87,6 +87,30 @@ test('collateral given as text, JSON object or parsed Collateral gives the same 
   assert.deepEqual({ ...b, checks: [] }, { ...c, checks: [] });
 });
 
+test('API misuse is a typed error, never a crash', (t) => {
+  if (!haveFixtures(t)) return;
+  const v = new QuoteVerifier();
+  const q = quoteFixture(AUTOMATA_SGX);
+  const c = textFixture(AUG_BUNDLE);
+  const codeOf = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (e) {
+      assert.ok(e instanceof AttestationError, String(e));
+      return e.code;
+    }
+    return 'none';
+  };
+  assert.equal(codeOf(() => v.verify(null as never, c, { at: AUG_AT })), 'INVALID_ARGUMENT');
+  assert.equal(codeOf(() => v.verify(q, null as never, { at: AUG_AT })), 'BAD_COLLATERAL');
+  assert.equal(codeOf(() => v.verify(q, 42 as never, { at: AUG_AT })), 'BAD_COLLATERAL');
+  assert.equal(codeOf(() => v.verify(q, c, { at: new Date('nonsense') })), 'INVALID_ARGUMENT');
+  assert.equal(codeOf(() => v.verify(q, c, { at: '2025-08-30' as never })), 'INVALID_ARGUMENT');
+  assert.equal(codeOf(() => new QuoteVerifier({ cacheMaxEntries: 1.5 })), 'INVALID_ARGUMENT');
+  // A Buffer is a Uint8Array and works as well.
+  assert.equal(v.verify(Buffer.from(q), c, { at: AUG_AT }).status, 'SWHardeningNeeded');
+});
+
 test('the LRU never holds more than its bound', () => {
   const lru = new Lru<number>(3);
   for (let i = 0; i < 10; i++) lru.set(String(i), i);
