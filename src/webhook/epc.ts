@@ -20,6 +20,9 @@ export function activeEpcResource(profile: ResourceProfile): string {
 
 export type EpcSide = 'requests' | 'limits';
 
+// Kubernetes quantities are int64; anything larger is a typo, not a size.
+const MAX_EPC_BYTES = (1n << 63n) - 1n;
+
 /** What one container asks for, read without judging it. */
 export interface ContainerEpc {
   /** EPC resource names present in requests or limits. */
@@ -46,6 +49,10 @@ function sideBytes(map: Record<string, string | number> | null | undefined, side
       continue;
     }
     const b = multiply(q, EPC_RESOURCE_UNITS[name]!).num;
+    if (b > MAX_EPC_BYTES) {
+      problems.push(`${side}["${name}"] = ${JSON.stringify(map[name])} is larger than any EPC (over 2^63 bytes)`);
+      continue;
+    }
     if (bytes !== undefined && bytes !== b) {
       problems.push(`${side} names EPC twice with different sizes (${formatBinaryBytes(bytes)} vs ${formatBinaryBytes(b)} from "${name}")`);
       continue;
@@ -84,6 +91,6 @@ export function epcQuantityForProfile(bytes: bigint, profile: ResourceProfile): 
 export function epcValueMatches(value: unknown, bytes: bigint, profile: ResourceProfile): boolean {
   const q = parseQuantity(value);
   if (!q) return false;
-  const want = parseQuantity(epcQuantityForProfile(bytes, profile).value)!;
-  return quantityEquals(q, want);
+  const want = parseQuantity(epcQuantityForProfile(bytes, profile).value);
+  return want !== undefined && quantityEquals(q, want);
 }

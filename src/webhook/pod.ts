@@ -33,8 +33,22 @@ const podSchema = z.looseObject({
     hostNetwork: z.boolean().nullish(),
     hostPID: z.boolean().nullish(),
     hostIPC: z.boolean().nullish(),
-    affinity: z.looseObject({}).nullish(),
-    tolerations: z.array(z.looseObject({})).nullish(),
+    affinity: z
+      .looseObject({
+        nodeAffinity: z
+          .looseObject({
+            requiredDuringSchedulingIgnoredDuringExecution: z
+              .looseObject({
+                nodeSelectorTerms: z.array(
+                  z.looseObject({ matchExpressions: z.array(z.looseObject({ key: z.string(), operator: z.string(), values: z.array(z.string()).nullish() })).nullish() }),
+                ),
+              })
+              .nullish(),
+          })
+          .nullish(),
+      })
+      .nullish(),
+    tolerations: z.array(z.looseObject({ key: z.string().nullish(), operator: z.string().nullish(), value: z.string().nullish(), effect: z.string().nullish() })).nullish(),
   }),
 });
 

@@ -36,6 +36,8 @@ test('EPC is read under every name with its unit; problems are reported, not thr
   assert.match(readContainerEpc({ name: 'a', resources: { limits: { 'alibabacloud.com/sgx_epc_MiB': '1.5' } } }).problems[0]!, /whole number of MiB/);
   assert.match(readContainerEpc({ name: 'a', resources: { limits: { 'sgx.intel.com/epc': '0.5' } } }).problems[0]!, /whole number of bytes/);
   assert.deepEqual(readContainerEpc({ name: 'a', resources: { limits: { 'sgx.intel.com/epc': '2Mi', 'alibabacloud.com/sgx_epc_MiB': '2' } } }).problems, [], 'equal sizes under two names agree');
+  assert.match(readContainerEpc({ name: 'a', resources: { limits: { 'sgx.intel.com/epc': 1e308 } } }).problems[0]!, /larger than any EPC/);
+  assert.match(readContainerEpc({ name: 'a', resources: { limits: { 'alibabacloud.com/sgx_epc_MiB': '9Ei' } } }).problems[0]!, /larger than any EPC/);
   assert.deepEqual(epcQuantityForProfile(1n, 'alibaba'), { value: '1', roundedUp: true });
   assert.deepEqual(epcQuantityForProfile(5n << 20n, 'alibaba'), { value: '5', roundedUp: false });
   assert.deepEqual(epcQuantityForProfile(5n << 20n, 'intel'), { value: '5Mi', roundedUp: false });
