@@ -43,3 +43,19 @@ test('rejects what the reference wrongly accepts (V4: PCK CRL expired two months
   // ...we do not.
   assert.throws(() => new QuoteVerifier().verify(q, c, { at }), (e: AttestationError) => e.code === 'CRL_EXPIRED');
 });
+
+test('rejects what the wasm build wrongly accepts (N8: tampered QE Identity, N10: before issue)', async (t) => {
+  if (!haveFixtures(t)) return;
+  const { readFileSync } = await import('node:fs');
+  const wasm = (await import('@phala/dcap-qvl-web')) as unknown as { initSync(m: { module: Uint8Array }): unknown; js_verify(q: Uint8Array, c: unknown, now: bigint): { status: string } };
+  wasm.initSync({ module: readFileSync(require.resolve('@phala/dcap-qvl-web/dcap-qvl-web_bg.wasm')) });
+  const q = quoteFixture(AUTOMATA_SGX);
+  const v = new QuoteVerifier();
+  const tampered = textFixture('derived-negative/collateral_sgx_00606a_2025-08_qeidentity_tampered.json');
+  const aug30 = new Date('2025-08-30T00:00:00Z');
+  assert.equal(wasm.js_verify(q, JSON.parse(tampered), BigInt(aug30.getTime() / 1000)).status, 'SWHardeningNeeded');
+  assert.throws(() => v.verify(q, tampered, { at: aug30 }), (e: AttestationError) => e.code === 'QE_IDENTITY_SIGNATURE_INVALID');
+  const aug1 = new Date('2025-08-01T00:00:00Z');
+  assert.equal(wasm.js_verify(q, JSON.parse(textFixture(AUG_BUNDLE)), BigInt(aug1.getTime() / 1000)).status, 'SWHardeningNeeded');
+  assert.throws(() => v.verify(q, textFixture(AUG_BUNDLE), { at: aug1 }), AttestationError);
+});
