@@ -25,6 +25,12 @@ export interface KbsData {
   tokens: TokenService;
   /** What the first-start check did; print `bootstrap.file` when `created`. */
   bootstrap: BootstrapResult;
+  /**
+   * Re-reads the master keyring from the same file or variable and swaps it
+   * in without a restart (wire it to SIGHUP). Fails closed: on any error the
+   * current keyring stays. Returns the new active key id.
+   */
+  reloadKeyring(): string;
   close(): Promise<void>;
 }
 
@@ -35,7 +41,8 @@ export interface KbsData {
  */
 export async function openKbsData(options: OpenKbsDataOptions): Promise<KbsData> {
   const loc = parseStoreUrl(options.db);
-  const keyring = loadKeyring({ file: options.masterKeyFile, env: options.env ?? {}, dataPath: loc.dialect === 'sqlite' ? loc.path : undefined });
+  const load = (): Keyring => loadKeyring({ file: options.masterKeyFile, env: options.env ?? {}, dataPath: loc.dialect === 'sqlite' ? loc.path : undefined });
+  let keyring = load();
   let store: KbsStore;
   try {
     store = await openKbsStore(options.db);
@@ -50,10 +57,20 @@ export async function openKbsData(options: OpenKbsDataOptions): Promise<KbsData>
     const bootstrap = await bootstrapAdminToken(tokens, options.adminTokenFile);
     return {
       store,
-      keyring,
+      get keyring() {
+        return keyring;
+      },
       service,
       tokens,
       bootstrap,
+      reloadKeyring() {
+        const next = load();
+        const previous = service.replaceKeyring(next);
+        keyring = next;
+        // Operations that started with the old keyring finish within a request's lifetime.
+        setTimeout(() => previous.wipe(), 60_000).unref();
+        return next.active.id;
+      },
       async close() {
         await store.close();
         keyring.wipe();

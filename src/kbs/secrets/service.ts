@@ -72,7 +72,7 @@ export interface SecretServiceOptions {
  */
 export class SecretService {
   readonly store: KbsStore;
-  private readonly keyring: Keyring;
+  private keyring: Keyring;
   private readonly clock: () => Date;
   private readonly random: RandomBytes;
 
@@ -81,6 +81,22 @@ export class SecretService {
     this.keyring = options.keyring;
     this.clock = options.clock ?? (() => new Date());
     this.random = options.random ?? systemRandom;
+  }
+
+  /**
+   * Swaps in a new master keyring (hot reload during a master key rotation).
+   * Operations already running finish with the keyring they started with.
+   * Returns the previous keyring; wipe it once nothing uses it.
+   */
+  replaceKeyring(keyring: Keyring): Keyring {
+    const previous = this.keyring;
+    this.keyring = keyring;
+    return previous;
+  }
+
+  /** Id of the master key that wraps new data keys. */
+  get activeMasterKeyId(): string {
+    return this.keyring.active.id;
   }
 
   /** Creates a secret (with `value`) or a key (generated) as version 1. RESOURCE_EXISTS if present. */
