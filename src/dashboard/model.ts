@@ -165,6 +165,8 @@ export interface DashboardSource {
   audit(): Promise<Section<AuditView>>;
   admissions(): Promise<Section<AdmissionsView>>;
   trustAnchors(): string[];
+  /** Downloadable sample inputs for the verify page (for example a simulated quote and its collateral). */
+  verifySamples(): { label: string; href: string }[];
   verifyQuote(input: { quote: Uint8Array; collateral: unknown; at: Date; trustAnchor: string }): Promise<Section<VerifyResultView>>;
   scenarios(): string[];
   lastScenarioRun(name: string): ScenarioRunView | undefined;

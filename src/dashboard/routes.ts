@@ -74,10 +74,10 @@ function dashboardRoutes(app: FastifyInstance, options: DashboardOptions): void 
     send(reply, 'Admission decisions', '/admissions', live(`${base}/admissions`, admissionsBody(await source.admissions()))),
   );
 
-  app.get(`${base}/verify`, async (_req, reply) => send(reply, 'Verify a quote', '/verify', verifyBody(`${base}/verify`, source.trustAnchors())));
+  app.get(`${base}/verify`, async (_req, reply) => send(reply, 'Verify a quote', '/verify', verifyBody(`${base}/verify`, source.trustAnchors(), undefined, source.verifySamples())));
   app.post(`${base}/verify`, async (req, reply) => {
     const result = await verifyUpload(req, source);
-    const body = req.headers['hx-request'] ? verifyResult(result) : verifyBody(`${base}/verify`, source.trustAnchors(), result);
+    const body = req.headers['hx-request'] ? verifyResult(result) : verifyBody(`${base}/verify`, source.trustAnchors(), result, source.verifySamples());
     return send(reply.code(result.available && !result.data.ok && result.data.errorCode?.startsWith('UPLOAD_') ? 400 : 200), 'Verify a quote', '/verify', body);
   });
 

@@ -24,6 +24,8 @@ export interface LocalParts {
   verifier: Part<VerifierPart>;
   scenario: Part<ScenarioPart>;
   extra: ComponentStatus[];
+  /** Sample downloads offered on the verify page. */
+  samples: { label: string; href: string }[];
 }
 
 /**
@@ -73,6 +75,10 @@ export class LocalDashboardSource implements DashboardSource {
 
   trustAnchors(): string[] {
     return this.#parts.verifier.api?.trustAnchors ?? [];
+  }
+
+  verifySamples(): { label: string; href: string }[] {
+    return this.#parts.samples;
   }
 
   async verifyQuote(input: { quote: Uint8Array; collateral: unknown; at: Date; trustAnchor: string }): Promise<Section<VerifyResultView>> {

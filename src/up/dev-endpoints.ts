@@ -86,6 +86,16 @@ export function registerDevEndpoints(app: FastifyInstance, store: SimPlatformSto
     dev.addHook('onRequest', loopbackOnly);
     dev.get('/', async () => platformStatus(store));
     dev.get('/collateral', async () => store.platform.collateral());
+    // Downloads for the verify page: verify them with the "simulated platform root" anchor.
+    dev.get('/collateral.json', async (_req, reply) =>
+      reply.header('content-disposition', 'attachment; filename="simulated-collateral.json"').send(store.platform.collateral()),
+    );
+    dev.get('/sample-quote.dat', async (_req, reply) =>
+      reply
+        .header('content-type', 'application/octet-stream')
+        .header('content-disposition', 'attachment; filename="simulated-quote.dat"')
+        .send(Buffer.from(store.platform.quote({ mrenclave: 'ab'.repeat(32), mrsigner: 'cd'.repeat(32) }))),
+    );
     dev.post('/quote', async (req, reply) => {
       const parsed = QuoteRequest.safeParse(req.body ?? {});
       if (!parsed.success) {

@@ -133,6 +133,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           api: scenarioRunner(() => localScenarioPorts({ url: () => url, service: broker.data.service, sim, dataDir: options.dataDir, ...(simNode ? { node: simNode } : {}) })),
         },
     extra: [simPart.status],
+    samples: ctx.devEndpoints
+      ? [
+          { label: 'a simulated quote', href: `${DEV_PREFIX}/sample-quote.dat` },
+          { label: 'its collateral', href: `${DEV_PREFIX}/collateral.json` },
+        ]
+      : [],
   };
   const source = new LocalDashboardSource(parts, activity);
   const dashboard: ControlPlaneComponent = {

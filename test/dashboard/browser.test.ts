@@ -1,6 +1,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { REPO_ROOT } from '../helpers/cli.js';
@@ -105,6 +106,26 @@ test('verify page: a tampered quote is rejected at the quote signature with its 
   assert.equal(await page.locator('[data-check="parse"]').getAttribute('data-state'), 'passed');
   assert.equal(await page.locator('[data-check="tcb-status"]').getAttribute('data-state'), 'not-reached');
   await shot(page, 'verify-tampered-phone');
+  await page.close();
+});
+
+test('verify page: the simulated sample quote verifies under the simulated anchor only', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kubetee-sample-'));
+  const page = await open('/verify');
+  const hrefs = await page.locator('a[download]').evaluateAll((els) => els.map((e) => e.getAttribute('href') ?? ''));
+  assert.equal(hrefs.length, 2);
+  const [quoteFile, collateralFile] = [join(dir, 'q.dat'), join(dir, 'c.json')];
+  writeFileSync(quoteFile, Buffer.from(await (await fetch(up.url + hrefs[0])).arrayBuffer()));
+  writeFileSync(collateralFile, Buffer.from(await (await fetch(up.url + hrefs[1])).arrayBuffer()));
+  for (const [anchor, ok] of [[INTEL, 'false'], ['simulated platform root (this development stack only)', 'true']] as const) {
+    await page.setInputFiles('input[name=quote]', quoteFile);
+    await page.setInputFiles('input[name=collateral]', collateralFile);
+    await page.fill('input[name=at]', '');
+    await page.selectOption('select[name=trustAnchor]', anchor);
+    await page.click('button[type=submit]');
+    await page.locator(`#verify-result .result[data-ok="${ok}"]`).waitFor({ timeout: 15_000 });
+  }
+  assert.match((await page.locator('#verify-result').textContent()) ?? '', /UpToDate/);
   await page.close();
 });
 

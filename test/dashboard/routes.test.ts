@@ -25,6 +25,7 @@ function literalSource(seen: { quote?: Uint8Array; at?: Date; collateral?: unkno
     audit: async () => available({ chainOk: true, checkedEntries: 3, entries: [] }),
     admissions: async () => unavailable('webhook missing'),
     trustAnchors: () => ['simulated root'],
+    verifySamples: () => [{ label: `sample ${HOSTILE}`, href: '/x?a=1&b=2' }],
     verifyQuote: async (input) => {
       Object.assign(seen, input);
       return available({ ok: false, trustAnchor: input.trustAnchor, at: input.at.toISOString(), advisoryIds: [], checks: [{ name: 'quote signature', state: 'failed' }], errorCode: 'QUOTE_SIGNATURE_INVALID', errorMessage: HOSTILE });
@@ -68,6 +69,7 @@ test('every page renders, escapes component data and sends a strict CSP', async 
   assert.match(nodes, /1 GiB of 4064 MiB allocated/);
   assert.match((await a.inject('/admissions')).body, /Admission webhook: not available.*webhook missing/s);
   assert.match((await a.inject('/audit')).body, /data-chain="ok"/);
+  assert.match((await a.inject('/verify')).body, /<a href="\/x\?a=1&amp;b=2" download>sample &lt;img/);
   await a.close();
 });
 

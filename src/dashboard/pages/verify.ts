@@ -42,8 +42,9 @@ ${r.collateralExpiresAt ? html`<tr><th>Collateral valid until</th><td>${r.collat
 </section>`)}</div>`;
 }
 
-export function verifyBody(action: string, trustAnchors: string[], result?: Section<VerifyResultView>): SafeHtml {
+export function verifyBody(action: string, trustAnchors: string[], result?: Section<VerifyResultView>, samples: { label: string; href: string }[] = []): SafeHtml {
   return html`<p class="lead">Upload an SGX or TDX DCAP quote with its collateral (TCB Info, QE Identity, CRLs, issuer chains) to see every verification step. Nothing is stored.</p>
+${samples.length ? html`<p class="muted">No quote at hand? ${samples.map((s, i) => html`${i ? ' · ' : ''}<a href="${s.href}" download>${s.label}</a>`)}</p>` : ''}
 ${verifyForm(action, trustAnchors)}
 ${verifyResult(result)}`;
 }
