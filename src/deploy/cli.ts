@@ -84,7 +84,7 @@ export function registerDeploy(program: Command): void {
   clusterOptions(program.command('doctor'))
     .description('check a cluster per node and component; exits non-zero when confidential workloads are blocked')
     .option('--namespace <name>', 'namespace kubetee is installed in', 'kubetee-system')
-    .option('--kbs-url <url>', 'key broker base URL to health-check (e.g. through kubectl port-forward)')
+    .option('--kbs-url <url>', 'key broker base URL to check /readyz (e.g. through kubectl port-forward)')
     .option('--json', 'print the findings as JSON')
     .action(async (opts: ClusterFlags & { namespace: string; kbsUrl?: string; json?: boolean }) => {
       const cluster = connectCluster(opts);

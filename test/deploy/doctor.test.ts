@@ -137,13 +137,19 @@ test('RuntimeClasses without nodes: a warning while another sandbox works, an er
   assert.ok(runChecks(none).filter((x) => x.code === 'RUNTIMECLASS_NO_NODES').every((x) => x.severity === 'error'));
 });
 
-test('broker: down, unhealthy, collateral expiring or expired', () => {
+test('broker: down, unhealthy, simulated root trusted, collateral expiring or expired', () => {
   const down = healthy();
   down.deployments = down.deployments.map((d) => (d.metadata.name === 'kubetee-kbs' ? withStatus(d, { availableReplicas: 0 }) : d));
   assert.ok(codes(runChecks(down)).includes('component/kubetee-kbs COMPONENT_DOWN'));
   const sick = healthy();
-  sick.kbsProbe = { status: 'failed', message: 'GET /healthz answered HTTP 503' };
+  sick.kbsProbe = { status: 'failed', message: 'GET /readyz answered HTTP 503 (store unavailable: connection refused)' };
   assert.ok(codes(runChecks(sick)).includes('component/kubetee-kbs KBS_UNHEALTHY'));
+  const sim = healthy();
+  sim.kbsProbe = { status: 'ok', body: { status: 'ready', store: 'sqlite', simulatedRootTrusted: true } };
+  assert.ok(codes(runChecks(sim)).includes('component/kubetee-kbs KBS_SIMULATED_ROOT'));
+  const ready = healthy();
+  ready.kbsProbe = { status: 'ok', body: { status: 'ready', store: 'postgres', simulatedRootTrusted: false } };
+  assert.ok(runChecks(ready).some((f) => f.scope === 'component/kubetee-kbs' && f.severity === 'ok' && /store postgres/.test(f.message)));
   const soon = healthy();
   soon.kbsProbe = { status: 'ok', body: { collateral: { nextUpdate: '2026-06-03T00:00:00Z' } } };
   assert.ok(runChecks(soon).some((f) => f.code === 'KBS_COLLATERAL_EXPIRING' && f.severity === 'warning'));

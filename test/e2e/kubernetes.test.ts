@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, type V1Pod } from '@kubernetes/client-node';
@@ -103,7 +104,9 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
   let objects: KubernetesObjectApi;
   let cluster: Cluster;
   let webhook: ChildProcess | undefined;
+  let broker: ChildProcess | undefined;
   let webhookUrl = '';
+  let brokerUrl = '';
   let valuesFile = '';
   const work = join(STATE ?? '/tmp', 'suite');
   const cli = (args: string[]) => runCli([...args, '--kubeconfig', KUBECONFIG!], { timeoutMs: 180_000 });
@@ -176,13 +179,22 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
     writeFileSync(join(work, 'policy.yaml'), stringify(trustPolicyFor(resolveValues(valuesDoc, 'e2e values'))));
     webhook = startCli(['webhook', 'serve', '--listen', `127.0.0.1:${port}`, '--tls-cert', join(work, 'tls.crt'), '--tls-key', join(work, 'tls.key'), '--policy', join(work, 'policy.yaml'), '--profile', 'alibaba', '--log-level', 'warn']);
     await waitForOutput(webhook, /listening on/, 60_000);
+
+    // The real key broker on the host too, for doctor's readiness probe (--kbs-url).
+    const kbsPort = await freePort();
+    brokerUrl = `http://127.0.0.1:${kbsPort}`;
+    broker = startCli(['kbs', 'serve', '--db', `sqlite:${join(work, 'kbs.db')}`, '--data-dir', join(work, 'kbs-data'), '--listen', `127.0.0.1:${kbsPort}`, '--pccs', 'https://127.0.0.1:9/sgx/certification/v4/'], {
+      env: { KUBETEE_KBS_MASTER_KEY: randomBytes(32).toString('base64') },
+    });
+    await waitForOutput(broker, /listening on/, 60_000);
   });
 
   after(async () => {
-    if (webhook && webhook.exitCode === null) {
-      webhook.kill('SIGTERM');
-      await Promise.race([new Promise((r) => webhook!.once('exit', r)), sleep(5000)]);
-      if (webhook.exitCode === null) webhook.kill('SIGKILL');
+    for (const child of [webhook, broker]) {
+      if (!child || child.exitCode !== null) continue;
+      child.kill('SIGTERM');
+      await Promise.race([new Promise((r) => child.once('exit', r)), sleep(5000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
 
@@ -307,8 +319,9 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
   });
 
   test('doctor passes on the healthy cluster', async () => {
-    const r = cli(['doctor']);
+    const r = cli(['doctor', '--kbs-url', brokerUrl]);
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /component\/kubetee-kbs\s+ok\s+ready \(store sqlite\)/);
     assert.match(r.stdout, /node\/sgx-large\s+ok\s+SGX ready: 128 MiB EPC allocatable/);
     assert.match(r.stdout, /node\/plain-1\s+ok\s+not an SGX node/);
     assert.match(r.stdout, /component\/kubetee-webhook\s+ok\s+the API server reached the webhook over TLS/);
@@ -338,8 +351,11 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
       const n = await core.readNode({ name: 'bad-1' });
       return n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined;
     });
-    const r = cli(['doctor']);
+    // ... and a broker that does not answer.
+    const deadBroker = `http://127.0.0.1:${await freePort()}`;
+    const r = cli(['doctor', '--kbs-url', deadBroker]);
     assert.equal(r.status, 1, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /component\/kubetee-kbs\s+ERROR\s+key broker health check failed: cannot reach .*ECONNREFUSED/);
     assert.match(r.stderr, /error \[DOCTOR_BLOCKING\]/);
     assert.match(r.stdout, /node\/bad-1\s+ERROR\s+instance type ecs\.g6\.large cannot run SGX enclaves/);
     assert.match(r.stdout, /node\/bad-1\s+ERROR\s+the CPU lacks Flexible Launch Control/);

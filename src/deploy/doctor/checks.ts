@@ -34,6 +34,7 @@ export type FindingCode =
   | 'WEBHOOK_NOT_PROBED'
   | 'RUNTIMECLASS_NO_NODES'
   | 'KBS_UNHEALTHY'
+  | 'KBS_SIMULATED_ROOT'
   | 'KBS_COLLATERAL_EXPIRING'
   | 'KBS_COLLATERAL_EXPIRED';
 
@@ -49,7 +50,7 @@ export interface Finding {
 /** Result of asking the API server to admit a probe pod (dry run) in an opted-in namespace. */
 export type WebhookProbe = { status: 'ok'; namespace: string } | { status: 'failed'; namespace: string; message: string } | { status: 'skipped'; reason: string };
 
-/** Result of GET <broker>/healthz when a broker URL was given. */
+/** Result of GET <broker>/readyz when a broker URL was given. */
 export type KbsProbe = { status: 'ok'; body: unknown } | { status: 'failed'; message: string } | { status: 'skipped' };
 
 export interface ClusterSnapshot {
@@ -273,13 +274,23 @@ function checkKbs(snapshot: ClusterSnapshot): Finding[] {
   if (probe.status === 'failed') {
     out.push({ scope, severity: 'error', code: 'KBS_UNHEALTHY', message: `key broker health check failed: ${probe.message}`, hint: `kubectl -n ${snapshot.namespace} logs deployment/${COMPONENTS.kbs}` });
   } else if (probe.status === 'ok') {
+    const ready = (probe.body ?? {}) as { store?: string; simulatedRootTrusted?: boolean };
+    if (ready.simulatedRootTrusted === true) {
+      out.push({
+        scope,
+        severity: 'error',
+        code: 'KBS_SIMULATED_ROOT',
+        message: "the broker trusts the simulated SGX platform root (--trust-sim-root): quotes from the simulator verify, so it releases secrets to non-enclaves",
+        hint: 'restart the broker without --trust-sim-root (development only)',
+      });
+    }
     const expiry = collateralExpiry(probe.body);
     if (expiry) {
       const leftMs = expiry.getTime() - snapshot.now.getTime();
       if (leftMs <= 0) out.push({ scope, severity: 'error', code: 'KBS_COLLATERAL_EXPIRED', message: `the broker's attestation collateral expired on ${expiry.toISOString()}; quotes cannot be verified`, hint: 'refresh the collateral from the PCCS (check the broker can reach it)' });
       else if (leftMs < COLLATERAL_WARN_DAYS * DAY_MS) out.push({ scope, severity: 'warning', code: 'KBS_COLLATERAL_EXPIRING', message: `the broker's attestation collateral expires on ${expiry.toISOString()} (in ${Math.ceil(leftMs / DAY_MS)} day(s))`, hint: 'refresh the collateral from the PCCS before it expires' });
       else out.push({ scope, severity: 'ok', code: 'COMPONENT_OK', message: `healthy; collateral valid until ${expiry.toISOString()}` });
-    } else out.push({ scope, severity: 'ok', code: 'COMPONENT_OK', message: 'healthy' });
+    } else out.push({ scope, severity: 'ok', code: 'COMPONENT_OK', message: `ready${ready.store ? ` (store ${ready.store})` : ''}` });
   }
   return out;
 }

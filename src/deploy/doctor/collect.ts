@@ -39,18 +39,24 @@ export async function probeWebhook(cluster: Cluster, namespaces: KubeObject[], m
   }
 }
 
-/** GET <url>/healthz with a bounded timeout; the JSON body (if any) is kept for collateral checks. */
+/**
+ * GET <url>/readyz with a bounded timeout: the broker answers 503 when its
+ * store is unavailable; the JSON body is kept for the other broker checks.
+ */
 export async function probeKbs(url: string | undefined, timeoutMs = 5000): Promise<KbsProbe> {
   if (!url) return { status: 'skipped' };
   try {
-    const res = await fetch(new URL('/healthz', url), { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(new URL('/readyz', url), { signal: AbortSignal.timeout(timeoutMs) });
     const text = await res.text();
-    if (!res.ok) return { status: 'failed', message: `GET /healthz answered HTTP ${res.status}` };
     let body: unknown = undefined;
     try {
       body = text ? JSON.parse(text) : undefined;
     } catch {
       body = undefined;
+    }
+    if (!res.ok) {
+      const reason = (body as { reason?: string } | undefined)?.reason;
+      return { status: 'failed', message: `GET /readyz answered HTTP ${res.status}${reason ? ` (${reason})` : ''}` };
     }
     return { status: 'ok', body };
   } catch (err) {

@@ -66,7 +66,7 @@ export function renderKbs(values: Values): KubeObject[] {
                 args: ['kbs', 'serve', ...dbArgs, '--listen', `0.0.0.0:${port}`, '--pccs', values.kbs.pccsURL ?? values.aesm.pccsURL],
                 env,
                 ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
-                readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 5 },
+                readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 5 },
                 livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 20, failureThreshold: 3 },
                 resources: values.kbs.resources,
                 securityContext: restrictedContainerSecurity(),
