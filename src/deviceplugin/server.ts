@@ -54,7 +54,16 @@ export interface DevicePluginServerOptions {
   backoffMaxMs?: number;
   /** Deadline of one Register call. Default 5 s. */
   registerTimeoutMs?: number;
+  /**
+   * Largest ListAndWatch message to send. kubelet's gRPC client receives at
+   * most 4 MiB (kubernetes/kubernetes#109304) and drops the whole stream
+   * above it, which reads as "every device gone". Default 4 MiB.
+   */
+  maxMessageBytes?: number;
 }
+
+/** kubelet's default gRPC receive limit. */
+export const KUBELET_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export interface DevicePluginStatus {
   resourceName: string;
@@ -65,7 +74,10 @@ export interface DevicePluginStatus {
   registrations: number;
   lastRegisteredAt: Date | null;
   lastError: string | null;
+  /** Advertised devices (after any truncation). */
   devices: DeviceInfo[];
+  /** Devices the part reported that were not advertised because the list would exceed maxMessageBytes. */
+  droppedDevices: number;
 }
 
 /** Makes temporary bind names unique within the process. */
@@ -97,6 +109,11 @@ function toWire(d: DeviceInfo): ListAndWatchResponse['devices'][number] {
   };
 }
 
+function encodeListAndWatch(msg: ListAndWatchResponse): Buffer {
+  const method = devicePluginApi().devicePlugin.service['ListAndWatch'] as unknown as { responseSerialize(m: ListAndWatchResponse): Buffer };
+  return method.responseSerialize(msg);
+}
+
 function grpcError(code: grpc.status, details: string): grpc.ServiceError {
   return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() }) as grpc.ServiceError;
 }
@@ -113,6 +130,8 @@ export class DevicePluginServer {
   private readonly registerTimeoutMs: number;
 
   private devices = new Map<string, DeviceInfo>();
+  private droppedDevices = 0;
+  private readonly maxMessageBytes: number;
   private streams = new Set<grpc.ServerWritableStream<unknown, ListAndWatchResponse>>();
   private server: grpc.Server | undefined;
   private ourInode: Inode | undefined;
@@ -149,6 +168,7 @@ export class DevicePluginServer {
     this.backoffInitialMs = options.backoffInitialMs ?? 100;
     this.backoffMaxMs = options.backoffMaxMs ?? 5000;
     this.registerTimeoutMs = options.registerTimeoutMs ?? 5000;
+    this.maxMessageBytes = options.maxMessageBytes ?? KUBELET_MAX_MESSAGE_BYTES;
     this.backoffMs = this.backoffInitialMs;
   }
 
@@ -178,6 +198,7 @@ export class DevicePluginServer {
       lastRegisteredAt: this.lastRegisteredAt,
       lastError: this.lastError,
       devices: [...this.devices.values()],
+      droppedDevices: this.droppedDevices,
     };
   }
 
@@ -219,10 +240,45 @@ export class DevicePluginServer {
       }
       next.set(d.id, d);
     }
-    this.devices = next;
-    const msg: ListAndWatchResponse = { devices: [...next.values()].map(toWire) };
+    const { list: advertised, dropped } = this.fitMessage([...next.values()]);
+    if (dropped > 0 && dropped !== this.droppedDevices) {
+      this.log.error({ reported: next.size, advertised: advertised.length, maxMessageBytes: this.maxMessageBytes }, 'device list exceeds kubelet\'s gRPC message limit; advertising only the devices that fit');
+    }
+    this.droppedDevices = dropped;
+    this.devices = new Map(advertised.map((d) => [d.id, d]));
+    const msg: ListAndWatchResponse = { devices: advertised.map(toWire) };
     for (const s of this.streams) s.write(msg);
     this.emit();
+  }
+
+  /**
+   * Largest prefix of `list` whose ListAndWatch message fits maxMessageBytes.
+   * Exact: the message holds only the repeated `devices` field, so its size is
+   * the sum of each device's encoded field, measured with the real serializer.
+   */
+  private fitMessage(list: DeviceInfo[]): { list: DeviceInfo[]; dropped: number } {
+    if (encodeListAndWatch({ devices: list.map(toWire) }).length <= this.maxMessageBytes) return { list, dropped: 0 };
+    // Chunks keep this one pass over the list; only the chunk that crosses the limit is measured per device.
+    const CHUNK = 1024;
+    let total = 0;
+    let fit = 0;
+    while (fit < list.length) {
+      const chunk = list.slice(fit, fit + CHUNK);
+      const size = encodeListAndWatch({ devices: chunk.map(toWire) }).length;
+      if (total + size <= this.maxMessageBytes) {
+        total += size;
+        fit += chunk.length;
+        continue;
+      }
+      for (const d of chunk) {
+        const one = encodeListAndWatch({ devices: [toWire(d)] }).length;
+        if (total + one > this.maxMessageBytes) break;
+        total += one;
+        fit++;
+      }
+      break;
+    }
+    return { list: list.slice(0, fit), dropped: list.length - fit };
   }
 
   private options(): DevicePluginOptions {

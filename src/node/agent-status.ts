@@ -9,6 +9,8 @@ export interface ResourceStatus {
   healthy: number;
   registered: boolean;
   registrations: number;
+  /** Devices not advertised because the list would exceed kubelet's 4 MiB message limit. */
+  dropped: number;
 }
 
 /** What the node agent reports (status endpoint, metrics, the embedding API). */

@@ -111,6 +111,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       healthy: p.devices.filter((d) => d.healthy).length,
       registered: p.registered,
       registrations: p.registrations,
+      dropped: p.droppedDevices,
     }));
     return {
       profile: options.profile,

@@ -13,6 +13,7 @@ export class NodeAgentMetrics {
   private readonly devices = new Gauge({ name: 'kubetee_sgx_devices', help: 'devices advertised to kubelet by resource and health', labelNames: ['resource', 'health'], registers: [this.registry] });
   private readonly registered = new Gauge({ name: 'kubetee_sgx_plugin_registered', help: '1 while the device plugin is registered with kubelet', labelNames: ['resource'], registers: [this.registry] });
   private readonly registrations = new Gauge({ name: 'kubetee_sgx_plugin_registrations', help: 'registrations with kubelet since start (grows on kubelet restarts)', labelNames: ['resource'], registers: [this.registry] });
+  private readonly dropped = new Gauge({ name: 'kubetee_sgx_devices_not_advertised', help: 'devices left out because the list would exceed kubelet\'s 4 MiB gRPC message limit', labelNames: ['resource'], registers: [this.registry] });
   private readonly usable = new Gauge({ name: 'kubetee_sgx_usable', help: '1 when SGX is enabled and a driver is present', registers: [this.registry] });
   private readonly aesm = new Gauge({ name: 'kubetee_sgx_aesm_up', help: '1 while the AESM socket answers (absent when AESM is not used)', registers: [this.registry] });
   private readonly cgroup = new Gauge({ name: 'kubetee_sgx_epc_cgroup_available', help: '1 when the kernel has the sgx_epc misc cgroup (EPC limits enforced)', registers: [this.registry] });
@@ -26,7 +27,9 @@ export class NodeAgentMetrics {
     this.devices.reset();
     this.registered.reset();
     this.registrations.reset();
+    this.dropped.reset();
     for (const r of s.resources) {
+      this.dropped.set({ resource: r.resourceName }, r.dropped);
       this.devices.set({ resource: r.resourceName, health: 'Healthy' }, r.healthy);
       this.devices.set({ resource: r.resourceName, health: 'Unhealthy' }, r.total - r.healthy);
       this.registered.set({ resource: r.resourceName }, r.registered ? 1 : 0);

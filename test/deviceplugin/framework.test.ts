@@ -273,3 +273,30 @@ test('a kubelet that refuses Register is retried with exponential backoff, not i
   assert.match(server.status().lastError ?? '', /not today/);
   assert.equal(server.status().registered, false);
 });
+
+test('a device list larger than kubelet\'s gRPC message limit is cut to what fits, never sent whole', async (t) => {
+  const dir = newDir();
+  const kubelet = await startKubeletStandin({ dir });
+  t.after(() => kubelet.close());
+  const w = widgetPart();
+  const many = Array.from({ length: 3000 }, (_, i) => ({ id: `device-${String(i).padStart(6, '0')}`, healthy: true, numaNodes: [1] }));
+  w.set(many);
+  // A 32 KiB limit stands in for kubelet's 4 MiB so the test stays small.
+  const server = new DevicePluginServer(w.part, { pluginDir: dir, ...FAST, maxMessageBytes: 32 * 1024 });
+  t.after(() => server.close());
+  await server.start();
+  await kubelet.waitFor(() => (kubelet.resource('example.com/widget')?.updates ?? 0) > 0, 'first list');
+  const got = kubelet.resource('example.com/widget')!.devices.length;
+  const s = server.status();
+  assert.ok(got > 0 && got < 3000, `advertised ${got}`);
+  assert.equal(s.devices.length, got);
+  assert.equal(s.droppedDevices, 3000 - got);
+  // Each device is ~30 bytes on the wire: the cut is at the limit, not far below it.
+  assert.ok(got > (32 * 1024) / 40, `advertised ${got}`);
+  // A device that was not advertised is unknown to Allocate too.
+  await assert.rejects(kubelet.allocate('example.com/widget', [['device-002999']]), (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT);
+  // Shrinking back under the limit advertises everything again.
+  w.set(many.slice(0, 100));
+  await kubelet.waitFor(() => kubelet.resource('example.com/widget')!.devices.length === 100, 'smaller list');
+  assert.equal(server.status().droppedDevices, 0);
+});
