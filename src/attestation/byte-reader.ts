@@ -77,10 +77,3 @@ export class ByteReader {
 export function u16le(b: Uint8Array, offset: number): number {
   return b[offset]! | (b[offset + 1]! << 8);
 }
-
-/** Reads an unsigned little-endian u64 at `offset` as a bigint (caller checked bounds). */
-export function u64le(b: Uint8Array, offset: number): bigint {
-  let v = 0n;
-  for (let i = 7; i >= 0; i--) v = (v << 8n) | BigInt(b[offset + i]!);
-  return v;
-}

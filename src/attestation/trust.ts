@@ -39,11 +39,10 @@ function buildTrustStore(rootsDer: Uint8Array[]): TrustStore {
   return { byHash: new Map(roots.map((r) => [sha256Hex(r.der), r])), roots };
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+/** Byte-for-byte equality (names are compared as raw DER, as Intel QVL does). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
 }
-
-export { sameBytes };
 
 /**
  * Verifies a certificate chain given leaf first: each certificate's issuer
