@@ -291,7 +291,7 @@ export function registerKbsAdminCommands(program: Command): void {
       let v: AuditVerification;
       let where: string;
       if (opts.db) {
-        const store = await openKbsStore(opts.db, { readonly: opts.db.startsWith('sqlite:') });
+        const store = await openKbsStore(opts.db, { readonly: true });
         where = store.location;
         try {
           v = await verifyAuditChain(store, { anchor: opts.anchor ? parseAuditAnchor(opts.anchor) : undefined });

@@ -36,8 +36,23 @@ export async function openKbsStore(url: string, options: { cwd?: string; readonl
   const loc = parseStoreUrl(url, options.cwd);
   const driver: SqlDriver = loc.dialect === 'sqlite' ? openSqliteDriver(loc.path, { readonly: options.readonly ?? false }) : openPostgresDriver(loc.url);
   try {
-    if (!options.readonly) await migrate(driver);
-    return new SqlKbsStore(driver);
+    if (!options.readonly) {
+      await migrate(driver);
+      return new SqlKbsStore(driver);
+    }
+    // Read-only (e.g. `kbs audit verify --db`): change nothing, but say clearly when this is not a broker database.
+    const store = new SqlKbsStore(driver);
+    let version: number;
+    try {
+      version = await store.schemaVersion();
+    } catch (err) {
+      if (err instanceof KbsStoreError) throw err;
+      version = 0;
+    }
+    if (version < 1) {
+      throw new KbsStoreError('STORE_UNAVAILABLE', `${driver.location} holds no kubetee key broker schema`, { hint: 'point --db at the database the broker uses' });
+    }
+    return store;
   } catch (err) {
     await driver.close().catch(() => undefined);
     throw err;

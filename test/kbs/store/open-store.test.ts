@@ -55,3 +55,23 @@ test('a file that is not a database is STORE_UNAVAILABLE, not a crash', async ()
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('read-only opening (audit verify --db) changes nothing and refuses a database without the broker schema', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kubetee-kbs-roopen-'));
+  try {
+    const Database = (await import('better-sqlite3')).default;
+    const other = new Database(join(dir, 'other.db'));
+    other.exec('CREATE TABLE t (x INTEGER)');
+    other.close();
+    await assert.rejects(openKbsStore(`sqlite:${join(dir, 'other.db')}`, { readonly: true }), { code: 'STORE_UNAVAILABLE' });
+    await assert.rejects(openKbsStore(`sqlite:${join(dir, 'absent.db')}`, { readonly: true }), { code: 'STORE_UNAVAILABLE' });
+    const rw = await openKbsStore(`sqlite:${join(dir, 'kbs.db')}`);
+    await rw.close();
+    const ro = await openKbsStore(`sqlite:${join(dir, 'kbs.db')}`, { readonly: true });
+    assert.equal(await ro.schemaVersion(), 1);
+    await assert.rejects(ro.transaction('write', (tx) => tx.revokeToken('x', 'now')));
+    await ro.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
