@@ -78,7 +78,8 @@ const pathOf = (p: Params): string => `${p.repo}/${p.type}/${p.tag}`;
 /**
  * The admin HTTP API as a fastify plugin:
  * `await app.register(adminRoutes, { service, tokens })`. Encapsulated: its
- * error handler, body limit and auth hook apply only to its own routes.
+ * error handler, body limit and authentication hook (onRequest, before the
+ * body is read) apply only to its own routes.
  * Bearer-token authentication with roles; every change, value read, refused
  * (wrong role) and failed change is in the audit chain. Routes and roles:
  * docs/key-broker-store.md.
@@ -105,7 +106,17 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error; see the broker log' } });
   });
 
-  /** Authenticates, checks the role, runs the handler; audits refusals and failed changes. */
+  // Authenticate before the body is read, so an unauthenticated client cannot make the broker parse megabytes.
+  app.addHook('onRequest', async (req) => {
+    const header = req.headers.authorization;
+    const token = typeof header === 'string' && /^Bearer /i.test(header) ? header.slice(7).trim() : undefined;
+    if (header !== undefined && token === undefined) {
+      throw new KbsStoreError('TOKEN_INVALID', 'the Authorization header is not a Bearer token', { hint: 'send Authorization: Bearer <token>' });
+    }
+    req.kbsAdmin = await tokens.authenticate(token);
+  });
+
+  /** Checks the role, runs the handler; audits refusals and failed changes. */
   const route = <T>(
     roles: readonly TokenRole[],
     action: string,
@@ -113,13 +124,8 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     audited: 'change' | 'read' = 'read',
   ) => {
     return async (req: FastifyRequest): Promise<T> => {
-      const header = req.headers.authorization;
-      const token = typeof header === 'string' && /^Bearer /i.test(header) ? header.slice(7).trim() : undefined;
-      if (header !== undefined && token === undefined) {
-        throw new KbsStoreError('TOKEN_INVALID', 'the Authorization header is not a Bearer token', { hint: 'send Authorization: Bearer <token>' });
-      }
-      const principal = await tokens.authenticate(token);
-      req.kbsAdmin = principal;
+      const principal = req.kbsAdmin;
+      if (!principal) throw new KbsStoreError('TOKEN_MISSING', 'the request was not authenticated');
       const resource = resourceOf(req);
       if (!roles.includes(principal.role)) {
         await service.appendAudit({ actor: principal.actor, action, resource, outcome: 'denied', reason: `role ${principal.role} may not ${action}` });

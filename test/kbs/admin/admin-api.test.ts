@@ -87,6 +87,8 @@ test('requests without a valid bearer token are refused with 401 and a code', as
   expectError(await call('GET', '/secrets', undefined), 401, 'TOKEN_MISSING');
   expectError(await call('GET', '/secrets', 'kbt_nope'), 401, 'TOKEN_INVALID');
   expectError(await call('GET', '/secrets', `kbt_${'x'.repeat(43)}`), 401, 'TOKEN_INVALID');
+  // Authentication comes first: an unauthenticated body is not even parsed.
+  expectError(await call('PUT', '/secrets/a/b/c', undefined, undefined, '{"broken'), 401, 'TOKEN_MISSING');
   const r = await fetch(`${base}${ADMIN_PREFIX}/secrets`, { headers: { authorization: `Basic ${adminToken}` } });
   assert.equal(r.status, 401);
   assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'TOKEN_INVALID');
