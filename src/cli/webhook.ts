@@ -79,6 +79,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     port: opts.listen.port,
     tls,
     policy,
+    ...(opts.policy ? { policyFile: resolve(opts.policy) } : {}),
     profile: opts.profile,
     logger,
     configurationName: opts.configurationName,
@@ -110,7 +111,7 @@ export function registerWebhookCommands(program: Command): void {
     .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
     .option('--ca-dir <dir>', 'self-managed CA: created, rotated and published as caBundle')
     .option('--san <name>', 'extra DNS name or IP for the self-managed certificate (repeatable)', collect, [])
-    .option('--policy <file>', 'trust policy document (YAML or JSON); built-in defaults without it')
+    .option('--policy <file>', 'trust policy document (YAML or JSON), re-read every minute; built-in defaults without it')
     .addOption(profileOption())
     .option('--kubeconfig <file>', 'publish the CA bundle into the webhook configurations with this kubeconfig')
     .option('--configuration-name <name>', 'name of the Mutating/ValidatingWebhookConfiguration to publish to', WEBHOOK_CONFIGURATION_NAME)

@@ -42,6 +42,10 @@ export interface AdmissionHandler {
    * with a review, or 400 with an error body when the input is not a review.
    */
   review(phase: RulePhase, body: unknown, namespaceTrust?: NamespaceTrust | 'resolve'): Promise<{ status: 200; body: AdmissionReviewResponse } | { status: 400; body: BadRequestBody }>;
+  /** The policy in force. */
+  policy(): AdmissionPolicy;
+  /** Replaces the policy for every later review (an already validated, frozen document). */
+  setPolicy(next: AdmissionPolicy): void;
 }
 
 export interface BadRequestBody {
@@ -74,6 +78,7 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
   const decisionLog = options.decisionLog ?? new DecisionLog();
   const metrics = options.metrics ?? createWebhookMetrics();
   const now = options.now ?? (() => new Date());
+  let policy = options.policy;
 
   async function review(phase: RulePhase, body: unknown, trustArg: NamespaceTrust | 'resolve' = 'resolve'): ReturnType<AdmissionHandler['review']> {
     const started = process.hrtime.bigint();
@@ -102,7 +107,7 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
       } else {
         const namespace = req.namespace ?? '';
         const namespaceTrust = trustArg === 'resolve' ? (options.namespaceTrust ? await options.namespaceTrust(namespace) : undefined) : trustArg;
-        const d = decide(phase, { pod: req.object, namespace, namespaceTrust, policy: options.policy, profile: options.profile });
+        const d = decide(phase, { pod: req.object, namespace, namespaceTrust, policy, profile: options.profile });
         const v = verdictOf(d);
         if (!d.allowed) {
           const message = denialMessage(d);
@@ -186,6 +191,15 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
     }
   };
 
-  return { plugin, decisionLog, metrics, review };
+  return {
+    plugin,
+    decisionLog,
+    metrics,
+    review,
+    policy: () => policy,
+    setPolicy(next: AdmissionPolicy) {
+      policy = next;
+    },
+  };
 }
 

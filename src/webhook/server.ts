@@ -11,6 +11,12 @@ import { admissionClientFromKubeconfig, publishCaBundle, type PublishResult } fr
 import type { TlsSource } from './tls/tls-source.js';
 import { WEBHOOK_CONFIGURATION_NAME } from './webhook-configurations.js';
 import type { DecisionLog } from './decision-log.js';
+import { readFileSync } from 'node:fs';
+import { parsePolicy } from './policy/load-policy.js';
+
+function readPolicyText(path: string): string {
+  return readFileSync(path, 'utf8');
+}
 
 export interface WebhookServerOptions {
   host: string;
@@ -21,6 +27,12 @@ export interface WebhookServerOptions {
   profile: ResourceProfile;
   logger?: Logger;
   decisionLog?: DecisionLog;
+  /**
+   * The file `policy` was loaded from. Re-read on every refresh; a valid new
+   * document replaces the policy without a restart (a ConfigMap update), an
+   * invalid one is logged and the previous policy stays in force.
+   */
+  policyFile?: string;
   /** When set, the CA bundle is written into the webhook configurations named `configurationName`. */
   kubeconfig?: string;
   configurationName?: string;
@@ -38,6 +50,8 @@ export interface WebhookServer {
   readonly app: FastifyInstance;
   /** Checks TLS now (rotate or reload), swaps the served certificate and republishes the bundle if it changed. */
   refreshTls(): Promise<'none' | 'certificate' | 'ca'>;
+  /** Re-reads the policy file now; 'reloaded', 'unchanged', or the problem (the old policy stays). */
+  refreshPolicy(): 'reloaded' | 'unchanged' | { error: string };
   /** The last caBundle publication (undefined without --kubeconfig or before the first attempt). */
   lastPublish(): PublishResult | { error: string } | undefined;
   close(): Promise<void>;
@@ -65,12 +79,21 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   let closing = false;
   let tlsError: string | undefined;
   let published: PublishResult | { error: string } | undefined;
+  let policyError: string | undefined;
+  let policyText: string | undefined;
+  try {
+    policyText = options.policyFile ? readPolicyText(options.policyFile) : undefined;
+  } catch {
+    policyText = undefined; // gone since it was loaded; the next refresh reports it
+  }
 
   app.get('/healthz', async () => ({ status: 'ok', version: VERSION }));
   app.get('/readyz', async (_req, reply) => {
     const m = options.tls.material();
     const problems = [closing ? 'shutting down' : undefined, m.notAfter.getTime() <= Date.now() ? 'serving certificate expired' : undefined, tlsError].filter(Boolean);
-    const body = { status: problems.length ? 'not ready' : 'ready', problems, certificateNotAfter: m.notAfter.toISOString(), caBundlePublished: published };
+    // A rejected policy update is reported but does not make the replica unready: the
+    // previous valid policy is still enforced, and unready replicas would block every pod.
+    const body = { status: problems.length ? 'not ready' : 'ready', problems, certificateNotAfter: m.notAfter.toISOString(), caBundlePublished: published, ...(policyError ? { policyUpdateRejected: policyError } : {}) };
     return reply.code(problems.length ? 503 : 200).send(body);
   });
   app.get('/metrics', async (_req, reply) => reply.header('content-type', handler.metrics.registry.contentType).send(await handler.metrics.registry.metrics()));
@@ -126,7 +149,32 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     }
     return changed;
   }
-  const refreshTimer = setInterval(() => void refreshTls(), options.refreshIntervalMs ?? 60_000).unref();
+  function refreshPolicy(): 'reloaded' | 'unchanged' | { error: string } {
+    if (!options.policyFile) return 'unchanged';
+    let text: string;
+    try {
+      text = readPolicyText(options.policyFile);
+    } catch (err) {
+      policyError = describeError(err);
+      return { error: policyError };
+    }
+    if (text === policyText) return 'unchanged';
+    try {
+      handler.setPolicy(parsePolicy(text, options.policyFile));
+    } catch (err) {
+      policyError = describeError(err);
+      logger.error({ err: policyError, file: options.policyFile }, 'policy update rejected; the previous policy stays in force');
+      return { error: policyError };
+    }
+    policyText = text;
+    policyError = undefined;
+    logger.info({ file: options.policyFile, defaultTrustLevel: handler.policy().defaultTrustLevel }, 'policy reloaded');
+    return 'reloaded';
+  }
+  const refreshTimer = setInterval(() => {
+    refreshPolicy();
+    void refreshTls();
+  }, options.refreshIntervalMs ?? 60_000).unref();
   await publish();
   logger.info({ url, tls: options.tls.description, profile: options.profile, defaultTrustLevel: options.policy.defaultTrustLevel }, 'webhook ready');
 
@@ -136,6 +184,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     handler,
     app,
     refreshTls,
+    refreshPolicy,
     lastPublish: () => published,
     async close() {
       closing = true;
