@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { VERSION } from '../common/version.js';
+import { NODE_AGENT_FACTS } from '../node/manifests.js';
 import { valuesError } from './errors.js';
 
 /**
@@ -51,6 +52,12 @@ const runtimeClassSchema = z
   })
   .strict();
 
+/** The node component's own sizing of its agent (src/node/manifests.ts). */
+const NODE_AGENT_RESOURCES = {
+  requests: { ...NODE_AGENT_FACTS.resources.requests },
+  limits: { ...NODE_AGENT_FACTS.resources.limits },
+};
+
 const DEFAULT_IMAGE = { repository: 'ghcr.io/kubetee/kubetee', tag: VERSION, pullPolicy: 'IfNotPresent' as const };
 
 export const valuesSchema = z
@@ -63,12 +70,12 @@ export const valuesSchema = z
     nodeAgent: z
       .object({
         enabled: z.boolean().default(true),
-        resources: resourcesSchema.default({ requests: { cpu: '20m', memory: '32Mi' }, limits: { memory: '96Mi' } }),
+        resources: resourcesSchema.default(NODE_AGENT_RESOURCES),
         /** Extra node labels that mark SGX-capable nodes before the agent has labelled them. */
         extraNodeSelectorTerms: z.array(labelMap).default([]),
       })
       .strict()
-      .default({ enabled: true, resources: { requests: { cpu: '20m', memory: '32Mi' }, limits: { memory: '96Mi' } }, extraNodeSelectorTerms: [] }),
+      .default({ enabled: true, resources: NODE_AGENT_RESOURCES, extraNodeSelectorTerms: [] }),
     aesm: z
       .object({
         enabled: z.boolean().default(true),
