@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { KbsStoreError } from '../store/errors.js';
@@ -21,10 +22,9 @@ export interface BootstrapResult {
 export async function bootstrapAdminToken(tokens: TokenService, file: string): Promise<BootstrapResult> {
   if (!(await tokens.isEmpty())) return { created: false };
   const dir = dirname(file);
-  const tmp = join(dir, `.${basename(file)}.${process.pid}.tmp`);
+  const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    rmSync(tmp, { force: true });
     const fd = openSync(tmp, 'wx', 0o600);
     closeSync(fd);
   } catch (err) {
