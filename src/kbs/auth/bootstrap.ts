@@ -16,8 +16,9 @@ export interface BootstrapResult {
  * On the first start (no tokens at all), creates an admin token and writes it
  * to `file` readable only by its owner (0600, in a 0700 directory created if
  * needed). The caller prints where; the token itself is never logged.
- * Written to a temporary name and renamed, so a crash never leaves a
- * half-written token file.
+ * The token is written and fsynced to a temporary name before the database
+ * commits it, then renamed: a failed write creates no token (nobody locked
+ * out), and a crash never leaves a half-written token file.
  */
 export async function bootstrapAdminToken(tokens: TokenService, file: string): Promise<BootstrapResult> {
   if (!(await tokens.isEmpty())) return { created: false };
@@ -33,17 +34,25 @@ export async function bootstrapAdminToken(tokens: TokenService, file: string): P
       hint: 'choose a writable location with --admin-token-file',
     });
   }
-  const created = await tokens.createFirstAdmin();
+  let created: Awaited<ReturnType<TokenService['createFirstAdmin']>>;
+  try {
+    created = await tokens.createFirstAdmin((token) => {
+      const fd = openSync(tmp, 'w', 0o600);
+      try {
+        writeSync(fd, `${token}\n`);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    });
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    if (err instanceof KbsStoreError) throw err;
+    throw new KbsStoreError('TOKEN_FILE_UNUSABLE', `cannot write the admin token file ${file}: ${(err as Error).message}`, { cause: err, hint: 'choose a writable location with --admin-token-file' });
+  }
   if (!created) {
     rmSync(tmp, { force: true });
     return { created: false };
-  }
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, `${created.token}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
   chmodSync(tmp, 0o600);
   renameSync(tmp, file);

@@ -109,8 +109,10 @@ export class TokenService {
    * First start: creates an admin token only when no token exists, checked
    * and inserted in one write transaction so two replicas starting together
    * cannot both mint one. Returns undefined when tokens already exist.
+   * `persist` runs inside the transaction before the commit (save the token
+   * there); if it throws, nothing is created.
    */
-  async createFirstAdmin(): Promise<{ token: string; info: TokenInfo } | undefined> {
+  async createFirstAdmin(persist?: (token: string) => void | Promise<void>): Promise<{ token: string; info: TokenInfo } | undefined> {
     const token = TOKEN_PREFIX + this.random(32).toString('base64url');
     const id = this.random(8).toString('hex');
     return this.store.transaction('write', async (tx) => {
@@ -119,6 +121,8 @@ export class TokenService {
       const record: TokenRecord = { id, name: 'bootstrap admin', role: 'admin', tokenHash: hashToken(token), createdAt: now.toISOString(), createdBy: 'system', expiresAt: null, revokedAt: null };
       await tx.insertToken(record);
       await appendAudit(tx, { actor: 'system', action: 'token.create', resource: `token:${id}`, outcome: 'success', reason: 'bootstrap admin on first start' }, now);
+      // Saved before the commit: if saving fails the token is never created, so nobody is locked out.
+      if (persist) await persist(token);
       return { token, info: toInfo(record) };
     });
   }
