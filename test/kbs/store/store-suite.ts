@@ -80,6 +80,11 @@ export function defineStoreSuite(name: string, getTarget: () => Promise<StoreTar
       assert.equal(await again.schemaVersion(), 1);
       const rows = await target!.raw(url, 'SELECT version, checksum FROM schema_migrations');
       assert.equal(rows.length, 1);
+      // Read-only opening (kbs audit verify --db) works on a migrated database and refuses an empty one.
+      const ro = await openKbsStore(url, { readonly: true });
+      stores.push(ro);
+      assert.equal((await verifyAuditChain(ro)).ok, true);
+      await assertCode(openKbsStore(await target!.newUrl(), { readonly: true }), 'STORE_UNAVAILABLE');
     });
 
     it('refuses a database whose schema is newer or whose migration was edited', async () => {
