@@ -45,6 +45,14 @@ test('rotate the master key live: reload, re-wrap under load, drop the old key; 
       }
     })();
 
+    /** Waits (bounded) until the reader has done `n` more releases: every step overlaps live traffic. */
+    const moreReleases = async (n: number): Promise<void> => {
+      const target = releases + n;
+      for (let i = 0; releases < target && i < 500; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(releases >= target, 'the reader stalled');
+    };
+    await moreReleases(10);
+
     // A bad keyring file is refused and the running keyring stays.
     writeFileSync(keyFile, 'not a key', { mode: 0o600 });
     assert.throws(() => data.reloadKeyring(), { code: 'MASTER_KEY_INVALID' });
@@ -52,18 +60,18 @@ test('rotate the master key live: reload, re-wrap under load, drop the old key; 
 
     writeKeys(K2, K1);
     assert.equal(data.reloadKeyring(), masterKeyId(K2));
+    await moreReleases(10);
     await svc.create('token:a', { path: 'app/key/new', kind: 'key' });
     assert.equal((await svc.describe('app/key/new')).versions[0]!.masterKeyId, masterKeyId(K2));
-    const r = await svc.rewrapAll('token:admin', { batchSize: 7 });
+    const [r] = await Promise.all([svc.rewrapAll('token:admin', { batchSize: 7 }), moreReleases(5)]);
     assert.equal(r.rewrapped, 40);
 
     writeKeys(K2);
     data.reloadKeyring();
-    await new Promise((r) => setTimeout(r, 50));
+    await moreReleases(10);
     stop = true;
     await reader;
     assert.deepEqual(failures, []);
-    assert.ok(releases > 40, `only ${releases} releases ran during the rotation`);
     for (const [path, hex] of expected) assert.equal((await svc.getReleasableSecret(path, new Date())).value.toString('hex'), hex);
     const audit = await svc.listAudit({ limit: 1000 });
     assert.equal(audit.filter((a) => a.action === 'master-key.rewrap').length, 6);
