@@ -9,6 +9,7 @@ import { LocalDashboardSource, type LocalParts } from './dashboard-source.js';
 import type { Part } from './parts.js';
 import { isLoopbackHost } from './loopback.js';
 import { hostGuard } from './host-guard.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { SimPlatformStore, SIM_STATE_FILE } from './sim-platform-store.js';
 import { DEV_PREFIX, platformStatus, registerDevEndpoints, registerNodeDevEndpoints } from './dev-endpoints.js';
 import { verifierPart } from './adapters/verifier.js';
@@ -61,6 +62,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       hint: 'pass --data-dir with a directory you can write to',
     });
   }
+  const lock = lockDataDir(options.dataDir);
+  try {
+    return await startLocked(options, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(options: LocalStackOptions, lock: { release(): void }): Promise<LocalStack> {
   const activity = new ActivityLog(join(options.dataDir, 'attestations.jsonl'));
   const ctx: StackContext = { dataDir: options.dataDir, logger: options.logger, activity, devEndpoints: isLoopbackHost(options.host) };
   void ctx; // handed to the component adapters
@@ -159,6 +170,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const guard: ControlPlaneComponent[] = ctx.devEndpoints
     ? [hostGuard()]
     : [{ name: 'exposure warning', register: () => undefined, services: () => [{ name: 'WARNING', where: `listening on ${options.host}: the dashboard has no login and scenarios are off; use a loopback address` }] }];
-  const plane = await startControlPlane({ ...options, components: [...guard, ...components, dashboard] });
+  // First in the list, so it is released last, after every socket is closed.
+  const lockPart: ControlPlaneComponent = { name: 'data dir lock', register: () => undefined, close: () => lock.release() };
+  const plane = await startControlPlane({ ...options, components: [lockPart, ...guard, ...components, dashboard] });
   return Object.assign(plane, { runScenario: (name: string, report?: StepReporter) => source.runScenario(name, report) });
 }

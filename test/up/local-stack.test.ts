@@ -32,6 +32,9 @@ test('the local stack runs every component, its dev endpoints validate input, an
     assert.match(banner, /SIMULATED SGX root/);
     assert.match(banner, /kubetee demo model-protection --url/);
 
+    // One stack per data dir: a second one would clobber the first one's sockets and store.
+    await assert.rejects(startLocalStack({ host: '127.0.0.1', port: 0, dataDir, logger: silentLogger() }), (err: { code?: string }) => err.code === 'DATA_DIR_IN_USE');
+
     // Browser-borne requests: a DNS-rebound host name and a cross-site form post are refused.
     const rebound = await raw(`${stack.url}/secrets`, 'GET', { host: 'attacker.example:80' });
     assert.equal(rebound.status, 403);
