@@ -1,8 +1,9 @@
 import type { Cluster } from './cluster.js';
 import { describeChange } from './diff.js';
 import { randomBytes } from 'node:crypto';
-import { COMPONENTS, KBS_MASTER_KEY_SECRET, WEBHOOK_TLS_SECRET } from './names.js';
+import { COMPONENTS, FIELD_MANAGER, KBS_MASTER_KEY_SECRET, WEBHOOK_TLS_SECRET } from './names.js';
 import { kbsMasterKeySecret } from './manifests/kbs.js';
+import { isBrokerData, listInstalled } from './uninstall.js';
 import { objectRef, isClusterScoped, type KubeObject } from './objects.js';
 import { renderManifests } from './render.js';
 import { waitForRollouts } from './rollout.js';
@@ -22,6 +23,8 @@ export interface InstallResult {
   created: number;
   updated: number;
   unchanged: number;
+  /** Objects of an earlier install that the current values no longer render. */
+  pruned: number;
 }
 
 /** Certificates are renewed this long before they expire. */
@@ -68,7 +71,7 @@ export async function install(cluster: Cluster, values: Values, options: Install
     options.print(reused ? 'webhook certificate: reusing the one in the cluster' : `webhook certificate: issuing a new CA and certificate${reason ? ` (${reason})` : ''}`);
   }
   const objects = renderManifests(values, tls);
-  const result: InstallResult = { objects, created: 0, updated: 0, unchanged: 0 };
+  const result: InstallResult = { objects, created: 0, updated: 0, unchanged: 0, pruned: 0 };
   if (options.dryRun) {
     const nsExists = (await cluster.get(objects[0]!)) !== undefined;
     for (const obj of objects) {
@@ -80,9 +83,13 @@ export async function install(cluster: Cluster, values: Values, options: Install
       if (change === 'unchanged') options.print(`= ${objectRef(obj)} (unchanged)`);
       else options.print(`${change === 'create' ? '+' : '~'} ${objectRef(obj)} (${change})\n${indent(diff)}`);
     }
+    for (const stale of await staleObjects(cluster, values, objects)) {
+      result.pruned++;
+      options.print(`- ${objectRef(stale)} (prune: no longer rendered by these values)`);
+    }
     if (values.kbs.enabled && !(await cluster.get({ apiVersion: 'v1', kind: 'Secret', metadata: { name: KBS_MASTER_KEY_SECRET, namespace: values.namespace } })))
       options.print(`+ Secret/${values.namespace}/${KBS_MASTER_KEY_SECRET} (create; a random broker master key, generated at install)`);
-    options.print(`dry run: ${result.created} to create, ${result.updated} to update, ${result.unchanged} unchanged; nothing was changed`);
+    options.print(`dry run: ${result.created} to create, ${result.updated} to update, ${result.unchanged} unchanged, ${result.pruned} to prune; nothing was changed`);
     return result;
   }
   const workloads = objects.filter((o) => !isWebhookConfiguration(o));
@@ -106,7 +113,13 @@ export async function install(cluster: Cluster, values: Values, options: Install
     onProgress: (ref, state) => options.print(`  ${ref}: ${state.message}${state.done ? ' (ready)' : ''}`),
   });
   await applyAll(webhookConfigs);
-  options.print(`kubetee installed in namespace ${values.namespace}: ${result.created} created, ${result.updated} configured, ${result.unchanged} unchanged`);
+  for (const stale of await staleObjects(cluster, values, objects)) {
+    if (await cluster.delete(stale)) {
+      result.pruned++;
+      options.print(`${objectRef(stale)} pruned (no longer rendered by these values)`);
+    }
+  }
+  options.print(`kubetee installed in namespace ${values.namespace}: ${result.created} created, ${result.updated} configured, ${result.unchanged} unchanged, ${result.pruned} pruned`);
   return result;
 }
 
@@ -128,4 +141,18 @@ async function ensureKbsMasterKey(cluster: Cluster, values: Values, print: (line
   // The namespace must exist first; it is the first rendered object and applying it is idempotent.
   await cluster.create(kbsMasterKeySecret(values, randomBytes(32).toString('base64')));
   print(`Secret/${values.namespace}/${KBS_MASTER_KEY_SECRET} created (broker master key; kept by uninstall unless --delete-broker-secrets)`);
+}
+
+/**
+ * Objects an earlier install created that these values no longer render
+ * (a RuntimeClass dropped from the list, NetworkPolicies disabled, the
+ * broker's PVC after moving to PostgreSQL is NOT among them: broker data and
+ * the master key are never pruned, only `uninstall --delete-broker-secrets`
+ * removes them).
+ */
+export async function staleObjects(cluster: Cluster, values: Values, rendered: readonly KubeObject[]): Promise<KubeObject[]> {
+  const wanted = new Set(rendered.map(objectRef));
+  const installed = await listInstalled(cluster, values.namespace);
+  // Only what install itself applied: objects applied by hand (e.g. the node-init DaemonSet) are left alone.
+  return installed.filter((o) => !wanted.has(objectRef(o)) && !isBrokerData(o) && o.metadata.labels?.['app.kubernetes.io/managed-by'] === FIELD_MANAGER);
 }

@@ -148,17 +148,19 @@ export function renderNodeInitCloudInit(pccsUrl: string): string {
 export function renderNodeInitDaemonSet(pccsUrl: string, values: Values): KubeObject[] {
   const script = nodeInitScript(pccsUrl);
   const ns = values.namespace;
+  // Applied by the operator (kubectl apply), not by install: install must never prune it.
+  const labels = { ...commonLabels(NODE_INIT_NAME), 'app.kubernetes.io/managed-by': 'kubectl' };
   const objects: KubeObject[] = [
     {
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { name: NODE_INIT_NAME, namespace: ns, labels: commonLabels(NODE_INIT_NAME) },
+      metadata: { name: NODE_INIT_NAME, namespace: ns, labels },
       data: { 'node-init.sh': script },
     },
     {
       apiVersion: 'apps/v1',
       kind: 'DaemonSet',
-      metadata: { name: NODE_INIT_NAME, namespace: ns, labels: commonLabels(NODE_INIT_NAME) },
+      metadata: { name: NODE_INIT_NAME, namespace: ns, labels },
       spec: {
         selector: { matchLabels: selectorLabels(NODE_INIT_NAME) },
         template: {

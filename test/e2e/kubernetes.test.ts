@@ -5,7 +5,7 @@
 // schedule -> doctor -> uninstall).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -203,7 +203,7 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /\+ Namespace\/kubetee-system \(create\)/);
     assert.match(r.stdout, /\+ MutatingWebhookConfiguration\/kubetee-admission \(create\)/);
-    assert.match(r.stdout, /dry run: \d+ to create, 0 to update, 0 unchanged; nothing was changed/);
+    assert.match(r.stdout, /dry run: \d+ to create, 0 to update, 0 unchanged, 0 to prune; nothing was changed/);
     assert.doesNotMatch(r.stdout, /BEGIN (EC )?PRIVATE KEY/, 'dry-run output must not print key material');
     assert.equal(await cluster.get({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }), undefined);
   });
@@ -242,7 +242,20 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
     assert.match(again.stdout, /0 created, 0 configured, \d+ unchanged/);
     const dry = cli(['install', '--values', valuesFile, '--dry-run']);
     assert.equal(dry.status, 0, dry.stderr);
-    assert.match(dry.stdout, /dry run: 0 to create, 0 to update, \d+ unchanged/);
+    assert.match(dry.stdout, /dry run: 0 to create, 0 to update, \d+ unchanged, 0 to prune/);
+  });
+
+  test('install prunes what the values no longer render, and restores it when they do again', async () => {
+    const without = join(work, 'values-no-netpol.yaml');
+    writeFileSync(without, `${readFileSync(valuesFile, 'utf8')}networkPolicies:\n  enabled: false\n`);
+    const pruned = cli(['install', '--values', without, '--timeout', '60']);
+    assert.equal(pruned.status, 0, pruned.stderr);
+    assert.match(pruned.stdout, /NetworkPolicy\/kubetee-system\/kubetee-default-deny-ingress pruned/);
+    assert.match(pruned.stdout, /3 pruned/);
+    assert.deepEqual(await cluster.list('networking.k8s.io/v1', 'NetworkPolicy', { namespace: NS }), []);
+    const restored = cli(['install', '--values', valuesFile, '--timeout', '60']);
+    assert.equal(restored.status, 0, restored.stderr);
+    assert.match(restored.stdout, /3 created/);
   });
 
   test('the API server calls the webhook over TLS and confidential pods are mutated', async () => {
