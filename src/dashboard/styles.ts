@@ -40,8 +40,8 @@ table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); }
 .bar { position: relative; height: 1.3rem; background: #e9ecf2; border-radius: 6px; overflow: hidden; margin: .25rem 0; }
-.bar > span { position: absolute; inset: 0 auto 0 0; background: linear-gradient(90deg, #6d5ce7, #4b3fbf); }
-.bar > em { position: relative; font-style: normal; font-size: .8rem; padding-left: .5rem; line-height: 1.3rem; color: #1d2330; mix-blend-mode: normal; }
+.bar > span { position: absolute; inset: 0 auto 0 0; background: linear-gradient(90deg, #a99ff2, #8b7fe8); }
+.bar > em { position: relative; font-style: normal; font-size: .8rem; font-weight: 600; padding-left: .5rem; line-height: 1.3rem; color: #1d2330; text-shadow: 0 0 3px #fff, 0 0 2px #fff, 0 0 1px #fff; }
 .bar.high > span { background: linear-gradient(90deg, #e5534b, #cf222e); }
 .features { display: flex; flex-wrap: wrap; gap: .3rem; margin: .3rem 0 .6rem; }
 .unavailable { border-left: 4px solid #9aa3b5; }
