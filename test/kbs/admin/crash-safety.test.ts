@@ -1,14 +1,14 @@
 /**
- * Crash safety: a real broker process (the admin harness: openKbsData +
- * createKbsServer on real HTTP) takes concurrent writes and is SIGKILLed at a
- * random moment, several rounds in a row. After each restart every write the
+ * Crash safety: the real broker (`kubetee kbs serve` in a child process)
+ * takes concurrent writes over HTTP and is SIGKILLed at a random moment,
+ * several rounds in a row. After each restart every write the
  * server acknowledged must be present with its exact value, and the audit
  * chain must verify. Runs against SQLite and, when available, PostgreSQL.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -17,22 +17,31 @@ import { openKbsStore } from '../../../src/kbs/store/open-store.js';
 import { verifyAuditChain } from '../../../src/kbs/audit/append.js';
 import { startTestPostgres, type TestPostgres } from '../../helpers/postgres.js';
 
-const HARNESS = fileURLToPath(new URL('../helpers/admin-harness.ts', import.meta.url));
-const MASTER = randomBytes(32).toString('base64');
+const CLI = fileURLToPath(new URL('../../../src/cli/run.ts', import.meta.url));
 const WRITERS = 4;
 
 const children = new Set<ChildProcess>();
 let pgServer: TestPostgres | undefined;
+// One simulated platform state for both tests (created by the first `kbs serve`; creating one costs CPU).
+const shared = mkdtempSync(join(tmpdir(), 'kubetee-kbs-crash-sim-'));
 after(async () => {
   for (const c of children) c.kill('SIGKILL');
   await pgServer?.stop();
+  rmSync(shared, { recursive: true, force: true });
 });
 
-async function startBroker(db: string, tokenFile: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', HARNESS, db, tokenFile], {
-    env: { ...process.env, KUBETEE_KBS_MASTER_KEY: MASTER },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+interface BrokerFiles {
+  db: string;
+  dir: string;
+  tokenFile: string;
+  masterKeyFile: string;
+}
+
+/** Starts `kubetee kbs serve` on a free loopback port; resolves with its URL once it listens. */
+async function startBroker(f: BrokerFiles): Promise<{ child: ChildProcess; url: string }> {
+  const args = ['kbs', 'serve', '--db', f.db, '--data-dir', join(f.dir, 'data'), '--listen', '127.0.0.1:0', '--master-key-file', f.masterKeyFile,
+    '--admin-token-file', f.tokenFile, '--trust-sim-root', join(shared, 'sim-platform.json'), '--log-level', 'warn'];
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   const url = await new Promise<string>((resolve, reject) => {
@@ -40,7 +49,7 @@ async function startBroker(db: string, tokenFile: string): Promise<{ child: Chil
     const timer = setTimeout(() => reject(new Error(`broker did not start: ${out}`)), 30_000);
     const onData = (c: Buffer): void => {
       out += c.toString();
-      const m = /listening (http:\/\/\S+)/.exec(out);
+      const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);
@@ -78,13 +87,22 @@ async function api(url: string, token: string, method: string, path: string, bod
 /** Acknowledged writes: resource path → version → base64 value. */
 type Acked = Map<string, Map<number, string>>;
 
-/** Writers loop until `stop` resolves; only 200 replies count as acknowledged. */
-async function writeUntil(url: string, token: string, stop: Promise<void>, acked: Acked, round: number): Promise<number> {
-  let stopped = false;
-  void stop.then(() => (stopped = true));
+/**
+ * Writers loop until the server dies; only 200 replies count as acknowledged.
+ * The kill comes after a random number (5-40) of acknowledged writes in this
+ * round, while the other writers have requests in flight, so the work per
+ * round is bounded and a kill never lands in an idle moment, however fast or
+ * slow the machine. A time-based kill (5 s) bounds a stalled round.
+ */
+async function writeUntilKilled(url: string, token: string, child: ChildProcess, acked: Acked, round: number): Promise<{ attempts: number }> {
+  const killAfterAcks = 5 + Math.floor(Math.random() * 36);
+  let ackCount = 0;
   let attempts = 0;
+  let killing: Promise<void> | undefined;
+  const kill = (): Promise<void> => (killing ??= killHard(child));
+  const fallback = setTimeout(() => void kill(), 5_000);
   const writer = async (w: number): Promise<void> => {
-    for (let i = 0; !stopped && i < 10_000; i++) {
+    for (let i = 0; i < 10_000; i++) {
       attempts++;
       // Alternate between new secrets and new versions of one shared secret.
       const path = i % 2 === 0 ? `crash/r${round}w${w}/s${i}` : 'crash/shared/secret';
@@ -95,6 +113,7 @@ async function writeUntil(url: string, token: string, stop: Promise<void>, acked
           const versions = acked.get(path) ?? new Map<number, string>();
           versions.set(r.body.currentVersion as number, value);
           acked.set(path, versions);
+          if (++ackCount === killAfterAcks) void kill();
         }
       } catch {
         return; // connection died with the server: this write was never acknowledged
@@ -102,7 +121,9 @@ async function writeUntil(url: string, token: string, stop: Promise<void>, acked
     }
   };
   await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
-  return attempts;
+  clearTimeout(fallback);
+  await kill();
+  return { attempts };
 }
 
 async function assertAllPresent(url: string, token: string, acked: Acked): Promise<number> {
@@ -118,21 +139,42 @@ async function assertAllPresent(url: string, token: string, acked: Acked): Promi
   return checked;
 }
 
+/** One listing: every acknowledged path exists with at least its highest acknowledged version. */
+async function assertAllListed(url: string, token: string, acked: Acked): Promise<void> {
+  const r = await api(url, token, 'GET', '/secrets?prefix=crash%2F&limit=1000');
+  assert.equal(r.status, 200);
+  const current = new Map<string, number>((r.body.secrets as { path: string; currentVersion: number }[]).map((s) => [s.path, s.currentVersion]));
+  // Paths sort alphabetically; 1000 per page is enough for a bounded test run, checked here.
+  assert.ok(current.size < 1000, 'too many secrets for one page');
+  for (const [path, versions] of acked) {
+    const newest = Math.max(...versions.keys());
+    assert.ok((current.get(path) ?? 0) >= newest, `${path} v${newest} is missing from the listing after a crash`);
+  }
+}
+
 async function crashRounds(db: string, dir: string, rounds: number): Promise<string> {
-  const tokenFile = join(dir, 'admin-token');
-  let broker = await startBroker(db, tokenFile);
-  const token = readFileSync(tokenFile, 'utf8').trim();
+  // The master key lives apart from the data directory, as the broker insists.
+  mkdirSync(join(dir, 'keys'), { mode: 0o700 });
+  const files: BrokerFiles = { db, dir, tokenFile: join(dir, 'data', 'admin.token'), masterKeyFile: join(dir, 'keys', 'master.key') };
+  writeFileSync(files.masterKeyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  let broker = await startBroker(files);
+  const token = readFileSync(files.tokenFile, 'utf8').trim();
   const acked: Acked = new Map();
   let totalAttempts = 0;
   for (let round = 0; round < rounds; round++) {
-    // Kill after 150-650 ms of writing: a random point inside a burst of commits.
-    const killAfterMs = 150 + Math.floor(Math.random() * 500);
-    const killed = new Promise<void>((resolve) => setTimeout(() => void killHard(broker.child).then(resolve), killAfterMs));
-    totalAttempts += await writeUntil(broker.url, token, killed, acked, round);
-    await killed;
-    broker = await startBroker(db, tokenFile);
-    const checked = await assertAllPresent(broker.url, token, acked);
-    assert.equal(checked, [...acked.values()].reduce((n, m) => n + m.size, 0));
+    const roundAcked: Acked = new Map();
+    totalAttempts += (await writeUntilKilled(broker.url, token, broker.child, roundAcked, round)).attempts;
+    for (const [path, versions] of roundAcked) {
+      const all = acked.get(path) ?? new Map<number, string>();
+      for (const [v, value] of versions) all.set(v, value);
+      acked.set(path, all);
+    }
+    broker = await startBroker(files);
+    // Every value written in this round is read back; earlier rounds' writes must all still be listed
+    // (one request), and after the last round every value ever acknowledged is read back.
+    const last = round === rounds - 1;
+    await assertAllPresent(broker.url, token, last ? acked : roundAcked);
+    await assertAllListed(broker.url, token, acked);
     const v = await api(broker.url, token, 'GET', '/audit/verify');
     assert.equal(v.body.ok, true, `audit chain broken after crash round ${round}: ${JSON.stringify(v.body)}`);
   }
@@ -155,7 +197,7 @@ async function crashRounds(db: string, dir: string, rounds: number): Promise<str
 test('SQLite: every acknowledged write survives SIGKILL during concurrent writes (8 rounds)', { timeout: 180_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kubetee-kbs-crash-'));
   try {
-    t.diagnostic(await crashRounds(`sqlite:${join(dir, 'kbs.db')}`, dir, 8));
+    t.diagnostic(await crashRounds(`sqlite:${join(dir, 'data', 'kbs.db')}`, dir, 8));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
