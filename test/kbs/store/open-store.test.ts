@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, chmodSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,12 +34,11 @@ test('an unreachable PostgreSQL server is STORE_UNAVAILABLE, promptly', async ()
   assert.ok(Date.now() - started < 15_000);
 });
 
-test('an unwritable SQLite location is STORE_UNAVAILABLE', { skip: process.getuid?.() === 0 ? 'root can write anywhere' : false }, async () => {
+test('an unusable SQLite location is STORE_UNAVAILABLE (a file where a directory should be; holds for root too)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kubetee-kbs-ro-'));
   try {
-    mkdirSync(join(dir, 'ro'));
-    chmodSync(join(dir, 'ro'), 0o500);
-    await assert.rejects(openKbsStore(`sqlite:${join(dir, 'ro', 'kbs.db')}`), { code: 'STORE_UNAVAILABLE' });
+    writeFileSync(join(dir, 'not-a-dir'), 'x');
+    await assert.rejects(openKbsStore(`sqlite:${join(dir, 'not-a-dir', 'kbs.db')}`), { code: 'STORE_UNAVAILABLE' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -48,7 +47,6 @@ test('an unwritable SQLite location is STORE_UNAVAILABLE', { skip: process.getui
 test('a file that is not a database is STORE_UNAVAILABLE, not a crash', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kubetee-kbs-notdb-'));
   try {
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(join(dir, 'kbs.db'), 'this is not an SQLite database, just text that is long enough to matter');
     await assert.rejects(openKbsStore(`sqlite:${join(dir, 'kbs.db')}`), { code: 'STORE_UNAVAILABLE' });
   } finally {
