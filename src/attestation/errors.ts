@@ -1,4 +1,5 @@
 import { KubeteeError } from '../common/errors.js';
+import type { VerificationCheck } from './types.js';
 
 /**
  * Every way a quote, its collateral or its verification can fail. Codes are
@@ -98,6 +99,13 @@ const HINTS: Partial<Record<AttestationErrorCode, string>> = {
  * says what to do. Verification never throws anything else.
  */
 export class AttestationError extends KubeteeError<AttestationErrorCode> {
+  /**
+   * The checks that passed before this error, in order (set by
+   * `QuoteVerifier.verify`; empty for errors raised elsewhere). Lets a report
+   * show exactly how far verification got.
+   */
+  passedChecks: readonly VerificationCheck[] = [];
+
   constructor(code: AttestationErrorCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
     super(code, message, { cause: options.cause, hint: options.hint ?? HINTS[code], exitCode: 1 });
   }

@@ -69,19 +69,20 @@ export class QuoteVerifier {
    * Returns the result or throws AttestationError; never anything else.
    */
   verify(quote: Uint8Array, collateral: Collateral | QuoteCollateralV3Json | string, options: VerifyOptions = {}): VerificationResult {
+    const checks: VerificationCheck[] = [];
     try {
-      return this.verifyUnchecked(quote, collateral, options);
+      return this.verifyUnchecked(quote, collateral, options, checks);
     } catch (err) {
-      if (err instanceof AttestationError) throw err;
       // A bug must fail closed with a typed error, never as an acceptance or a raw exception.
-      throw new AttestationError('INTERNAL_ERROR', `verification failed unexpectedly: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      const typed = err instanceof AttestationError ? err : new AttestationError('INTERNAL_ERROR', `verification failed unexpectedly: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      typed.passedChecks = checks;
+      throw typed;
     }
   }
 
-  private verifyUnchecked(quoteBytes: Uint8Array, collateralInput: Collateral | QuoteCollateralV3Json | string, options: VerifyOptions): VerificationResult {
+  private verifyUnchecked(quoteBytes: Uint8Array, collateralInput: Collateral | QuoteCollateralV3Json | string, options: VerifyOptions, checks: VerificationCheck[]): VerificationResult {
     const at = options.at ?? new Date();
     if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new AttestationError('INVALID_ARGUMENT', 'options.at must be a valid Date');
-    const checks: VerificationCheck[] = [];
     const ok = (name: string, detail: string): void => {
       checks.push({ name, ok: true, detail });
     };

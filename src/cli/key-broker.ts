@@ -346,13 +346,13 @@ function registerGetResource(kbs: Command): void {
       .description('attest to the broker and fetch a secret (Trustee KBS protocol)')
       .option('--kbs <url>', `key broker URL (default $${KBS_URL_ENV})`)
       .requiredOption('--resource <path>', 'repo/type/tag')
-      .option('--version <n>', 'a specific version (default current)', parsePositiveInt)
+      .option('--ver <n>', 'a specific key version (default current)', parsePositiveInt)
       .option('--out <file>', 'write the secret here (mode 0600) instead of stdout')
       .option('--ca <file>', 'PEM CA bundle for an https broker with a private CA')
       .option('--save-claims <file>', 'save the verified claims (for `kbs policy test`)'),
-  ).action(async (opts: EvidenceOptions & { kbs?: string; ca?: string; resource: string; version?: number; out?: string; saveClaims?: string }) => {
+  ).action(async (opts: EvidenceOptions & { kbs?: string; ca?: string; resource: string; ver?: number; out?: string; saveClaims?: string }) => {
     const client = await protocolClient(opts);
-    const value = await client.getResource(opts.resource, opts.version === undefined ? {} : { version: opts.version });
+    const value = await client.getResource(opts.resource, opts.ver === undefined ? {} : { version: opts.ver });
     if (opts.saveClaims && client.claims) writeFileSync(opts.saveClaims, `${JSON.stringify({ claims: client.claims }, null, 2)}\n`);
     if (opts.out) {
       writeFileSync(opts.out, value, { mode: 0o600 });

@@ -6,7 +6,7 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { QuoteVerifier, isAttestationError } from '../../src/attestation/index.js';
+import { AttestationError, QuoteVerifier, isAttestationError } from '../../src/attestation/index.js';
 import { SimulatedPlatform, QUOTE_TAMPERS, COLLATERAL_TAMPERS, type SimCollateralTamper, type SimQuoteTamper } from '../../src/sim/index.js';
 
 const AT = new Date('2026-03-10T09:30:00Z');
@@ -64,15 +64,6 @@ const COLLATERAL_CASES: Record<SimCollateralTamper, string> = {
   qeIdentityNoMatchingLevel: 'QE_TCB_LEVEL_NOT_FOUND',
 };
 
-/**
- * Cases the verifier does not handle yet, run as `todo` so they stay visible
- * (and start passing on their own once fixed) without failing `npm test`.
- */
-const KNOWN_VERIFIER_GAPS: Partial<Record<SimCollateralTamper, string>> = {
-  rootCaRevoked:
-    'src/attestation accepts a Root CA listed in its own Root CA CRL; docs/attestation.md §3 step 2 and Intel QVL / dcap-qvl (checkSingleCertCrl on the root) reject it',
-};
-
 describe('verifier against the simulated platform: each check fails alone', () => {
   let platform: SimulatedPlatform;
   let verifier: QuoteVerifier;
@@ -118,7 +109,7 @@ describe('verifier against the simulated platform: each check fails alone', () =
   }
 
   for (const [tamper, code] of Object.entries(COLLATERAL_CASES) as [SimCollateralTamper, string][]) {
-    test(`collateral ${tamper} -> ${code}`, { todo: KNOWN_VERIFIER_GAPS[tamper] }, () => {
+    test(`collateral ${tamper} -> ${code}`, () => {
       assert.equal(rejectionCode(() => verifier.verify(platform.quote(), platform.collateral({ tamper }), { at: AT })), code);
     });
   }
@@ -250,4 +241,25 @@ describe('TCB recovery and PCK revocation flows', () => {
     platform.revokePck();
     assert.equal(rejectionCode(() => verifier.verify(platform.quote(), platform.collateral(), { at: AT })), 'CERT_REVOKED');
   });
+});
+
+test('a rejection carries the checks that passed before it, in order', async () => {
+  const platform = await SimulatedPlatform.create({ now: AT });
+  const verifier = new QuoteVerifier({ trustedRootCaDer: [platform.rootCaDer] });
+  const all = verifier.verify(platform.quote(), platform.collateral(), { at: AT }).checks.map((c) => c.name);
+  try {
+    verifier.verify(platform.quote({ tamper: 'quoteSignature' }), platform.collateral(), { at: AT });
+    assert.fail('a tampered quote signature must be rejected');
+  } catch (err) {
+    assert.ok(err instanceof AttestationError);
+    assert.equal(err.code, 'QUOTE_SIGNATURE_INVALID');
+    assert.deepEqual(err.passedChecks.map((c) => c.name), all.slice(0, all.indexOf('quote-signature')));
+  }
+  try {
+    verifier.verify(new Uint8Array(2), platform.collateral(), { at: AT });
+    assert.fail('a truncated quote must be rejected');
+  } catch (err) {
+    assert.ok(err instanceof AttestationError);
+    assert.deepEqual(err.passedChecks, []);
+  }
 });

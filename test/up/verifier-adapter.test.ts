@@ -44,3 +44,14 @@ test('the anchors stay apart: a simulated quote is rejected under the Intel root
   assert.equal(r.ok, false);
   assert.equal(r.errorCode, 'UNTRUSTED_ROOT');
 });
+
+test('a failure shows the checks that really passed, with the verifier\'s own details', async () => {
+  const p = await SimulatedPlatform.create({ now: NOW });
+  const part = verifierPart(() => p.rootCaDer);
+  const r = await part.verify({ quote: p.quote({ tamper: 'quoteSignature' }), collateral: p.collateral(), at: NOW, trustAnchor: SIM_ANCHOR });
+  assert.equal(r.errorCode, 'QUOTE_SIGNATURE_INVALID');
+  const passed = r.checks.filter((c) => c.state === 'passed');
+  assert.deepEqual(passed.map((c) => c.name), CHECK_ORDER.slice(0, CHECK_ORDER.indexOf('quote-signature')));
+  assert.ok(passed.every((c) => (c.detail ?? '').length > 0), 'each passed check says what it verified');
+  assert.equal(r.checks.find((c) => c.state === 'failed')!.name, 'quote-signature');
+});

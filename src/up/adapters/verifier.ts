@@ -1,5 +1,5 @@
 import { AttestationError, QuoteVerifier, type QuoteCollateralV3Json, type VerificationResult } from '../../attestation/index.js';
-import type { CheckState, VerifyCheckView, VerifyResultView } from '../../dashboard/model.js';
+import type { VerifyCheckView, VerifyResultView } from '../../dashboard/model.js';
 import type { VerifierPart } from '../parts.js';
 
 export const INTEL_ANCHOR = 'Intel SGX Root CA (production)';
@@ -24,43 +24,21 @@ export const CHECK_ORDER = [
 ] as const;
 
 /**
- * Which check an error code stops. A code that several checks can raise maps
- * to the earliest of them, so the page never claims a check passed that did
- * not run (later ones show as "not reached").
+ * The check list for a failed verification: the checks the verifier reports
+ * as passed, the one that failed, then the rest as not reached.
  */
-const FAILED_AT: Record<string, (typeof CHECK_ORDER)[number]> = {
-  QUOTE_TRUNCATED: 'parse', UNSUPPORTED_VERSION: 'parse', UNSUPPORTED_KEY_TYPE: 'parse', UNSUPPORTED_TEE_TYPE: 'parse',
-  UNSUPPORTED_BODY_TYPE: 'parse', UNKNOWN_QE_VENDOR: 'parse', BAD_CERT_DATA: 'parse', UNSUPPORTED_CERT_DATA_TYPE: 'parse',
-  TRAILING_BYTES: 'parse', SERVICE_TD_NOT_ALLOWED: 'parse',
-  BAD_COLLATERAL: 'collateral-signatures', BAD_TCB_INFO: 'collateral-signatures', BAD_QE_IDENTITY: 'collateral-signatures',
-  TCB_INFO_SIGNATURE_INVALID: 'collateral-signatures', QE_IDENTITY_SIGNATURE_INVALID: 'collateral-signatures',
-  CRL_SIGNATURE_INVALID: 'collateral-signatures', CRL_ISSUER_MISMATCH: 'collateral-signatures', BAD_CRL: 'collateral-signatures',
-  UNSUPPORTED_ALGORITHM: 'collateral-signatures', UNTRUSTED_ROOT: 'collateral-signatures', CERT_CHAIN_INVALID: 'collateral-signatures',
-  BAD_CERTIFICATE: 'collateral-signatures',
-  BAD_PCK_EXTENSION: 'pck-chain',
-  CERT_EXPIRED: 'certificate-validity', CERT_NOT_YET_VALID: 'certificate-validity',
-  CRL_EXPIRED: 'crl-validity', CRL_NOT_YET_VALID: 'crl-validity',
-  TCB_INFO_EXPIRED: 'collateral-validity', TCB_INFO_NOT_YET_VALID: 'collateral-validity',
-  QE_IDENTITY_EXPIRED: 'collateral-validity', QE_IDENTITY_NOT_YET_VALID: 'collateral-validity',
-  CERT_REVOKED: 'revocation',
-  FMSPC_MISMATCH: 'tcb-info-match', PCEID_MISMATCH: 'tcb-info-match', TCB_INFO_MISMATCH: 'tcb-info-match',
-  QE_IDENTITY_MISMATCH: 'qe-identity', QE_TCB_LEVEL_NOT_FOUND: 'qe-identity',
-  QE_REPORT_SIGNATURE_INVALID: 'qe-report-signature',
-  QE_REPORT_DATA_MISMATCH: 'attestation-key-binding',
-  QUOTE_SIGNATURE_INVALID: 'quote-signature',
-  TCB_LEVEL_NOT_FOUND: 'platform-tcb', TDX_MODULE_MISMATCH: 'platform-tcb',
-  TCB_REVOKED: 'tcb-status', UNKNOWN_TCB_STATUS: 'tcb-status',
-};
-
-/** The check list for a failed verification: passed up to the failing check, then not reached. */
-export function checksForFailure(code: string, message: string): VerifyCheckView[] {
-  const failedAt = FAILED_AT[code];
-  if (!failedAt) return [{ name: 'verification', state: 'failed', detail: `${code}: ${message}` }];
-  const index = CHECK_ORDER.indexOf(failedAt);
-  return CHECK_ORDER.map((name, i): VerifyCheckView => {
-    const state: CheckState = i < index ? 'passed' : i === index ? 'failed' : 'not-reached';
-    return state === 'failed' ? { name, state, detail: `${code}: ${message}` } : { name, state };
-  });
+export function checksForFailure(err: AttestationError): VerifyCheckView[] {
+  const passed: VerifyCheckView[] = err.passedChecks.map((c) => ({ name: c.name, state: 'passed', detail: c.detail }));
+  const done = new Set(err.passedChecks.map((c) => c.name));
+  // The service TD check exists only for TD 1.5 quotes, and runs just before the final status.
+  const order: string[] = err.code === 'SERVICE_TD_NOT_ALLOWED' ? [...CHECK_ORDER.slice(0, -1), 'service-td', 'tcb-status'] : [...CHECK_ORDER];
+  const remaining = order.filter((name) => !done.has(name));
+  const failedAt = remaining[0] ?? 'verification';
+  return [
+    ...passed,
+    { name: failedAt, state: 'failed', detail: `${err.code}: ${err.message}` },
+    ...remaining.slice(1).map((name): VerifyCheckView => ({ name, state: 'not-reached' })),
+  ];
 }
 
 export function resultView(r: VerificationResult, at: Date, trustAnchor: string): VerifyResultView {
@@ -104,7 +82,7 @@ export function verifierPart(simRootCaDer: () => Uint8Array | undefined): Verifi
         return resultView(verifier.verify(quote, collateral as QuoteCollateralV3Json, { at }), at, trustAnchor);
       } catch (err) {
         if (!(err instanceof AttestationError)) throw err;
-        return { ok: false, trustAnchor, at: at.toISOString(), advisoryIds: [], checks: checksForFailure(err.code, err.message), errorCode: err.code, errorMessage: err.message };
+        return { ok: false, trustAnchor, at: at.toISOString(), advisoryIds: [], checks: checksForFailure(err), errorCode: err.code, errorMessage: err.message };
       }
     },
   };

@@ -109,11 +109,18 @@ test('CLI: seal/unseal with a policy, policy set/get/test, get-resource --save-c
   assert.equal(readFileSync(join(dir, 'key.bin')).length, 32);
   assert.equal(got.stdout, readFileSync(policy, 'utf8'));
 
-  // Round 3: replay the saved attestation result against policies offline.
-  const [allow, deny] = await Promise.all([
+  // Round 3: replay the saved attestation result against policies offline; fetch a named key version.
+  const [allow, deny, v1, v9] = await Promise.all([
     cli(['kbs', 'policy', 'test', '--policy', policy, '--claims', claimsFile, '--resource', 'models/key/llama']),
     cli(['kbs', 'policy', 'test', '--policy', strict, '--claims', claimsFile]),
+    cli(['kbs', 'get-resource', '--resource', 'models/key/llama', '--ver', '1', '--out', join(dir, 'key-v1.bin'), ...sim('--isv-svn', '2')]),
+    cli(['kbs', 'get-resource', '--resource', 'models/key/llama', '--ver', '9', ...sim('--isv-svn', '2')]),
   ]);
+  assert.equal(v1.status, 0, v1.stderr);
+  assert.ok(readFileSync(join(dir, 'key-v1.bin')).equals(readFileSync(join(dir, 'key.bin'))), 'version 1 is the current key');
+  assert.equal(v9.status, 1);
+  assert.match(v9.stderr, /404/);
+  assert.doesNotMatch(v9.stderr, /\s+at\s+\S+\s+\(/);
   assert.equal(allow.status, 0, allow.stderr);
   assert.match(allow.stdout, /^ALLOW/);
   assert.equal(deny.status, 1);
