@@ -14,7 +14,7 @@ import { SimulatedPlatform } from '../src/sim/index.js';
 
 const require = createRequire(import.meta.url);
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-const FIXTURES = join(REPO, '..', 'shared', 'fixtures', 'attestation');
+const FIXTURES = join(process.env['KUBETEE_FIXTURES'] ?? join(REPO, '..', 'shared', 'fixtures'), 'attestation');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 2);
 
 interface Vector {

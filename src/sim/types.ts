@@ -132,7 +132,7 @@ export interface SimCollateralOptions {
 
 /**
  * dcap-qvl "QuoteCollateralV3" JSON, the format of the fixtures in
- * /work/shared/fixtures/attestation (README there). Signatures cover the exact
+ * the shared fixtures' attestation folder (README there). Signatures cover the exact
  * bytes of `tcb_info` / `qe_identity`; never re-serialise them.
  */
 export interface QuoteCollateralV3Json {

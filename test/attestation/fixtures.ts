@@ -1,21 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fromHex } from '../../src/common/hex.js';
-import { REPO_ROOT } from '../helpers/cli.js';
+import { FIXTURES_DIR, fixturePresent } from '../helpers/fixtures.js';
 
-/** The shared attestation fixtures (real Intel quotes and collateral), next to the repository. */
-export const FIXTURES = join(REPO_ROOT, '..', 'shared', 'fixtures', 'attestation');
+/** The shared attestation fixtures (real Intel quotes and collateral). */
+export const FIXTURES = join(FIXTURES_DIR, 'attestation');
 
-/**
- * True when the fixtures are present. Without them a test skips locally, but
- * under CI (env CI set) it fails: CI must never silently skip real vectors.
- */
+/** True when the fixtures are present; skips off CI, fails under CI otherwise. */
 export function haveFixtures(t: TestContext): boolean {
-  if (existsSync(join(FIXTURES, 'README.md'))) return true;
-  if (process.env['CI']) throw new Error(`attestation fixtures are missing at ${FIXTURES} (required when CI is set)`);
-  t.skip(`fixtures not found at ${FIXTURES}`);
-  return false;
+  return fixturePresent(t, join(FIXTURES, 'README.md'));
 }
 
 export function fixturePath(rel: string): string {

@@ -28,7 +28,7 @@ interface Expected {
   maxLog2?: [number, number];
 }
 
-// Values from /work/shared/fixtures/cpuid/README.md ("What each machine implies").
+// Values from the shared fixtures' cpuid/README.md ("What each machine implies").
 const CASES: Expected[] = [
   {
     name: 'Core i7-1065G7 Ice Lake-U: SGX1+2, FLC, 188 MiB',

@@ -10,6 +10,8 @@ import { startAesmStandin, type AesmStandin } from '../../node/testing/aesm-stan
 import { startPodResourcesStandin, type PodResourcesStandin } from '../../node/testing/pod-resources-standin.js';
 import type { PodResourcesPod } from '../../node/pod-resources.js';
 import { startKubeletStandin, type KubeletStandin } from '../../deviceplugin/kubelet-standin.js';
+import { defaultSocketName, KUBELET_SOCKET_NAME } from '../../deviceplugin/api.js';
+import { AESM_SOCKET_NAME, DEFAULT_AESM_SOCKET_DIR } from '../../node/host-paths.js';
 import type { NodeView } from '../../dashboard/model.js';
 import type { NodePart } from '../parts.js';
 
@@ -38,13 +40,27 @@ export interface SimulatedNode extends NodePart {
  * data dir; pod-resources is a stand-in too, so the EPC accounting is the
  * agent's own.
  */
+/** sun_path holds 108 bytes including the terminating NUL. */
+export const MAX_UNIX_SOCKET_PATH = 107;
+
+/** Every unix socket the simulated node binds under `dir`, including the device plugin's temporary bind name. */
+export function simulatedNodeSockets(dir: string): string[] {
+  return [
+    join(dir, 'kubelet', KUBELET_SOCKET_NAME),
+    ...Object.values(RESOURCES.alibaba).map((resource) => join(dir, 'kubelet', defaultSocketName(resource))),
+    join(dir, 'kubelet', `.kt-${4_194_304}-${999_999}.sock`),
+    join(dir, 'pod-resources', 'kubelet.sock'),
+    join(dir, 'host', DEFAULT_AESM_SOCKET_DIR, AESM_SOCKET_NAME),
+  ];
+}
+
 export async function startSimulatedNode(dataDir: string, logger: Logger): Promise<SimulatedNode> {
   const dir = join(dataDir, 'node');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   // Unix socket paths are limited to 107 bytes; fail with a clear message, not an EINVAL from gRPC.
-  const longest = join(dir, 'kubelet', 'kubetee-sgx-provision.sock');
-  if (Buffer.byteLength(longest) > 100) {
-    throw new KubeteeError('DATA_DIR_PATH_TOO_LONG', `the data dir path is too long for the simulated node's unix sockets (${longest})`, {
+  const longest = simulatedNodeSockets(dir).reduce((a, b) => (Buffer.byteLength(b) > Buffer.byteLength(a) ? b : a));
+  if (Buffer.byteLength(longest) > MAX_UNIX_SOCKET_PATH) {
+    throw new KubeteeError('DATA_DIR_PATH_TOO_LONG', `the data dir path is too long for the simulated node's unix sockets (${longest} is ${Buffer.byteLength(longest)} bytes, the limit is ${MAX_UNIX_SOCKET_PATH})`, {
       hint: 'pass a shorter --data-dir (for example ./.kubetee)',
     });
   }
