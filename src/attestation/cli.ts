@@ -41,7 +41,7 @@ export function registerAttest(program: Command, io: AttestOutput = STDOUT): voi
         result = new QuoteVerifier(roots.length ? { trustedRootCaDer: roots } : {}).verify(quote, collateral, opts.at ? { at: opts.at } : {});
       } catch (err) {
         if (opts.json && err instanceof AttestationError) {
-          io.out(`${JSON.stringify({ verified: false, error: { code: err.code, message: err.message }, passedChecks: err.passedChecks.map((c) => c.name) })}\n`);
+          io.out(`${JSON.stringify({ verified: false, error: { code: err.code, message: err.message } })}\n`);
           process.exitCode = 1;
           return;
         }
