@@ -55,15 +55,13 @@ export class SimPlatformStore {
   }
 
   /**
-   * The platform gets its update. A real update keeps Intel's root and gets a
-   * new PCK certificate at the raised TCB; the simulator cannot re-issue its
-   * PCK leaf, so the machine is re-provisioned: new PKI (new simulated root),
-   * no recoveries pending, so it is UpToDate again. Everything that trusts
-   * the simulated root reads it through `platform.rootCaDer` and follows.
+   * The platform gets its update, as a real one does: the root stays, the
+   * platform gets a new PCK certificate at the raised TCB, so it is UpToDate
+   * again. Quotes made before the update still carry the old PCK and stay
+   * OutOfDate.
    */
   async updatePlatform(): Promise<void> {
-    const previous = this.#platform;
-    this.#platform = await SimulatedPlatform.create({ fmspc: previous.fmspc, pceId: previous.pceId, ca: previous.pckCa });
+    await this.#platform.updateTcb();
     this.save();
   }
 }
