@@ -8,6 +8,7 @@ import { kbsCommand, readTokenFile } from '../kbs/admin/cli.js';
 import type { SimulatedPlatform } from '../sim/index.js';
 import type { CollateralProvider } from '../kbs/protocol/collateral-source.js';
 import type { EvidenceProvider, KbsClient } from '../kbs/client/index.js';
+import { waitForShutdownSignal } from '../common/signals.js';
 
 // Libraries load when a command runs, so `kubetee <anything>` does not pay for the broker's dependencies.
 const attestation = () => import('../attestation/index.js');
@@ -185,15 +186,7 @@ function registerServe(kbs: Command): void {
       if (data.bootstrap.created) lines.push(`  first admin token written to ${data.bootstrap.file} (readable only by you)`);
       lines.push(`  protocol: ${url}/kbs/v0/{auth,attest,resource}`, `  admin: ${url}/admin/v1`, `  metrics: ${url}/metrics`, '', 'Press Ctrl+C to stop.', '');
       process.stdout.write(lines.join('\n'));
-      await new Promise<void>((done) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          done();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await waitForShutdownSignal();
       await server.close();
       await data.close();
       process.stdout.write('kubetee: key broker stopped\n');

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { createLogger } from '../common/log.js';
 import { parsePort } from './options.js';
 import { startLocalStack } from '../up/local-stack.js';
+import { waitForShutdownSignal } from '../common/signals.js';
 
 interface UpOptions {
   host: string;
@@ -33,16 +34,4 @@ export function registerUp(program: Command): void {
       await plane.close();
       process.stdout.write('kubetee: stopped cleanly\n');
     });
-}
-
-function waitForShutdownSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolveSignal) => {
-    const onSignal = (sig: NodeJS.Signals): void => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolveSignal(sig);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
 }

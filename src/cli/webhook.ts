@@ -7,6 +7,7 @@ import type { AdmissionPolicy } from '../webhook/policy/schema.js';
 import type { ClientTarget } from '../webhook/webhook-configurations.js';
 import type { TlsSource } from '../webhook/tls/tls-source.js';
 import { parsePort } from './options.js';
+import { waitForShutdownSignal } from '../common/signals.js';
 
 // The webhook libraries (fastify, client-node, x509) load only when a webhook or
 // policy command runs, so they cost nothing to every other kubetee command.
@@ -87,15 +88,7 @@ async function serve(opts: ServeOptions): Promise<void> {
   });
   process.stdout.write(`kubetee webhook listening on ${server.url} (profile ${opts.profile}, default trust level ${policy.defaultTrustLevel})\n`);
   if (opts.caDir) process.stdout.write(`  CA bundle: ${resolve(opts.caDir, 'ca-bundle.crt')}\n`);
-  await new Promise<void>((done) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      done();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await waitForShutdownSignal();
   await server.close();
   process.stdout.write('kubetee webhook stopped\n');
 }

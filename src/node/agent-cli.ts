@@ -10,6 +10,7 @@ import { readCpuidDumpFile } from './read-dump.js';
 // api.ts has no runtime imports: declaring the command loads no gRPC or Kubernetes client code.
 import { DEFAULT_DEVICE_PLUGIN_DIR } from '../deviceplugin/api.js';
 import { parseProfile } from './profile-option.js';
+import { waitForShutdownSignal } from '../common/signals.js';
 
 interface AgentFlags {
   hostRoot: string;
@@ -26,22 +27,6 @@ interface AgentFlags {
   cpuidDump?: string;
   machine?: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-}
-
-function waitForSignal(): Promise<void> {
-  return new Promise((done) => {
-    // Signal handlers do not keep Node alive; on a node without SGX nothing else
-    // does (no plugin sockets), and the agent must keep running, not exit.
-    const keepAlive = setInterval(() => undefined, 1 << 30);
-    const on = (): void => {
-      clearInterval(keepAlive);
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      done();
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
 }
 
 /**
@@ -111,7 +96,8 @@ function declareAgent(cmd: Command): void {
           '',
         ].join('\n'),
       );
-      await waitForSignal();
+      // On a node without SGX nothing else holds the event loop open, and the agent must keep running.
+      await waitForShutdownSignal({ keepAlive: true });
       await agent.close();
       process.stdout.write('kubetee node-agent stopped\n');
     });

@@ -13,6 +13,7 @@ import { parsePort } from '../cli/options.js';
 import { SimulatedPlatform } from './platform.js';
 import { loadPlatform, savePlatform, stateExists } from './state-file.js';
 import type { SimPckCa } from './types.js';
+import { waitForShutdownSignal } from '../common/signals.js';
 
 const DEFAULT_STATE = './.kubetee/sim-platform.json';
 
@@ -161,15 +162,7 @@ export function registerSim(program: Command): void {
       const p = loadPlatform(resolve(opts.state));
       const server = await p.serve({ host: opts.host, port: opts.port });
       process.stdout.write(`simulated PCS listening on ${server.url} (fmspc ${p.fmspc}); Ctrl+C to stop\n`);
-      await new Promise<void>((done) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          done();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await waitForShutdownSignal();
       await server.close();
       process.stdout.write('simulated PCS stopped\n');
     });

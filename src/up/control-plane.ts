@@ -44,19 +44,24 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
+/** Creates the data directory (owner-only) or fails with DATA_DIR_UNUSABLE. */
+export function ensureDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new KubeteeError('DATA_DIR_UNUSABLE', `cannot create the data directory ${dataDir}: ${(err as Error).message}`, {
+      cause: err,
+      hint: 'pass --data-dir with a directory you can write to',
+    });
+  }
+}
+
 /**
  * Starts the local control plane in this process. Components attach to the
  * one fastify instance so everything answers on a single loopback port.
  */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
-  try {
-    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw new KubeteeError('DATA_DIR_UNUSABLE', `cannot create the data directory ${options.dataDir}: ${(err as Error).message}`, {
-      cause: err,
-      hint: 'pass --data-dir with a directory you can write to',
-    });
-  }
+  ensureDataDir(options.dataDir);
   const startedAt = new Date();
   const app: FastifyInstance = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,

@@ -1,10 +1,8 @@
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
 import type { Logger } from '../common/log.js';
-import { KubeteeError } from '../common/errors.js';
 import { registerDashboard } from '../dashboard/routes.js';
 import { ActivityLog } from './activity-log.js';
-import { startControlPlane, type ControlPlane, type ControlPlaneComponent } from './control-plane.js';
+import { ensureDataDir, startControlPlane, type ControlPlane, type ControlPlaneComponent } from './control-plane.js';
 import { LocalDashboardSource, type LocalParts } from './dashboard-source.js';
 import type { Part } from './parts.js';
 import { isLoopbackHost } from './loopback.js';
@@ -54,14 +52,7 @@ export interface LocalStack extends ControlPlane {
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  try {
-    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw new KubeteeError('DATA_DIR_UNUSABLE', `cannot create the data directory ${options.dataDir}: ${(err as Error).message}`, {
-      cause: err,
-      hint: 'pass --data-dir with a directory you can write to',
-    });
-  }
+  ensureDataDir(options.dataDir);
   const lock = lockDataDir(options.dataDir);
   try {
     return await startLocked(options, lock);
