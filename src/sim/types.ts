@@ -1,3 +1,5 @@
+import type { QuoteCollateralV3Json as AttestationCollateralJson } from '../attestation/collateral.js';
+
 /**
  * Public types of the simulated SGX platform. Kept in one file so callers (key
  * broker, dashboard, `kubetee up`) can depend on the shapes without pulling in
@@ -131,24 +133,12 @@ export interface SimCollateralOptions {
 }
 
 /**
- * dcap-qvl "QuoteCollateralV3" JSON, the format of the fixtures in
- * the shared fixtures' attestation folder (README there). Signatures cover the exact
- * bytes of `tcb_info` / `qe_identity`; never re-serialise them.
+ * dcap-qvl "QuoteCollateralV3" JSON as the simulator emits it: every binary
+ * field hex text (the attestation component also accepts byte arrays).
+ * Signatures cover the exact bytes of `tcb_info` / `qe_identity`; never
+ * re-serialise them.
  */
-export interface QuoteCollateralV3Json {
-  pck_crl_issuer_chain: string;
-  /** Hex of the Root CA CRL DER. */
-  root_ca_crl: string;
-  /** Hex of the PCK CRL DER. */
-  pck_crl: string;
-  tcb_info_issuer_chain: string;
-  tcb_info: string;
-  /** Hex, 64-byte raw r‖s ECDSA P-256 signature over the bytes of `tcb_info`. */
-  tcb_info_signature: string;
-  qe_identity_issuer_chain: string;
-  qe_identity: string;
-  qe_identity_signature: string;
-}
+export type QuoteCollateralV3Json = { [K in keyof AttestationCollateralJson]: string };
 
 /** Persisted form of a platform: keys, certificates and evolving state. JSON-safe. */
 export interface SimPlatformState {

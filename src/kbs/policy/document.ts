@@ -1,5 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { TCB_STATUSES } from '../../attestation/types.js';
 import { PolicyError } from './errors.js';
 
 /**
@@ -28,15 +29,7 @@ export interface PolicyRule {
   expr: string;
 }
 
-export const TCB_STATUSES = [
-  'UpToDate',
-  'SWHardeningNeeded',
-  'ConfigurationNeeded',
-  'ConfigurationAndSWHardeningNeeded',
-  'OutOfDate',
-  'OutOfDateConfigurationNeeded',
-  'Revoked',
-] as const;
+export { TCB_STATUSES };
 
 const MAX_RULES = 64;
 const MAX_EXPR_CHARS = 4096;
