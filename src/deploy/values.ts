@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
+import { TRUST_LEVELS } from '../common/labels.js';
 import { VERSION } from '../common/version.js';
 import { NODE_AGENT_FACTS } from '../node/manifests.js';
 import { valuesError } from './errors.js';
@@ -106,10 +107,31 @@ export const valuesSchema = z
         caBundle: z.string().optional(),
         /** Namespaces the webhook never intercepts (kube-system and the install namespace always). */
         excludedNamespaces: z.array(dnsLabel).default([]),
+        /**
+         * Trust level of namespaces without the kubetee.io/trust label: written
+         * into the trust policy and into the webhooks' namespace selectors, so
+         * unlabelled namespaces go to that level's webhook (and its failure policy).
+         */
+        defaultTrustLevel: z.enum(TRUST_LEVELS).default('standard'),
+        /**
+         * Failure policy of the standard-level webhooks. Ignore (default): a
+         * webhook outage never blocks pods in standard namespaces; the global
+         * rules (no EPC or provisioning outside confidential) then hold only
+         * while the webhook is up. Confidential and sandboxed are always Fail.
+         */
+        standardFailurePolicy: z.enum(['Ignore', 'Fail']).default('Ignore'),
         resources: resourcesSchema.default({ requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } }),
       })
       .strict()
-      .default({ replicas: 2, port: 8443, timeoutSeconds: 10, excludedNamespaces: [], resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } } }),
+      .default({
+        replicas: 2,
+        port: 8443,
+        timeoutSeconds: 10,
+        excludedNamespaces: [],
+        defaultTrustLevel: 'standard',
+        standardFailurePolicy: 'Ignore',
+        resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+      }),
     kbs: z
       .object({
         enabled: z.boolean().default(true),

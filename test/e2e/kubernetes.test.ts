@@ -106,6 +106,7 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
   let webhook: ChildProcess | undefined;
   let broker: ChildProcess | undefined;
   let webhookUrl = '';
+  let webhookArgs: string[] = [];
   let brokerUrl = '';
   let valuesFile = '';
   const work = join(STATE ?? '/tmp', 'suite');
@@ -127,6 +128,25 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
       const p = await core.readNamespacedPod({ namespace: ns, name });
       return p.status?.conditions?.some((c) => c.type === 'PodScheduled') ? p : undefined;
     });
+  }
+
+  async function startWebhook(): Promise<void> {
+    webhook = startCli(webhookArgs);
+    await waitForOutput(webhook, /listening on/, 60_000);
+  }
+  async function stopChild(child: ChildProcess | undefined): Promise<void> {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await Promise.race([exited, sleep(5000)]);
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+  async function createNamespace(name: string, labels: Record<string, string> = {}): Promise<void> {
+    await core.createNamespace({ body: { metadata: { name, labels } } });
+    await eventually(`default service account in ${name}`, async () => (await core.readNamespacedServiceAccount({ namespace: name, name: 'default' }).catch(() => undefined)) ?? undefined);
   }
 
   before(async () => {
@@ -177,8 +197,8 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
     writeFileSync(valuesFile, stringify(valuesDoc));
     // The same policy install puts into the trust-policy ConfigMap.
     writeFileSync(join(work, 'policy.yaml'), stringify(trustPolicyFor(resolveValues(valuesDoc, 'e2e values'))));
-    webhook = startCli(['webhook', 'serve', '--listen', `127.0.0.1:${port}`, '--tls-cert', join(work, 'tls.crt'), '--tls-key', join(work, 'tls.key'), '--policy', join(work, 'policy.yaml'), '--profile', 'alibaba', '--log-level', 'warn']);
-    await waitForOutput(webhook, /listening on/, 60_000);
+    webhookArgs = ['webhook', 'serve', '--listen', `127.0.0.1:${port}`, '--tls-cert', join(work, 'tls.crt'), '--tls-key', join(work, 'tls.key'), '--policy', join(work, 'policy.yaml'), '--profile', 'alibaba', '--log-level', 'warn'];
+    await startWebhook();
 
     // The real key broker on the host too, for doctor's readiness probe (--kbs-url).
     const kbsPort = await freePort();
@@ -190,12 +210,7 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
   });
 
   after(async () => {
-    for (const child of [webhook, broker]) {
-      if (!child || child.exitCode !== null) continue;
-      child.kill('SIGTERM');
-      await Promise.race([new Promise((r) => child.once('exit', r)), sleep(5000)]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
+    for (const child of [webhook, broker]) await stopChild(child);
   });
 
   test('install --dry-run shows what would be created and changes nothing', async () => {
@@ -220,11 +235,12 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
     // The configurations are registered after the rollout, pointing at the host webhook.
     assert.ok(r.stdout.indexOf('MutatingWebhookConfiguration/kubetee-admission created') > r.stdout.indexOf('waiting for rollout'));
     const mutating = await cluster.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: WEBHOOK_CONFIGURATION } });
-    const hooks = mutating?.['webhooks'] as { clientConfig: { url?: string }; failurePolicy: string }[];
+    const hooks = mutating?.['webhooks'] as { name: string; clientConfig: { url?: string }; failurePolicy: string }[];
     assert.ok(hooks.length > 0);
     for (const h of hooks) {
       assert.ok(h.clientConfig.url?.startsWith(webhookUrl), h.clientConfig.url);
-      assert.equal(h.failurePolicy, 'Fail');
+      // Fail closed where an unwired pod is dangerous; standard namespaces fail open.
+      assert.equal(h.failurePolicy, h.name.startsWith('standard.') ? 'Ignore' : 'Fail', h.name);
     }
     // Server-side apply under kubetee's field manager.
     const ds = await cluster.get({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'kubetee-node-agent', namespace: NS } });
@@ -259,8 +275,7 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
   });
 
   test('the API server calls the webhook over TLS and confidential pods are mutated', async () => {
-    await core.createNamespace({ body: { metadata: { name: 'conf', labels: { [TRUST_LABEL]: 'confidential' } } } });
-    await eventually('default service account in conf', async () => (await core.readNamespacedServiceAccount({ namespace: 'conf', name: 'default' }).catch(() => undefined)) ?? undefined);
+    await createNamespace('conf', { [TRUST_LABEL]: 'confidential' });
     // Quotes through the node's AESM (Intel's quote-provider annotation).
     const pod = await createPod('conf', enclavePod('enclave-100', 100, { 'sgx.intel.com/quote-provider': 'aesmd' }));
     // Wired for SGX by the webhook: AESM socket, SGX node affinity, SGX taint toleration.
@@ -273,8 +288,7 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
   });
 
   test('sandboxed pods get their RuntimeClass (and the RuntimeClass admission its overhead and node selector)', async () => {
-    await core.createNamespace({ body: { metadata: { name: 'sbx', labels: { [TRUST_LABEL]: 'sandboxed' } } } });
-    await eventually('default service account in sbx', async () => (await core.readNamespacedServiceAccount({ namespace: 'sbx', name: 'default' }).catch(() => undefined)) ?? undefined);
+    await createNamespace('sbx', { [TRUST_LABEL]: 'sandboxed' });
     const pod = await createPod('sbx', enclavePod('untrusted', undefined));
     assert.equal(pod.spec?.runtimeClassName, 'runv');
     assert.equal(pod.spec?.overhead?.['memory'], '512Mi');
@@ -297,15 +311,57 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
     const noEpc = await createPodError('conf', enclavePod('no-epc', undefined));
     assert.match(noEpc, /\[confidential\.requires-epc\]/);
 
-    await core.createNamespace({ body: { metadata: { name: 'std' } } });
-    await eventually('default service account in std', async () => (await core.readNamespacedServiceAccount({ namespace: 'std', name: 'default' }).catch(() => undefined)) ?? undefined);
+    await createNamespace('std');
     const epcOutside = await createPodError('std', enclavePod('sneaky', 16));
     assert.match(epcOutside, /\[global\.epc-outside-confidential\]/);
 
-    await core.createNamespace({ body: { metadata: { name: 'typo', labels: { [TRUST_LABEL]: 'confidentail' } } } });
-    await eventually('default service account in typo', async () => (await core.readNamespacedServiceAccount({ namespace: 'typo', name: 'default' }).catch(() => undefined)) ?? undefined);
+    await createNamespace('typo', { [TRUST_LABEL]: 'confidentail' });
     const typo = await createPodError('typo', enclavePod('typo', undefined));
     assert.match(typo, /\[trust\.namespace-label\]/);
+  });
+
+  test('with the webhook down, standard namespaces keep creating pods and confidential/sandboxed ones fail closed', async () => {
+    await createNamespace('std-labelled', { [TRUST_LABEL]: 'standard' });
+    await stopChild(webhook);
+    const plain = (name: string): V1Pod => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'app', image: 'example.com/web:1' }] } });
+    // Standard (unlabelled and labelled): failurePolicy Ignore, the pod is created.
+    assert.equal((await createPod('std', plain('while-down'))).metadata?.name, 'while-down');
+    assert.equal((await createPod('std-labelled', plain('while-down'))).metadata?.name, 'while-down');
+    // Confidential and sandboxed: failurePolicy Fail, the API server refuses rather than start them unwired.
+    const conf = await createPodError('conf', enclavePod('while-down', 8));
+    assert.match(conf, /failed calling webhook "confidential\.mutate\.kubetee\.io"/);
+    const sbx = await createPodError('sbx', plain('while-down'));
+    assert.match(sbx, /failed calling webhook "sandboxed\.mutate\.kubetee\.io"/);
+    // A misspelt trust label stays denied while the webhook is down.
+    const typo = await createPodError('typo', plain('while-down'));
+    assert.match(typo, /failed calling webhook "invalid-label\.validate\.kubetee\.io"/);
+
+    // With a non-standard default level, unlabelled namespaces fail closed too (labelled standard ones still do not).
+    const sandboxedDefault = join(work, 'values-default-sandboxed.yaml');
+    writeFileSync(sandboxedDefault, `${readFileSync(valuesFile, 'utf8').replace(/^webhook:\n/m, 'webhook:\n  defaultTrustLevel: sandboxed\n')}`);
+    assert.match(readFileSync(sandboxedDefault, 'utf8'), /defaultTrustLevel: sandboxed/);
+    const strict = cli(['install', '--values', sandboxedDefault, '--timeout', '60']);
+    assert.equal(strict.status, 0, `${strict.stdout}\n${strict.stderr}`);
+    const unlabelled = await createPodError('std', plain('strict-down'));
+    assert.match(unlabelled, /failed calling webhook "sandboxed\.mutate\.kubetee\.io"/);
+    await createPod('std-labelled', plain('strict-down'));
+    const restore = cli(['install', '--values', valuesFile, '--timeout', '60']);
+    assert.equal(restore.status, 0, `${restore.stdout}\n${restore.stderr}`);
+
+    // Back up: the standard webhook is called again and still denies EPC outside confidential.
+    await startWebhook();
+    let attempt = 0;
+    const epcOutside = await eventually('the webhook to be called again', async () => {
+      const name = `sneaky-again-${++attempt}`;
+      try {
+        await createPod('std', enclavePod(name, 16));
+      } catch (err) {
+        return apiErrorMessage(err);
+      }
+      await core.deleteNamespacedPod({ namespace: 'std', name, gracePeriodSeconds: 0 });
+      return undefined;
+    });
+    assert.match(epcOutside, /\[global\.epc-outside-confidential\]/);
   });
 
   test('the real scheduler places enclave pods by EPC and leaves the ones that do not fit Pending', async () => {

@@ -204,8 +204,9 @@ function checkWebhook(snapshot: ClusterSnapshot): Finding[] {
   const secretData = (secret?.['data'] ?? {}) as Record<string, string>;
   for (const config of configs as KubeObject[]) {
     for (const w of webhooksOf(config)) {
-      if (w.failurePolicy !== 'Fail') {
-        out.push({ scope, severity: 'warning', code: 'WEBHOOK_FAIL_OPEN', message: `${config.kind} webhook ${w.name} has failurePolicy ${w.failurePolicy ?? 'unset'}: pods are admitted unchecked when it is down`, hint: 'run kubetee install to restore failurePolicy: Fail' });
+      // Standard namespaces may fail open by design (webhook.standardFailurePolicy); the others must not.
+      if (w.failurePolicy !== 'Fail' && !isStandardWebhook(w.name)) {
+        out.push({ scope, severity: 'warning', code: 'WEBHOOK_FAIL_OPEN', message: `${config.kind} webhook ${w.name} has failurePolicy ${w.failurePolicy ?? 'unset'}: pods in its namespaces are admitted unchecked (unwired) when it is down`, hint: 'run kubetee install to restore failurePolicy: Fail' });
       }
       if (w.clientConfig?.service && secretData['tls.crt']) {
         const caPem = Buffer.from(w.clientConfig.caBundle ?? '', 'base64').toString('utf8');
@@ -233,6 +234,11 @@ function checkWebhook(snapshot: ClusterSnapshot): Finding[] {
     out.push({ scope, severity: 'ok', code: 'COMPONENT_OK', message: `the API server reached the webhook over TLS (probe in namespace ${probe.namespace})` });
   }
   return out;
+}
+
+/** The standard level's webhooks (`standard.mutate.kubetee.io`, `standard.validate.kubetee.io`). */
+export function isStandardWebhook(name: string): boolean {
+  return name.startsWith('standard.');
 }
 
 interface WebhookEntry {

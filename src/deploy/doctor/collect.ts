@@ -1,3 +1,4 @@
+import { RESOURCES, TRUST_LABEL } from '../../common/labels.js';
 import { apiErrorMessage, type Cluster } from '../cluster.js';
 import { DeployError } from '../errors.js';
 import { selectorMatches, type LabelSelector } from './selectors.js';
@@ -5,36 +6,64 @@ import { PART_OF_SELECTOR, WEBHOOK_TLS_SECRET } from '../names.js';
 import type { KubeObject } from '../objects.js';
 import type { ClusterSnapshot, KbsProbe, WebhookProbe } from './checks.js';
 
+interface ProbedWebhook {
+  failurePolicy?: string;
+  namespaceSelector?: LabelSelector;
+}
+
 /**
  * Asks the API server to admit (dry run: nothing is stored) a minimal pod in a
  * namespace the webhook intercepts. That exercises the real path: the API
  * server dials the webhook with the configured caBundle. A denial by the
  * webhook still proves it is reachable; "failed calling webhook" does not.
+ *
+ * The probe goes to a namespace a `failurePolicy: Fail` webhook selects
+ * (confidential or sandboxed), where a failed call is an error the API server
+ * reports. Only when no such namespace exists does it use one the standard
+ * webhook selects; that webhook fails open (Ignore), so a failed call would
+ * look like success, and the probe pod asks for EPC instead: the webhook
+ * denies that (global.epc-outside-confidential), so an admitted pod means the
+ * webhook was not reached.
  */
 export async function probeWebhook(cluster: Cluster, namespaces: KubeObject[], mutating: KubeObject[]): Promise<WebhookProbe> {
-  const selectors = mutating.flatMap((c) => ((c['webhooks'] as { namespaceSelector?: LabelSelector }[] | undefined) ?? []).map((w) => w.namespaceSelector ?? {}));
-  // Prefer a namespace someone opted in (its pods matter most), else any the webhook sees.
-  const candidates = namespaces
-    .filter((n) => !n.metadata['deletionTimestamp'] && selectors.some((sel) => selectorMatches(sel, n.metadata.labels ?? {})))
-    .sort((a, b) => Number(b.metadata.labels?.['kubetee.io/trust'] !== undefined) - Number(a.metadata.labels?.['kubetee.io/trust'] !== undefined));
-  const target = candidates[0];
+  // Any EPC resource name the webhook knows is denied outside confidential.
+  const profileEpc = RESOURCES.alibaba.epc;
+  const hooks = mutating.flatMap((c) => (c['webhooks'] as ProbedWebhook[] | undefined) ?? []);
+  const failClosed = (w: ProbedWebhook): boolean => (w.failurePolicy ?? 'Fail') === 'Fail';
+  const selectedBy = (n: KubeObject, which: (w: ProbedWebhook) => boolean): boolean => hooks.some((w) => which(w) && selectorMatches(w.namespaceSelector ?? {}, n.metadata.labels ?? {}));
+  // Prefer a namespace someone opted in (its pods matter most).
+  const pick = (which: (w: ProbedWebhook) => boolean): KubeObject | undefined =>
+    namespaces
+      .filter((n) => !n.metadata['deletionTimestamp'] && selectedBy(n, which))
+      .sort((a, b) => Number(b.metadata.labels?.[TRUST_LABEL] !== undefined) - Number(a.metadata.labels?.[TRUST_LABEL] !== undefined))[0];
+  const closed = pick(failClosed);
+  const open = closed ? undefined : pick((w) => !failClosed(w));
+  const target = closed ?? open;
   if (!target) return { status: 'skipped', reason: 'no namespace is selected by the webhook configurations' };
   const ns = target.metadata.name;
+  const epc = { [profileEpc]: '1' };
   const pod: KubeObject = {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: 'kubetee-doctor-probe', namespace: ns, labels: { 'app.kubernetes.io/name': 'kubetee-doctor-probe' } },
-    spec: { containers: [{ name: 'probe', image: 'registry.k8s.io/pause:3.10' }] },
+    spec: { containers: [{ name: 'probe', image: 'registry.k8s.io/pause:3.10', ...(open ? { resources: { requests: epc, limits: epc } } : {}) }] },
   };
   try {
     await cluster.create(pod, { dryRun: true });
+    if (open) {
+      return {
+        status: 'failed',
+        namespace: ns,
+        message: `a dry-run pod requesting ${profileEpc} in this standard namespace was admitted, so the API server got no answer from the webhook (failurePolicy Ignore admits pods when the call fails)`,
+      };
+    }
     return { status: 'ok', namespace: ns };
   } catch (err) {
     if (err instanceof DeployError && err.code === 'CLUSTER_UNREACHABLE') throw err;
     const message = err instanceof DeployError && err.cause ? apiErrorMessage(err.cause) : (err as Error).message;
     if (/failed calling webhook|failed to call webhook/i.test(message)) return { status: 'failed', namespace: ns, message };
     if (/admission webhook .* denied/i.test(message)) return { status: 'ok', namespace: ns };
-    if (/already exists/i.test(message)) return { status: 'ok', namespace: ns };
+    if (!open && /already exists/i.test(message)) return { status: 'ok', namespace: ns };
     return { status: 'failed', namespace: ns, message };
   }
 }

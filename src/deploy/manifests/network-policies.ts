@@ -43,7 +43,7 @@ export function renderNetworkPolicies(values: Values): KubeObject[] {
         policyTypes: ['Ingress'],
         ingress: [
           {
-            from: [{ namespaceSelector: { matchExpressions: [{ key: TRUST_LABEL, operator: 'In', values: [...BROKER_CLIENT_TRUST_LEVELS] }] } }],
+            from: brokerClientPeers(values),
             ports: [{ protocol: 'TCP', port: values.kbs.port }],
           },
         ],
@@ -51,4 +51,17 @@ export function renderNetworkPolicies(values: Values): KubeObject[] {
     });
   }
   return out;
+}
+
+/**
+ * Namespaces whose trust level is confidential or sandboxed: labelled so, and
+ * unlabelled ones too when `webhook.defaultTrustLevel` is one of those levels
+ * (the same rule the webhook configurations' selectors follow).
+ */
+export function brokerClientPeers(values: Values): Record<string, unknown>[] {
+  const peers: Record<string, unknown>[] = [{ namespaceSelector: { matchExpressions: [{ key: TRUST_LABEL, operator: 'In', values: [...BROKER_CLIENT_TRUST_LEVELS] }] } }];
+  if ((BROKER_CLIENT_TRUST_LEVELS as readonly string[]).includes(values.webhook.defaultTrustLevel)) {
+    peers.push({ namespaceSelector: { matchExpressions: [{ key: TRUST_LABEL, operator: 'DoesNotExist' }] } });
+  }
+  return peers;
 }

@@ -24,9 +24,18 @@ export function webhookCaBundle(values: Values, tls: WebhookTls): string {
 }
 
 /**
- * The webhook component's own configurations (one webhook per trust level,
- * failurePolicy Fail, namespace selectors on kubetee.io/trust), pointed at the
- * in-cluster Service or at webhook.externalURL, labelled as part of kubetee.
+ * The webhook component's own configurations, pointed at the in-cluster
+ * Service or at webhook.externalURL, labelled as part of kubetee. One webhook
+ * per trust level (names and paths differ: `<level>.mutate.kubetee.io` ->
+ * `/mutate/<level>`), selected by the namespace's kubetee.io/trust label; the
+ * default level's webhook also gets unlabelled namespaces. The server takes
+ * the level from the path, so the selectors alone decide a namespace's level.
+ *
+ * Failure policy follows the blast radius: confidential, sandboxed (and the
+ * invalid-label webhook, which only ever denies) are Fail, so a pod there is
+ * refused rather than started unwired while the webhook is down; standard is
+ * `webhook.standardFailurePolicy` (Ignore by default), so a webhook outage
+ * never blocks pod creation in the rest of the cluster.
  */
 export function renderWebhookConfigurations(values: Values, tls: WebhookTls): KubeObject[] {
   const target = values.webhook.externalURL ? { url: values.webhook.externalURL } : { service: { namespace: values.namespace, name: COMPONENTS.webhook, port: 443 } };
@@ -37,6 +46,7 @@ export function renderWebhookConfigurations(values: Values, tls: WebhookTls): Ku
     policy: trustPolicyFor(values),
     timeoutSeconds: values.webhook.timeoutSeconds,
     excludeNamespaces: excludedNamespaces(values),
+    standardFailurePolicy: values.webhook.standardFailurePolicy,
   });
   return [mutating, validating].map((c) => {
     const obj = JSON.parse(JSON.stringify(c)) as KubeObject;
