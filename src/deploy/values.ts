@@ -42,6 +42,53 @@ const tolerationSchema = z
   })
   .strict();
 
+/** Kubernetes label key: optional DNS-subdomain prefix and "/", then a name of at most 63 characters. */
+const labelKey = z
+  .string()
+  .regex(
+    /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/,
+    'must be a label key such as app.kubernetes.io/name (optional DNS prefix and "/", then at most 63 letters, digits, "-", "_" or ".")',
+  )
+  .refine((k) => !k.includes('/') || k.indexOf('/') <= 253, 'the label key prefix is longer than 253 characters');
+const labelValue = z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, 'must be a label value (at most 63 letters, digits, "-", "_" or ".", or empty)');
+
+/** A Kubernetes LabelSelector, checked the way the API server checks it. */
+const labelSelectorSchema = z
+  .object({
+    matchLabels: z
+      .record(z.string(), labelValue)
+      .superRefine((m, ctx) => {
+        for (const k of Object.keys(m)) {
+          const r = labelKey.safeParse(k);
+          if (!r.success) ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" ${r.error.issues[0]!.message}` });
+        }
+      })
+      .optional(),
+    matchExpressions: z
+      .array(
+        z
+          .object({ key: labelKey, operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']), values: z.array(labelValue).optional() })
+          .strict()
+          .superRefine((e, ctx) => {
+            const needsValues = e.operator === 'In' || e.operator === 'NotIn';
+            if (needsValues && !e.values?.length) ctx.addIssue({ code: 'custom', path: ['values'], message: `operator ${e.operator} needs at least one value` });
+            if (!needsValues && e.values?.length) ctx.addIssue({ code: 'custom', path: ['values'], message: `operator ${e.operator} takes no values` });
+          }),
+      )
+      .optional(),
+  })
+  .strict();
+
+/**
+ * Where the monitoring stack (Prometheus) scrapes from: one NetworkPolicy
+ * peer. Both selectors together mean "these pods in these namespaces"; a
+ * podSelector alone only matches pods in the install namespace.
+ */
+const metricsFromSchema = z
+  .object({ namespaceSelector: labelSelectorSchema.optional(), podSelector: labelSelectorSchema.optional() })
+  .strict()
+  .refine((p) => p.namespaceSelector !== undefined || p.podSelector !== undefined, 'give a namespaceSelector and/or a podSelector for the monitoring pods');
+
 const runtimeClassSchema = z
   .object({
     name: dnsLabel,
@@ -155,7 +202,18 @@ export const valuesSchema = z
       .default({ enabled: true, replicas: 1, port: 8080, storage: { size: '1Gi' }, resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '512Mi' } } }),
     /** Sandbox runtimes; `undefined` means the profile's defaults. */
     runtimeClasses: z.array(runtimeClassSchema).optional(),
-    networkPolicies: z.object({ enabled: z.boolean().default(true) }).strict().default({ enabled: true }),
+    networkPolicies: z
+      .object({
+        enabled: z.boolean().default(true),
+        /**
+         * Monitoring pods allowed to reach the metrics ports (node agent 9756,
+         * the broker's port; the webhook's port is open to every source anyway).
+         * Unset: no metrics opening.
+         */
+        metricsFrom: metricsFromSchema.optional(),
+      })
+      .strict()
+      .default({ enabled: true }),
   })
   .strict()
   .superRefine((v, ctx) => {

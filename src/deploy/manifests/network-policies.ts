@@ -1,4 +1,5 @@
 import { TRUST_LABEL } from '../../common/labels.js';
+import { NODE_AGENT_FACTS } from '../../node/manifests.js';
 import type { Values } from '../values.js';
 import type { KubeObject } from '../objects.js';
 import { COMPONENTS, commonLabels, selectorLabels } from '../names.js';
@@ -7,10 +8,18 @@ import { COMPONENTS, commonLabels, selectorLabels } from '../names.js';
 export const BROKER_CLIENT_TRUST_LEVELS = ['confidential', 'sandboxed'] as const;
 
 /**
- * Default-deny ingress for the install namespace, then exactly two openings:
- * the webhook's HTTPS port (the API server's source address is not knowable
- * in general) and the broker's port for workloads in trust-labelled
- * namespaces. The node agent and AESM serve unix sockets only.
+ * Default-deny ingress for the install namespace, then the openings each
+ * component needs:
+ * - the webhook's HTTPS port from anywhere (the API server's source address
+ *   is not knowable in general); its /metrics is served on that port too;
+ * - the broker's port for workloads in confidential and sandboxed namespaces,
+ *   and for the monitoring pods of `networkPolicies.metricsFrom` (the broker
+ *   serves /metrics on its API port);
+ * - with `metricsFrom`, the node agent's metrics port (9756: /metrics and
+ *   /healthz) for the monitoring pods. Its device-plugin endpoints are unix
+ *   sockets; kubelet's probes come from the node, which NetworkPolicy never
+ *   blocks.
+ * AESM serves only a unix socket and gets no opening.
  */
 export function renderNetworkPolicies(values: Values): KubeObject[] {
   if (!values.networkPolicies.enabled) return [];
@@ -33,6 +42,20 @@ export function renderNetworkPolicies(values: Values): KubeObject[] {
       },
     },
   ];
+  const metricsFrom = values.networkPolicies.metricsFrom;
+  const monitoring = metricsFrom ? [JSON.parse(JSON.stringify(metricsFrom)) as Record<string, unknown>] : [];
+  if (values.nodeAgent.enabled && metricsFrom) {
+    out.push({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: COMPONENTS.nodeAgent, namespace: ns, labels: commonLabels(COMPONENTS.nodeAgent) },
+      spec: {
+        podSelector: { matchLabels: selectorLabels(COMPONENTS.nodeAgent) },
+        policyTypes: ['Ingress'],
+        ingress: [{ from: monitoring, ports: [{ protocol: 'TCP', port: NODE_AGENT_FACTS.metricsPort }] }],
+      },
+    });
+  }
   if (values.kbs.enabled) {
     out.push({
       apiVersion: 'networking.k8s.io/v1',
@@ -46,6 +69,8 @@ export function renderNetworkPolicies(values: Values): KubeObject[] {
             from: brokerClientPeers(values),
             ports: [{ protocol: 'TCP', port: values.kbs.port }],
           },
+          // /metrics lives on the broker's API port.
+          ...(metricsFrom ? [{ from: monitoring, ports: [{ protocol: 'TCP', port: values.kbs.port }] }] : []),
         ],
       },
     });
