@@ -16,6 +16,7 @@ import { TokenBucketLimiter } from './protocol/rate-limit.js';
 import { kbsProtocolRoutes } from './protocol/routes.js';
 import { SessionManager } from './protocol/session.js';
 import { AttestationTokenIssuer } from './protocol/token.js';
+import { StoredTokenKeys } from './protocol/token-keys.js';
 
 export interface KbsRateLimit {
   /** Sustained requests per second per client IP. */
@@ -37,11 +38,18 @@ export interface KbsServerOptions {
   acceptedStatuses?: readonly string[];
   /** Session and nonce lifetime (default 5 min). */
   sessionTtlMs?: number;
+  /** Live sessions this process may open before /auth answers KBS_BUSY (default 100 000; per replica). */
   maxSessions?: number;
   /** Attestation token lifetime (default 300 s). */
   tokenTtlSeconds?: number;
-  /** ES256 key signing attestation tokens (default: ephemeral). */
+  /**
+   * A fixed ES256 key signing attestation tokens. Default: the keys kept in
+   * the store (created on first start, shared by every replica, kept across
+   * restarts). A key given here is not stored: only this process accepts its tokens.
+   */
   tokenSigningKey?: KeyObject;
+  /** How often expired sessions are swept and the signing keys re-read (default 30 s). */
+  maintenanceIntervalMs?: number;
   /** Per-IP limits on /auth and /attest; false disables (benchmarks, trusted ingress). Default 20/s, burst 40. */
   rateLimit?: KbsRateLimit | false;
   /** Largest request body in bytes (default 2 MiB, Trustee's default). */
@@ -80,7 +88,7 @@ export interface KbsPluginOptions extends Omit<KbsServerOptions, 'tls' | 'bodyLi
  * it. Does not add /metrics, /healthz or /readyz (the host server owns those).
  */
 export async function kbsPlugin(app: FastifyInstance, options: KbsPluginOptions): Promise<void> {
-  const parts = buildParts(options);
+  const parts = await buildParts(options);
   await app.register(kbsProtocolRoutes, {
     service: options.service,
     evidence: { verifier: options.verifier, collateral: options.collateral },
@@ -94,6 +102,26 @@ export async function kbsPlugin(app: FastifyInstance, options: KbsPluginOptions)
     limiters: parts.limiters,
     secureCookie: options.secureCookie ?? false,
   });
+  // Maintenance: expired sessions leave the store (bounded work per tick; any replica sweeps all
+  // replicas' sessions), and a signing key rotated on another replica is picked up.
+  const keys = parts.tokens.keys;
+  let ticking = false;
+  const tick = async (): Promise<void> => {
+    if (ticking) return;
+    ticking = true;
+    try {
+      await parts.sessions.sweep();
+      if (keys instanceof StoredTokenKeys) await keys.refresh();
+    } catch (err) {
+      parts.logger.warn({ err: (err as Error).message }, 'kbs maintenance (session sweep, signing key refresh) failed; retrying on the next tick');
+    } finally {
+      ticking = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), parts.maintenanceIntervalMs);
+  timer.unref();
+  app.addHook('onClose', async () => clearInterval(timer));
+
   if (options.tokens) {
     const acceptedStatuses = parts.acceptedStatuses;
     await app.register(adminRoutes, {
@@ -111,24 +139,29 @@ export async function kbsPlugin(app: FastifyInstance, options: KbsPluginOptions)
   }
 }
 
-function buildParts(options: KbsPluginOptions) {
+async function buildParts(options: KbsPluginOptions) {
   const clock = options.clock ?? (() => new Date());
   const now = (): number => clock().getTime();
   const logger = options.logger ?? silentLogger();
+  const maintenanceIntervalMs = options.maintenanceIntervalMs ?? 30_000;
   const sessions =
     options.sessions ??
     new SessionManager({
+      store: options.service.store.sessions,
       now,
       randomBytes,
       ...(options.sessionTtlMs !== undefined ? { ttlMs: options.sessionTtlMs } : {}),
       ...(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {}),
     });
+  const ttlSeconds = options.tokenTtlSeconds ?? 300;
   const tokens =
     options.tokenIssuer ??
     new AttestationTokenIssuer({
       now,
-      ...(options.tokenSigningKey ? { signingKey: options.tokenSigningKey } : {}),
-      ...(options.tokenTtlSeconds !== undefined ? { ttlSeconds: options.tokenTtlSeconds } : {}),
+      ttlSeconds,
+      ...(options.tokenSigningKey
+        ? { signingKey: options.tokenSigningKey }
+        : { keys: await StoredTokenKeys.open({ service: options.service, now, ttlSeconds, refreshMs: maintenanceIntervalMs, logger }) }),
     });
   const metrics = options.metrics ?? new KbsMetrics({ ...(options.metricsRegistry ? { registry: options.metricsRegistry } : {}), sessionCount: () => sessions.size });
   const rate = options.rateLimit === undefined ? { ratePerSecond: 20, burst: 40 } : options.rateLimit;
@@ -137,7 +170,7 @@ function buildParts(options: KbsPluginOptions) {
     : { auth: undefined, attest: undefined };
   const acceptedStatuses = options.acceptedStatuses ?? DEFAULT_ACCEPTED_STATUSES;
   if (acceptedStatuses.length === 0) throw new KubeteeError('CONFIG_INVALID', 'the accepted TCB status list is empty', { hint: 'pass at least one --accept-status' });
-  return { clock, logger, sessions, tokens, metrics, limiters, acceptedStatuses };
+  return { clock, logger, sessions, tokens, metrics, limiters, acceptedStatuses, maintenanceIntervalMs };
 }
 
 /**
@@ -146,7 +179,7 @@ function buildParts(options: KbsPluginOptions) {
  * rate limiting and optional TLS. Call `listen` to start it.
  */
 export async function createKbsServer(options: KbsServerOptions): Promise<KbsServer> {
-  const parts = buildParts(options);
+  const parts = await buildParts(options);
   const bodyLimit = options.bodyLimitBytes ?? 2 * 1024 * 1024;
   const base = {
     loggerInstance: parts.logger as FastifyBaseLogger,
@@ -174,11 +207,6 @@ export async function createKbsServer(options: KbsServerOptions): Promise<KbsSer
       return reply.code(503).send({ status: 'not ready', reason: `store unavailable: ${(err as Error).message}` });
     }
   });
-
-  // Expired sessions are also dropped lazily; the sweep keeps memory flat when clients vanish.
-  const sweep = setInterval(() => parts.sessions.sweep(), 60_000);
-  sweep.unref();
-  app.addHook('onClose', async () => clearInterval(sweep));
 
   return {
     app,

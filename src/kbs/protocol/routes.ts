@@ -79,7 +79,7 @@ export async function kbsProtocolRoutes(app: FastifyInstance, o: KbsProtocolRout
         hint: 'kubetee verifies Intel DCAP quotes (SGX, TDX)',
       });
     }
-    const session = o.sessions.create(tee);
+    const session = await o.sessions.create(tee);
     setSessionCookie(reply, session.id, session.expiresAtMs, o.secureCookie);
     // extra-params "" makes the client use SHA-384 for the binding (its default).
     return { nonce: session.nonce, 'extra-params': '' };
@@ -94,19 +94,20 @@ export async function kbsProtocolRoutes(app: FastifyInstance, o: KbsProtocolRout
       });
     }
     const sessionId = readSessionCookie(req);
-    const session = o.sessions.claimNonce(sessionId, parsed.data['runtime-data'].nonce);
+    const session = await o.sessions.claimNonce(sessionId, parsed.data['runtime-data'].nonce);
     try {
       const now = o.clock();
       const evidence = await verifyEvidence(parsed.data, session.tee, session.nonce, now, o.evidence);
       o.metrics.verifySeconds.observe(evidence.verifyMs / 1000);
       const token = await o.tokens.issue(evidence.claims, evidence.teePubKey, evidence.runtimeData);
-      o.sessions.markAttested(session, { claims: evidence.claims, teePubKey: evidence.teePubKey, token });
+      await o.sessions.markAttested(session, { claims: evidence.claims, teePubKey: evidence.teePubKey });
       o.metrics.attestations.inc({ tee: evidence.claims.tee });
       req.log.info({ tee: evidence.claims.tee, mrenclave: evidence.claims.mrenclave, status: evidence.claims.status, debug: evidence.claims.debug }, 'tee attested');
       setSessionCookie(reply, session.id, session.expiresAtMs, o.secureCookie);
       return { token };
     } catch (err) {
-      o.sessions.markBurned(session);
+      // Already out of 'challenged' (claimed), so the nonce cannot be used again even if this write fails.
+      await o.sessions.markBurned(session).catch((burnErr: unknown) => o.logger.warn({ err: (burnErr as Error).message }, 'cannot mark a failed attestation session burned'));
       throw err;
     }
   });
@@ -161,7 +162,7 @@ export async function kbsProtocolRoutes(app: FastifyInstance, o: KbsProtocolRout
   async function authenticate(req: FastifyRequest): Promise<AttestedState | { claims: AttestationClaims; teePubKey: TeePubKey }> {
     const sessionId = readSessionCookie(req);
     if (sessionId) {
-      const session = o.sessions.get(sessionId);
+      const session = await o.sessions.get(sessionId);
       if (session.state === 'attested' && session.attested) return session.attested;
       if (!bearerOf(req)) {
         throw new KbsProtocolError('KBS_SESSION_UNKNOWN', 'this session has not completed attestation', { hint: 'POST /kbs/v0/attest with evidence first' });

@@ -6,6 +6,7 @@ import { openValue, rewrapValue, sealValue, systemRandom, type RandomBytes } fro
 import { appendAudit, verifyAuditChain } from '../audit/append.js';
 import type { AuditAnchor, AuditVerification } from '../audit/chain.js';
 import { parseResourcePath } from './resource-path.js';
+import { newTokenSigningKeyRecord, openTokenSigningKey, rewrapTokenSigningKey, type TokenSigningKey, type TokenSigningKeyInfo } from './token-signing-keys.js';
 
 /** Largest secret value accepted (Trustee's default request limit is 2 MiB). */
 export const MAX_VALUE_BYTES = 1024 * 1024;
@@ -318,6 +319,81 @@ export class SecretService {
     return this.store.transaction('write', (tx) => appendAudit(tx, entry, this.clock()));
   }
 
+  /**
+   * The attestation-token signing keys, decrypted, newest first: the current
+   * one (retiredAt null) and retired ones still kept for verification. With
+   * `create` (the default) and no current key, one is generated and stored in
+   * a write transaction that checks again under the write lock, so replicas
+   * starting together all end up with the same key. A retired key that no
+   * longer decrypts is left out (`onSkip` hears of it); the current one must.
+   */
+  async tokenSigningKeys(options: { create?: boolean; onSkip?: (kid: string, err: unknown) => void } = {}): Promise<TokenSigningKey[]> {
+    let rows = await this.store.transaction('read', (tx) => tx.listTokenSigningKeys());
+    if (options.create !== false && !rows.some((r) => r.retiredAt === null)) {
+      rows = await this.store.transaction('write', async (tx) => {
+        const existing = await tx.listTokenSigningKeys();
+        if (existing.some((r) => r.retiredAt === null)) return existing;
+        const now = this.clock();
+        const record = newTokenSigningKeyRecord(this.keyring, now.toISOString(), this.random);
+        await tx.insertTokenSigningKey(record);
+        await appendAudit(tx, { actor: 'system', action: 'token-signing-key.create', resource: `token-signing-key:${record.kid}`, outcome: 'success', reason: 'first start' }, now);
+        return [record, ...existing];
+      });
+    }
+    const keyring = this.keyring;
+    const out: TokenSigningKey[] = [];
+    for (const r of rows) {
+      if (r.retiredAt === null) {
+        out.push(openTokenSigningKey(keyring, r));
+        continue;
+      }
+      try {
+        out.push(openTokenSigningKey(keyring, r));
+      } catch (err) {
+        options.onSkip?.(r.kid, err);
+      }
+    }
+    return out;
+  }
+
+  /** The stored signing keys without private material (admin API, `kbs signing-key list`). */
+  async listTokenSigningKeys(): Promise<TokenSigningKeyInfo[]> {
+    const rows = await this.store.transaction('read', (tx) => tx.listTokenSigningKeys());
+    const keyring = this.keyring;
+    return rows.map((r) => {
+      const info: TokenSigningKeyInfo = { kid: r.kid, createdAt: r.createdAt, retiredAt: r.retiredAt, current: r.retiredAt === null, masterKeyId: r.sealed.keyId, publicJwk: {} };
+      try {
+        info.publicJwk = openTokenSigningKey(keyring, r).publicKey.export({ format: 'jwk' }) as Record<string, unknown>;
+      } catch {
+        // Listed anyway: the operator needs to see a key the keyring cannot open.
+      }
+      return info;
+    });
+  }
+
+  /**
+   * Retires the current signing key and makes a fresh one current, in one
+   * write transaction with its audit record. Retired keys keep verifying the
+   * tokens they signed (the protocol side accepts them for the token lifetime
+   * plus its refresh interval); keys retired before `pruneRetiredBefore`
+   * (default: one day ago) are deleted.
+   */
+  async rotateTokenSigningKey(actor: string, options: { pruneRetiredBefore?: Date } = {}): Promise<TokenSigningKeyInfo> {
+    const now = this.clock();
+    const pruneBefore = (options.pruneRetiredBefore ?? new Date(now.getTime() - 24 * 3600_000)).getTime();
+    const record = await this.store.transaction('write', async (tx) => {
+      const existing = await tx.listTokenSigningKeys();
+      const current = existing.find((r) => r.retiredAt === null);
+      if (current) await tx.updateTokenSigningKey(current.kid, { retiredAt: now.toISOString() });
+      for (const r of existing) if (r.retiredAt !== null && Date.parse(r.retiredAt) < pruneBefore) await tx.deleteTokenSigningKey(r.kid);
+      const next = newTokenSigningKeyRecord(this.keyring, now.toISOString(), this.random);
+      await tx.insertTokenSigningKey(next);
+      await appendAudit(tx, { actor, action: 'token-signing-key.rotate', resource: `token-signing-key:${next.kid}`, outcome: 'success', reason: current ? `replaces ${current.kid}` : 'no current key' }, now);
+      return next;
+    });
+    return { kid: record.kid, createdAt: record.createdAt, retiredAt: null, current: true, masterKeyId: record.sealed.keyId, publicJwk: openTokenSigningKey(this.keyring, record).publicKey.export({ format: 'jwk' }) as Record<string, unknown> };
+  }
+
   async listAudit(options: { afterSeq?: number; limit?: number } = {}): Promise<AuditRecord[]> {
     const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000);
     return this.store.transaction('read', (tx) => tx.listAudit({ afterSeq: options.afterSeq ?? 0, limit }));
@@ -332,9 +408,18 @@ export class SecretService {
    * transactions so readers and writers keep going meanwhile. Bounded: each
    * batch moves `batchSize` versions to the active key or fails.
    */
-  async rewrapAll(actor: string, options: { batchSize?: number } = {}): Promise<{ rewrapped: number; activeKeyId: string }> {
+  async rewrapAll(actor: string, options: { batchSize?: number } = {}): Promise<{ rewrapped: number; tokenSigningKeys: number; activeKeyId: string }> {
     const batchSize = options.batchSize ?? 100;
     const activeKeyId = this.keyring.active.id;
+    // The attestation-token signing keys first (a handful of rows, one transaction).
+    const tokenSigningKeys = await this.store.transaction('write', async (tx) => {
+      const stale = (await tx.listTokenSigningKeys()).filter((k) => k.sealed.keyId !== activeKeyId);
+      for (const k of stale) await tx.updateTokenSigningKey(k.kid, { sealed: rewrapTokenSigningKey(this.keyring, k, this.random) });
+      if (stale.length > 0) {
+        await appendAudit(tx, { actor, action: 'master-key.rewrap', resource: '', outcome: 'success', reason: `${stale.length} token signing key(s) to ${activeKeyId}` }, this.clock());
+      }
+      return stale.length;
+    });
     let rewrapped = 0;
     for (;;) {
       const n = await this.store.transaction('write', async (tx) => {
@@ -350,7 +435,7 @@ export class SecretService {
         return batch.length;
       });
       rewrapped += n;
-      if (n < batchSize) return { rewrapped, activeKeyId };
+      if (n < batchSize) return { rewrapped, tokenSigningKeys, activeKeyId };
     }
   }
 

@@ -28,6 +28,10 @@ export type {
   TokenRecord,
   TokenRole,
   PolicyRecord,
+  SessionRecord,
+  SessionState,
+  KbsSessionStore,
+  TokenSigningKeyRecord,
 } from './types.js';
 export { DEFAULT_POLICY_PATH, TOKEN_ROLES } from './types.js';
 export { KbsStoreError, isKbsStoreError, type KbsStoreErrorCode } from './errors.js';

@@ -67,12 +67,47 @@ const secretsTables = (blob: string, bigint: string): string[] => [
    )`,
 ];
 
+/*
+ * Version 2: the protocol state every replica must share. Sessions are
+ * ephemeral (5 minutes): on PostgreSQL the table is UNLOGGED (no WAL, so a
+ * commit does not wait for a flush; after a server crash it is empty and
+ * clients start over with /auth). Session ids are stored as SHA-256 only.
+ * The attestation-token signing keys are envelope-encrypted like secret
+ * values; at most one is current (retired_at IS NULL).
+ */
+const protocolTables = (blob: string, bigint: string, unlogged: string): string[] => [
+  `CREATE ${unlogged}TABLE protocol_sessions (
+     id_hash TEXT PRIMARY KEY,
+     tee TEXT NOT NULL,
+     nonce TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('challenged', 'attesting', 'attested', 'burned')),
+     expires_at_ms ${bigint} NOT NULL,
+     attested TEXT
+   )`,
+  `CREATE INDEX protocol_sessions_expires ON protocol_sessions (expires_at_ms)`,
+  `CREATE TABLE token_signing_keys (
+     kid TEXT PRIMARY KEY,
+     created_at TEXT NOT NULL,
+     retired_at TEXT,
+     key_id TEXT NOT NULL,
+     wrapped_key ${blob} NOT NULL,
+     ciphertext ${blob} NOT NULL
+   )`,
+  `CREATE UNIQUE INDEX token_signing_keys_one_current ON token_signing_keys ((retired_at IS NULL)) WHERE retired_at IS NULL`,
+];
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'secrets, versions, audit log, admin tokens, policies',
     sqlite: secretsTables('BLOB', 'INTEGER'),
     postgres: secretsTables('BYTEA', 'BIGINT'),
+  },
+  {
+    version: 2,
+    name: 'protocol sessions, attestation-token signing keys',
+    sqlite: protocolTables('BLOB', 'INTEGER', ''),
+    postgres: protocolTables('BYTEA', 'BIGINT', 'UNLOGGED '),
   },
 ];
 

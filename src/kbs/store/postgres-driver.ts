@@ -83,6 +83,19 @@ export function openPostgresDriver(url: string, options: { max?: number; connect
         client.release(broken);
       }
     },
+    async single(sql, params) {
+      if (closed) throw new KbsStoreError('STORE_CLOSED', 'the store is closed');
+      try {
+        // Autocommit on a pooled connection: one round trip, no advisory lock.
+        const r = await pool.query(numbered(sql), params as SqlParam[]);
+        return { rows: r.rows as SqlRow[], changes: r.rowCount ?? 0 };
+      } catch (err) {
+        if (isConnectionError(err) || /timeout exceeded when trying to connect|Connection terminated/i.test((err as Error).message ?? '')) {
+          throw new KbsStoreError('STORE_UNAVAILABLE', `PostgreSQL at ${location} failed: ${(err as Error).message}`, { cause: err, hint: 'check the database server' });
+        }
+        throw err;
+      }
+    },
     async scrub() {
       if (closed) return;
       const client = await pool.connect();

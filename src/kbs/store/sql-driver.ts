@@ -16,6 +16,15 @@ export interface SqlDriver {
   readonly dialect: 'sqlite' | 'postgres';
   readonly location: string;
   transaction<T>(mode: TxMode, fn: (q: SqlQuery) => Promise<T>): Promise<T>;
+  /**
+   * One statement in its own transaction, without the write lock that
+   * `transaction('write')` takes: one round trip on PostgreSQL. Rows are those
+   * a SELECT or `RETURNING` produced; `changes` counts changed rows.
+   * `relaxed`: the commit need not be flushed to disk before this returns
+   * (SQLite synchronous=NORMAL for this statement; PostgreSQL tables meant for
+   * it are UNLOGGED). Only for rows that may be lost in a power failure.
+   */
+  single(sql: string, params: readonly SqlParam[], options?: { relaxed?: boolean }): Promise<{ rows: SqlRow[]; changes: number }>;
   /** Dialect-specific physical cleanup (see KbsStore.scrub). */
   scrub(): Promise<void>;
   close(): Promise<void>;

@@ -1,12 +1,16 @@
 import type {
   AuditRecord,
+  KbsSessionStore,
   KbsStore,
   KbsTx,
   PolicyRecord,
   SealedValue,
   SecretKind,
   SecretRecord,
+  SessionRecord,
+  SessionState,
   TokenRecord,
+  TokenSigningKeyRecord,
   TokenRole,
   TxMode,
   VersionRecord,
@@ -87,6 +91,75 @@ function toToken(r: SqlRow): TokenRecord {
 
 function toPolicy(r: SqlRow): PolicyRecord {
   return { path: str(r['path']), document: str(r['document']), updatedAt: str(r['updated_at']), updatedBy: str(r['updated_by']) };
+}
+
+function toSigningKey(r: SqlRow): TokenSigningKeyRecord {
+  return {
+    kid: str(r['kid']),
+    createdAt: str(r['created_at']),
+    retiredAt: strOrNull(r['retired_at']),
+    sealed: { keyId: str(r['key_id']), wrappedKey: r['wrapped_key'] as Buffer, ciphertext: r['ciphertext'] as Buffer },
+  };
+}
+
+function toSession(r: SqlRow): SessionRecord {
+  return {
+    idHash: str(r['id_hash']),
+    tee: str(r['tee']),
+    nonce: str(r['nonce']),
+    state: str(r['state']) as SessionState,
+    expiresAtMs: num(r['expires_at_ms']),
+    attested: strOrNull(r['attested']),
+  };
+}
+
+const SESSION_COLUMNS = 'id_hash, tee, nonce, state, expires_at_ms, attested';
+
+/** Protocol sessions: every call is one autocommit statement (see KbsSessionStore). */
+function makeSessionStore(driver: SqlDriver): KbsSessionStore {
+  const relaxed = { relaxed: true };
+  // Concurrent sweeps on several replicas skip each other's rows instead of waiting on (or deadlocking over) them.
+  const skipLocked = driver.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+  return {
+    async insert(r) {
+      await driver.single(`INSERT INTO protocol_sessions (${SESSION_COLUMNS}) VALUES (?, ?, ?, 'challenged', ?, NULL)`, [r.idHash, r.tee, r.nonce, r.expiresAtMs], relaxed);
+    },
+    async get(idHash) {
+      const { rows } = await driver.single(`SELECT ${SESSION_COLUMNS} FROM protocol_sessions WHERE id_hash = ?`, [idHash]);
+      return rows.length ? toSession(rows[0]!) : undefined;
+    },
+    async claim(idHash, nowMs) {
+      // The single-use check: exactly one UPDATE, on any replica, can move this row out of 'challenged'.
+      const { rows } = await driver.single(
+        `UPDATE protocol_sessions SET state = 'attesting' WHERE id_hash = ? AND state = 'challenged' AND expires_at_ms > ? RETURNING ${SESSION_COLUMNS}`,
+        [idHash, nowMs],
+        relaxed,
+      );
+      return rows.length === 1 ? toSession(rows[0]!) : undefined;
+    },
+    async transition(idHash, from, to, attested) {
+      const marks = from.map(() => '?').join(', ');
+      const sets = attested === undefined ? 'state = ?' : 'state = ?, attested = ?';
+      const params: SqlParam[] = attested === undefined ? [to] : [to, attested];
+      const { changes } = await driver.single(`UPDATE protocol_sessions SET ${sets} WHERE id_hash = ? AND state IN (${marks})`, [...params, idHash, ...from], relaxed);
+      return changes === 1;
+    },
+    async delete(idHash) {
+      await driver.single('DELETE FROM protocol_sessions WHERE id_hash = ?', [idHash], relaxed);
+    },
+    async sweep(nowMs, limit) {
+      const { changes } = await driver.single(
+        `DELETE FROM protocol_sessions WHERE id_hash IN (SELECT id_hash FROM protocol_sessions WHERE expires_at_ms <= ? ORDER BY expires_at_ms LIMIT ?${skipLocked})`,
+        [nowMs, limit],
+        relaxed,
+      );
+      return changes;
+    },
+    async countLive(nowMs) {
+      const { rows } = await driver.single('SELECT COUNT(*) AS n FROM protocol_sessions WHERE expires_at_ms > ?', [nowMs]);
+      return num(rows[0]?.['n'] ?? 0);
+    },
+  };
 }
 
 const VERSION_COLUMNS = 'path, version, state, created_at, updated_at, expires_at, value_bytes, key_id, wrapped_key, ciphertext';
@@ -248,6 +321,37 @@ function makeTx(q: SqlQuery): KbsTx {
     async listPolicies() {
       return (await q.all('SELECT * FROM policies ORDER BY path')).map(toPolicy);
     },
+
+    async listTokenSigningKeys() {
+      return (await q.all('SELECT kid, created_at, retired_at, key_id, wrapped_key, ciphertext FROM token_signing_keys ORDER BY created_at DESC, kid')).map(toSigningKey);
+    },
+    async insertTokenSigningKey(k) {
+      await q.run('INSERT INTO token_signing_keys (kid, created_at, retired_at, key_id, wrapped_key, ciphertext) VALUES (?, ?, ?, ?, ?, ?)', [
+        k.kid,
+        k.createdAt,
+        k.retiredAt,
+        k.sealed.keyId,
+        k.sealed.wrappedKey,
+        k.sealed.ciphertext,
+      ]);
+    },
+    async updateTokenSigningKey(kid, changes) {
+      const sets: string[] = [];
+      const params: SqlParam[] = [];
+      if (changes.retiredAt !== undefined) {
+        sets.push('retired_at = ?');
+        params.push(changes.retiredAt);
+      }
+      if (changes.sealed !== undefined) {
+        sets.push('key_id = ?', 'wrapped_key = ?', 'ciphertext = ?');
+        params.push(changes.sealed.keyId, changes.sealed.wrappedKey, changes.sealed.ciphertext);
+      }
+      if (sets.length === 0) return;
+      await q.run(`UPDATE token_signing_keys SET ${sets.join(', ')} WHERE kid = ?`, [...params, kid]);
+    },
+    async deleteTokenSigningKey(kid) {
+      await q.run('DELETE FROM token_signing_keys WHERE kid = ?', [kid]);
+    },
   };
 }
 
@@ -295,10 +399,12 @@ export async function migrate(driver: SqlDriver, now: () => Date = () => new Dat
 export class SqlKbsStore implements KbsStore {
   readonly dialect: 'sqlite' | 'postgres';
   readonly location: string;
+  readonly sessions: KbsSessionStore;
 
   constructor(private readonly driver: SqlDriver) {
     this.dialect = driver.dialect;
     this.location = driver.location;
+    this.sessions = makeSessionStore(driver);
   }
 
   transaction<T>(mode: TxMode, fn: (tx: KbsTx) => Promise<T>): Promise<T> {

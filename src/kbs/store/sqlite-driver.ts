@@ -95,6 +95,27 @@ export function openSqliteDriver(path: string, options: { readonly?: boolean } =
         }
       });
     },
+    single(sql, params, statementOptions = {}) {
+      return mutex.run(async () => {
+        if (closed) throw new KbsStoreError('STORE_CLOSED', 'the store is closed');
+        const relax = statementOptions.relaxed === true && !options.readonly;
+        try {
+          const st = prepare(sql);
+          // NORMAL in WAL mode: the commit is atomic and ordered, written to the WAL but not fsynced;
+          // the next FULL commit (any audited write) or checkpoint makes it durable.
+          if (relax) db.pragma('synchronous = NORMAL');
+          if (st.reader) {
+            const rows = st.all(...params) as SqlRow[];
+            return { rows, changes: rows.length };
+          }
+          return { rows: [], changes: st.run(...params).changes };
+        } catch (err) {
+          throw asStoreError(err, path);
+        } finally {
+          if (relax) db.pragma('synchronous = FULL');
+        }
+      });
+    },
     scrub() {
       return mutex.run(async () => {
         if (closed || options.readonly) return;

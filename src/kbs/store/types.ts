@@ -116,6 +116,62 @@ export interface PolicyRecord {
 export const DEFAULT_POLICY_PATH = 'default';
 
 /**
+ * An attestation session (Trustee RCAR): `challenged` after /auth,
+ * `attesting` once its nonce was claimed by one /attest, then `attested`
+ * or `burned` (failed attempt, wrong nonce).
+ */
+export type SessionState = 'challenged' | 'attesting' | 'attested' | 'burned';
+
+export interface SessionRecord {
+  /** SHA-256 (hex) of the session id; the id itself (the cookie) is never stored. */
+  idHash: string;
+  tee: string;
+  /** The challenge nonce exactly as sent by /auth. */
+  nonce: string;
+  state: SessionState;
+  /** Broker clock, milliseconds since the epoch. */
+  expiresAtMs: number;
+  /** Once attested: what resource requests need (JSON, opaque to the store; never secret). */
+  attested: string | null;
+}
+
+/**
+ * Protocol sessions, shared by every replica on the database. Each method is
+ * one statement in its own short transaction (one round trip), outside the
+ * serialised write lock the audit chain needs. A session row is not audited
+ * data: its commits may be less durable than the rest (see
+ * docs/key-broker.md, "Several replicas").
+ */
+export interface KbsSessionStore {
+  insert(record: Omit<SessionRecord, 'state' | 'attested'>): Promise<void>;
+  get(idHash: string): Promise<SessionRecord | undefined>;
+  /**
+   * Atomically moves a live `challenged` session to `attesting` and returns it
+   * (state `attesting`); undefined when no such row changed (unknown, expired
+   * or already claimed, on any replica).
+   */
+  claim(idHash: string, nowMs: number): Promise<SessionRecord | undefined>;
+  /** Moves the session from one of `from` to `to` (and sets `attested`); false when it was not in `from`. */
+  transition(idHash: string, from: readonly SessionState[], to: SessionState, attested?: string): Promise<boolean>;
+  delete(idHash: string): Promise<void>;
+  /** Deletes at most `limit` sessions expired at `nowMs`; returns how many. */
+  sweep(nowMs: number, limit: number): Promise<number>;
+  /** Sessions not yet expired at `nowMs` (all replicas); a full index range count, not for hot paths. */
+  countLive(nowMs: number): Promise<number>;
+}
+
+/** An ES256 key signing attestation tokens; the private key is envelope-encrypted like a secret value. */
+export interface TokenSigningKeyRecord {
+  /** RFC 7638 JWK thumbprint of the public key (the token header's `kid`). */
+  kid: string;
+  createdAt: string;
+  /** When a newer key replaced it; null for the current key (at most one). */
+  retiredAt: string | null;
+  /** PKCS#8 DER private key, sealed under the master keyring. */
+  sealed: SealedValue;
+}
+
+/**
  * Row-level operations inside one transaction. Writes inside a write
  * transaction are atomic with each other, in particular with the audit record
  * appended for them (src/kbs/audit/append.ts).
@@ -160,6 +216,13 @@ export interface KbsTx {
   putPolicy(record: PolicyRecord): Promise<void>;
   deletePolicy(path: string): Promise<boolean>;
   listPolicies(): Promise<PolicyRecord[]>;
+
+  /** Every stored token signing key, newest first. */
+  listTokenSigningKeys(): Promise<TokenSigningKeyRecord[]>;
+  /** Inserts a key; with `retiredAt` null it fails if another current key exists (unique index). */
+  insertTokenSigningKey(record: TokenSigningKeyRecord): Promise<void>;
+  updateTokenSigningKey(kid: string, changes: { retiredAt?: string; sealed?: SealedValue }): Promise<void>;
+  deleteTokenSigningKey(kid: string): Promise<void>;
 }
 
 export type TxMode = 'read' | 'write';
@@ -175,6 +238,8 @@ export interface KbsStore {
    * never forks.
    */
   transaction<T>(mode: TxMode, fn: (tx: KbsTx) => Promise<T>): Promise<T>;
+  /** Attestation sessions (single statements, not in `transaction`). */
+  readonly sessions: KbsSessionStore;
   /**
    * Best effort to erase deleted or overwritten bytes from disk after a
    * destroy: SQLite checkpoints and truncates its WAL (secure_delete has

@@ -66,7 +66,7 @@ test('read-only opening (audit verify --db) changes nothing and refuses a databa
     const rw = await openKbsStore(`sqlite:${join(dir, 'kbs.db')}`);
     await rw.close();
     const ro = await openKbsStore(`sqlite:${join(dir, 'kbs.db')}`, { readonly: true });
-    assert.equal(await ro.schemaVersion(), 1);
+    assert.equal(await ro.schemaVersion(), 2);
     await assert.rejects(ro.transaction('write', (tx) => tx.revokeToken('x', 'now')));
     await ro.close();
   } finally {

@@ -74,12 +74,12 @@ export function defineStoreSuite(name: string, getTarget: () => Promise<StoreTar
 
     it('migrates a new database to the current schema and reopening is idempotent', async () => {
       const { url, store } = await fresh();
-      assert.equal(await store.schemaVersion(), 1);
+      assert.equal(await store.schemaVersion(), 2);
       const again = await openKbsStore(url);
       stores.push(again);
-      assert.equal(await again.schemaVersion(), 1);
+      assert.equal(await again.schemaVersion(), 2);
       const rows = await target!.raw(url, 'SELECT version, checksum FROM schema_migrations');
-      assert.equal(rows.length, 1);
+      assert.equal(rows.length, 2);
       // Read-only opening (kbs audit verify --db) works on a migrated database and refuses an empty one.
       const ro = await openKbsStore(url, { readonly: true });
       stores.push(ro);
@@ -293,7 +293,7 @@ export function defineStoreSuite(name: string, getTarget: () => Promise<StoreTar
       assert.equal((await both.describe('r/key/new')).versions[0]!.masterKeyId, k2);
       // Step 2: re-wrap in small batches.
       const result = await both.rewrapAll('token:admin', { batchSize: 2 });
-      assert.deepEqual(result, { rewrapped: 5, activeKeyId: k2 });
+      assert.deepEqual(result, { rewrapped: 5, tokenSigningKeys: 0, activeKeyId: k2 });
       const ids = await target!.raw(url, 'SELECT DISTINCT key_id FROM secret_versions');
       assert.deepEqual(ids.map((r) => r['key_id']), [k2]);
       // Step 3: the old key can go.
@@ -302,6 +302,99 @@ export function defineStoreSuite(name: string, getTarget: () => Promise<StoreTar
       const only1 = new SecretService({ store, keyring: createKeyring([K1]) });
       await assertCode(only1.getReleasableSecret('r/key/0', new Date()), 'MASTER_KEY_UNKNOWN');
       assert.notEqual(k1, k2);
+      assert.equal((await svc.verifyAudit()).ok, true);
+    });
+
+    it('upgrades a schema-1 database (data kept) to the protocol tables of migration 2', async () => {
+      const url = await target!.newUrl();
+      // What a broker of the previous release left behind: migration 1 only, and a secret in it.
+      const { MIGRATIONS, migrationChecksum } = await import('../../../src/kbs/store/migrations.js');
+      const m1 = MIGRATIONS[0]!;
+      const dialect = url.startsWith('sqlite:') ? 'sqlite' : 'postgres';
+      await target!.raw(url, 'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)');
+      for (const stmt of m1[dialect]) await target!.raw(url, stmt);
+      await target!.raw(url, 'INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)', [1, m1.name, migrationChecksum(m1, dialect), 'then']);
+      await target!.raw(url, "INSERT INTO policies (path, document, updated_at, updated_by) VALUES ('default', 'rules: []', 'then', 'token:a')");
+      const store = await openKbsStore(url);
+      stores.push(store);
+      assert.equal(await store.schemaVersion(), 2);
+      assert.equal((await store.transaction('read', (tx) => tx.getPolicy('default')))?.document, 'rules: []');
+      assert.equal(await store.sessions.countLive(0), 0);
+      assert.deepEqual(await store.transaction('read', (tx) => tx.listTokenSigningKeys()), []);
+    });
+
+    it('protocol sessions: one atomic claim per nonce across connections, bounded sweeps', async () => {
+      const { url, store } = await fresh();
+      const other = await openKbsStore(url); // a second replica's connection
+      stores.push(other);
+      const t0 = Date.parse('2026-01-01T00:00:00Z');
+      await store.sessions.insert({ idHash: 'a'.repeat(64), tee: 'sgx', nonce: 'n1', expiresAtMs: t0 + 1000 });
+      assert.deepEqual(await other.sessions.get('a'.repeat(64)), { idHash: 'a'.repeat(64), tee: 'sgx', nonce: 'n1', state: 'challenged', expiresAtMs: t0 + 1000, attested: null });
+      // Eight claims race on two connections: exactly one moves the row.
+      const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? other : store).sessions.claim('a'.repeat(64), t0)));
+      assert.equal(claims.filter((c) => c !== undefined).length, 1);
+      assert.equal(claims.find((c) => c !== undefined)!.state, 'attesting');
+      assert.equal(await store.sessions.transition('a'.repeat(64), ['attesting'], 'attested', '{"x":1}'), true);
+      assert.equal(await other.sessions.transition('a'.repeat(64), ['attesting'], 'burned'), false);
+      assert.equal((await other.sessions.get('a'.repeat(64)))!.attested, '{"x":1}');
+      // An expired session cannot be claimed.
+      await store.sessions.insert({ idHash: 'b'.repeat(64), tee: 'tdx', nonce: 'n2', expiresAtMs: t0 + 10 });
+      assert.equal(await other.sessions.claim('b'.repeat(64), t0 + 10), undefined);
+      assert.equal((await store.sessions.get('b'.repeat(64)))!.state, 'challenged');
+      // Sweeps delete only expired rows, at most `limit` per call.
+      for (let i = 0; i < 30; i++) await store.sessions.insert({ idHash: i.toString(16).padStart(64, 'c'), tee: 'sgx', nonce: `x${i}`, expiresAtMs: t0 + 100 + i });
+      assert.equal(await store.sessions.countLive(t0), 32);
+      const swept = await Promise.all([store.sessions.sweep(t0 + 500, 12), other.sessions.sweep(t0 + 500, 12)]);
+      assert.equal(swept[0] + swept[1], 24);
+      assert.equal(await store.sessions.sweep(t0 + 500, 100), 7);
+      assert.equal(await store.sessions.countLive(0), 1);
+      assert.equal((await store.sessions.get('a'.repeat(64)))!.state, 'attested');
+      await store.sessions.delete('a'.repeat(64));
+      assert.equal(await other.sessions.get('a'.repeat(64)), undefined);
+    });
+
+    it('token signing keys: created once by concurrent starters, sealed under the master key, rotated, re-wrapped', async () => {
+      const { url, store, svc, clock } = await fresh([K1]);
+      const stores2 = await Promise.all([0, 1, 2].map(() => openKbsStore(url)));
+      stores.push(...stores2);
+      const services = [svc, ...stores2.map((s) => new SecretService({ store: s, keyring: createKeyring([K1]), clock: clock.now }))];
+      const loaded = await Promise.all(services.map((s) => s.tokenSigningKeys()));
+      const kids = new Set(loaded.map((keys) => keys.map((k) => k.kid).join(',')));
+      assert.equal(kids.size, 1, 'every starter loads the same single key');
+      const [first] = loaded[0]!;
+      assert.equal(first!.retiredAt, null);
+      const rows = await target!.raw(url, 'SELECT * FROM token_signing_keys');
+      assert.equal(rows.length, 1);
+      const pkcs8 = first!.privateKey.export({ format: 'der', type: 'pkcs8' });
+      assert.ok(!Buffer.from(rows[0]!['ciphertext'] as Uint8Array).includes(pkcs8.subarray(-32)), 'the private key is not stored in the clear');
+      assert.equal(rows[0]!['key_id'], createKeyring([K1]).active.id);
+      // Another keyring cannot open it; the current key must open (no silent replacement).
+      await assertCode(new SecretService({ store, keyring: createKeyring([K2]) }).tokenSigningKeys(), 'MASTER_KEY_UNKNOWN');
+
+      // Rotation retires the current key and adds one; the audit chain records both events.
+      clock.advance(1000);
+      const rotated = await svc.rotateTokenSigningKey('token:admin');
+      assert.notEqual(rotated.kid, first!.kid);
+      const after = await services[1]!.tokenSigningKeys();
+      assert.deepEqual(after.map((k) => [k.kid, k.retiredAt]), [[rotated.kid, null], [first!.kid, clock.now().toISOString()]]);
+      // Two more rotations a day later prune the long-retired key.
+      clock.advance(25 * 3600_000);
+      await svc.rotateTokenSigningKey('token:admin');
+      const listed = await svc.listTokenSigningKeys();
+      assert.equal(listed.length, 2);
+      assert.ok(!listed.some((k) => k.kid === first!.kid));
+      assert.equal(listed.filter((k) => k.current).length, 1);
+      assert.equal(listed[0]!.publicJwk['crv'], 'P-256');
+      assert.ok(!('d' in listed[0]!.publicJwk));
+
+      // Master key rotation re-wraps the signing keys too.
+      const both = new SecretService({ store, keyring: createKeyring([K2, K1]), clock: clock.now });
+      const r = await both.rewrapAll('token:admin');
+      assert.deepEqual(r, { rewrapped: 0, tokenSigningKeys: 2, activeKeyId: createKeyring([K2]).active.id });
+      const only2 = new SecretService({ store, keyring: createKeyring([K2]) });
+      assert.deepEqual((await only2.tokenSigningKeys()).map((k) => k.kid), listed.map((k) => k.kid));
+      const audit = await svc.listAudit({ limit: 1000 });
+      assert.deepEqual(audit.map((a) => a.action), ['token-signing-key.create', 'token-signing-key.rotate', 'token-signing-key.rotate', 'master-key.rewrap']);
       assert.equal((await svc.verifyAudit()).ok, true);
     });
 
