@@ -16,6 +16,8 @@ export type ComponentKey = keyof typeof COMPONENTS;
 export const WEBHOOK_TLS_SECRET = 'kubetee-webhook-tls';
 export const TRUST_POLICY_CONFIGMAP = 'kubetee-trust-policy';
 export const AESM_CONFIGMAP = 'kubetee-aesm-config';
+/** Key of the quote provider library's configuration (with the PCCS URL) in the AESM ConfigMap. */
+export const AESM_QCNL_KEY = 'sgx_default_qcnl.conf';
 export const KBS_PVC = 'kubetee-kbs-data';
 export const KBS_MASTER_KEY_SECRET = 'kubetee-kbs-master-key';
 /** Name of both webhook configurations (the webhook component's default). */

@@ -106,6 +106,16 @@ const NODE_AGENT_RESOURCES = {
   limits: { ...NODE_AGENT_FACTS.resources.limits },
 };
 
+/**
+ * Intel's Provisioning Certification Service (PCS) v4: the broker's default
+ * collateral source. The broker derives the TDX paths from the same base
+ * (src/attestation/pccs-client.ts), so one URL serves SGX and TDX quotes.
+ */
+export const INTEL_PCS_URL = 'https://api.trustedservices.intel.com/sgx/certification/v4/';
+
+/** Default PCCS of the quote provider library: a PCCS on the same host (Intel's default). */
+export const DEFAULT_AESM_PCCS_URL = 'https://localhost:8081/sgx/certification/v4/';
+
 const DEFAULT_IMAGE = { repository: 'ghcr.io/kubetee/kubetee', tag: VERSION, pullPolicy: 'IfNotPresent' as const };
 
 export const valuesSchema = z
@@ -129,14 +139,14 @@ export const valuesSchema = z
         enabled: z.boolean().default(true),
         image: imageSchema.default({ repository: 'ghcr.io/kubetee/sgx-aesm', tag: '2.26', pullPolicy: 'IfNotPresent' }),
         /** PCCS the quote provider library fetches collateral from (the cloud's regional one on ACK). */
-        pccsURL: z.url({ protocol: /^https$/ }).default('https://localhost:8081/sgx/certification/v4/'),
+        pccsURL: z.url({ protocol: /^https$/ }).default(DEFAULT_AESM_PCCS_URL),
         resources: resourcesSchema.default({ requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '256Mi' } }),
       })
       .strict()
       .default({
         enabled: true,
         image: { repository: 'ghcr.io/kubetee/sgx-aesm', tag: '2.26', pullPolicy: 'IfNotPresent' },
-        pccsURL: 'https://localhost:8081/sgx/certification/v4/',
+        pccsURL: DEFAULT_AESM_PCCS_URL,
         resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '256Mi' } },
       }),
     webhook: z
@@ -184,8 +194,12 @@ export const valuesSchema = z
         enabled: z.boolean().default(true),
         replicas: z.number().int().min(1).max(10).default(1),
         port: z.number().int().min(1024).max(65535).default(8080),
-        /** PCCS the broker fetches collateral from; defaults to aesm.pccsURL. */
-        pccsURL: z.url({ protocol: /^https$/ }).optional(),
+        /**
+         * PCS/PCCS the broker fetches collateral from (TCB info, QE identity,
+         * CRLs). Not aesm.pccsURL: that one is seen from the AESM pods, and its
+         * localhost default would be the broker pod itself here.
+         */
+        pccsURL: z.url({ protocol: /^https$/ }).default(INTEL_PCS_URL),
         storage: z
           .object({
             /** SQLite on a PersistentVolumeClaim: only for a single replica. */
@@ -199,7 +213,7 @@ export const valuesSchema = z
         resources: resourcesSchema.default({ requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '512Mi' } }),
       })
       .strict()
-      .default({ enabled: true, replicas: 1, port: 8080, storage: { size: '1Gi' }, resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '512Mi' } } }),
+      .default({ enabled: true, replicas: 1, port: 8080, pccsURL: INTEL_PCS_URL, storage: { size: '1Gi' }, resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '512Mi' } } }),
     /** Sandbox runtimes; `undefined` means the profile's defaults. */
     runtimeClasses: z.array(runtimeClassSchema).optional(),
     networkPolicies: z

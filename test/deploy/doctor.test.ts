@@ -11,11 +11,12 @@ import type { KubeObject } from '../../src/deploy/objects.js';
 import { NODE_LABELS, RESOURCES, SGX_TAINT } from '../../src/common/labels.js';
 
 const NOW = new Date('2026-06-01T00:00:00Z');
+const REGIONAL_PCCS = 'https://sgx-dcap-server.cn-hangzhou.aliyuncs.com/sgx/certification/v4/';
 let tls: WebhookTls;
 let rendered: KubeObject[];
 before(async () => {
   tls = await generateWebhookTls({ dnsNames: serviceDnsNames('kubetee-webhook', 'kubetee-system'), now: NOW });
-  rendered = renderManifests(resolveValues({}, 'test'), tls);
+  rendered = renderManifests(resolveValues({ aesm: { pccsURL: REGIONAL_PCCS } }, 'test'), tls);
 });
 
 function node(name: string, labels: Record<string, string>, epcMiB?: number, taint = false): KubeObject {
@@ -48,6 +49,7 @@ function healthy(): ClusterSnapshot {
     mutatingWebhooks: of('MutatingWebhookConfiguration'),
     validatingWebhooks: of('ValidatingWebhookConfiguration'),
     webhookTlsSecret: tlsSecret,
+    aesmConfig: of('ConfigMap').find((c) => c.metadata.name === 'kubetee-aesm-config'),
     runtimeClasses: of('RuntimeClass'),
     webhookProbe: { status: 'ok', namespace: 'conf' },
     kbsProbe: { status: 'skipped' },
@@ -124,6 +126,36 @@ test('webhook: unregistered, stale CA bundle, unreachable, fail-open', async () 
   const open = healthy();
   open.validatingWebhooks = open.validatingWebhooks.map((c) => ({ ...c, webhooks: (c['webhooks'] as object[]).map((w) => ({ ...w, failurePolicy: 'Ignore' })) }));
   assert.ok(runChecks(open).some((f) => f.code === 'WEBHOOK_FAIL_OPEN' && f.severity === 'warning'));
+});
+
+test('AESM pointed at a localhost PCCS: a warning, since localhost in the AESM pod is the pod itself', async () => {
+  const withPccs = (url: string): ClusterSnapshot => {
+    const objs = renderManifests(resolveValues({ aesm: { pccsURL: url } }, 'test'), tls);
+    return { ...healthy(), aesmConfig: objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'kubetee-aesm-config') };
+  };
+  const local = runChecks(withPccs('https://localhost:8081/sgx/certification/v4/'));
+  const finding = local.find((f) => f.code === 'AESM_PCCS_LOCALHOST');
+  assert.equal(finding?.severity, 'warning');
+  assert.equal(finding?.scope, 'component/kubetee-aesm');
+  assert.match(finding?.message ?? '', /https:\/\/localhost:8081.*the pod itself/);
+  assert.match(finding?.hint ?? '', /aesm\.pccsURL/);
+  assert.deepEqual(blocking(local), [], 'a warning, not a blocker');
+  for (const url of ['https://127.0.0.1:8081/sgx/certification/v4/', 'https://[::1]:8081/sgx/certification/v4/']) {
+    assert.ok(runChecks(withPccs(url)).some((f) => f.code === 'AESM_PCCS_LOCALHOST'), url);
+  }
+  // The default values render exactly that.
+  assert.match(String((rendered.find((o) => o.metadata.name === 'kubetee-aesm-config')!['data'] as Record<string, string>)['sgx_default_qcnl.conf']), /sgx-dcap-server/);
+  const defaults = renderManifests(resolveValues({}, 'test'), tls);
+  assert.ok(runChecks({ ...healthy(), aesmConfig: defaults.find((o) => o.metadata.name === 'kubetee-aesm-config') }).some((f) => f.code === 'AESM_PCCS_LOCALHOST'));
+  // Not when the pod shares the node's network (then localhost is the node) or carries a PCCS sidecar.
+  const hostNet = withPccs('https://localhost:8081/sgx/certification/v4/');
+  hostNet.daemonSets = hostNet.daemonSets.map((d) => (d.metadata.name === 'kubetee-aesm' ? structuredClone(d) : d));
+  const ds = hostNet.daemonSets.find((d) => d.metadata.name === 'kubetee-aesm')!;
+  (ds['spec'] as { template: { spec: Record<string, unknown> } }).template.spec['hostNetwork'] = true;
+  assert.ok(!runChecks(hostNet).some((f) => f.code === 'AESM_PCCS_LOCALHOST'));
+  // No AESM ConfigMap (AESM disabled): nothing to say.
+  assert.ok(!runChecks({ ...healthy(), aesmConfig: undefined }).some((f) => f.code === 'AESM_PCCS_LOCALHOST'));
+  assert.ok(!runChecks(healthy()).some((f) => f.code === 'AESM_PCCS_LOCALHOST'));
 });
 
 test('RuntimeClasses without nodes: a warning while another sandbox works, an error when none does', () => {

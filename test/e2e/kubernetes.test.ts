@@ -246,6 +246,10 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
     const ds = await cluster.get({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'kubetee-node-agent', namespace: NS } });
     const managers = (ds?.metadata['managedFields'] as { manager: string; operation: string }[]).map((m) => `${m.manager}/${m.operation}`);
     assert.ok(managers.includes('kubetee-install/Apply'), managers.join(','));
+    // The broker fetches collateral from Intel's PCS, not from the node-side aesm.pccsURL (localhost).
+    const kbs = await cluster.get({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'kubetee-kbs', namespace: NS } });
+    const kbsArgs = (kbs?.['spec'] as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args;
+    assert.equal(kbsArgs[kbsArgs.indexOf('--pccs') + 1], 'https://api.trustedservices.intel.com/sgx/certification/v4/');
     // The node agent and AESM run on SGX nodes only.
     const agentPods = await core.listNamespacedPod({ namespace: NS, labelSelector: 'app.kubernetes.io/name=kubetee-node-agent' });
     assert.deepEqual(agentPods.items.map((p) => p.spec?.nodeName).sort(), ['sgx-large', 'sgx-small']);
@@ -393,6 +397,8 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
     assert.match(r.stdout, /component\/kubetee-kbs\s+ok\s+ready \(store sqlite\)/);
     assert.match(r.stdout, /node\/sgx-large\s+ok\s+SGX ready: 128 MiB EPC allocatable/);
     assert.match(r.stdout, /node\/plain-1\s+ok\s+not an SGX node/);
+    // The values keep aesm.pccsURL at its localhost default, which the AESM pods cannot reach.
+    assert.match(r.stdout, /component\/kubetee-aesm\s+WARN\s+the quote provider's PCCS URL https:\/\/localhost:8081\/sgx\/certification\/v4\/ \(aesm\.pccsURL\) points at localhost/);
     assert.match(r.stdout, /component\/kubetee-webhook\s+ok\s+the API server reached the webhook over TLS/);
     assert.match(r.stdout, /no blocking problems/);
     const json = cli(['doctor', '--json']);

@@ -1,6 +1,6 @@
 import { NODE_LABELS, RESOURCES, SGX_TAINT } from '../../common/labels.js';
 import { INSTANCE_TYPE_LABEL, sgxCapability } from '../instance-types.js';
-import { COMPONENTS, WEBHOOK_CONFIGURATION } from '../names.js';
+import { AESM_QCNL_KEY, COMPONENTS, WEBHOOK_CONFIGURATION } from '../names.js';
 import type { KubeObject } from '../objects.js';
 import { serviceDnsNames, tlsProblems } from '../webhook-tls.js';
 
@@ -27,6 +27,7 @@ export type FindingCode =
   | 'COMPONENT_MISSING'
   | 'COMPONENT_DEGRADED'
   | 'COMPONENT_DOWN'
+  | 'AESM_PCCS_LOCALHOST'
   | 'WEBHOOK_NOT_REGISTERED'
   | 'WEBHOOK_FAIL_OPEN'
   | 'WEBHOOK_CA_STALE'
@@ -63,6 +64,8 @@ export interface ClusterSnapshot {
   mutatingWebhooks: KubeObject[];
   validatingWebhooks: KubeObject[];
   webhookTlsSecret: KubeObject | undefined;
+  /** The AESM ConfigMap (quote provider configuration with the PCCS URL), when installed. */
+  aesmConfig?: KubeObject | undefined;
   runtimeClasses: KubeObject[];
   webhookProbe: WebhookProbe;
   kbsProbe: KbsProbe;
@@ -185,6 +188,45 @@ function checkWorkload(scope: string, live: KubeObject | undefined, kind: 'Deplo
   if (want > 0 && have === 0) return { scope, severity: 'error', code: 'COMPONENT_DOWN', message: `no ${kind === 'Deployment' ? 'replica' : 'pod'} available (0 of ${want})`, hint };
   if (have < want) return { scope, severity: 'warning', code: 'COMPONENT_DEGRADED', message: `${have} of ${want} available`, hint };
   return { scope, severity: 'ok', code: 'COMPONENT_OK', message: `${have} of ${want} available` };
+}
+
+const LOOPBACK_HOST = /^(localhost|0\.0\.0\.0|127(\.\d{1,3}){3}|\[::1\]|\[::ffff:127(\.\d{1,3}){3}\])$/i;
+
+/**
+ * The quote provider in the AESM pods fetches PCK certificates from the PCCS
+ * in its configuration. A loopback URL there is checkably wrong: the AESM
+ * pod has its own network namespace (no hostNetwork), so localhost is the pod
+ * itself, where only aesmd runs; a PCCS on the node is not reachable that
+ * way. Not checked when someone gave the pod the host network or a sidecar.
+ */
+export function checkAesmPccs(snapshot: ClusterSnapshot): Finding[] {
+  const daemonSet = findLive(snapshot.daemonSets, COMPONENTS.aesm);
+  const conf = ((snapshot.aesmConfig?.['data'] ?? {}) as Record<string, string>)[AESM_QCNL_KEY];
+  if (!daemonSet || !conf) return [];
+  let url: string | undefined;
+  try {
+    url = (JSON.parse(conf) as { pccs_url?: unknown }).pccs_url as string | undefined;
+  } catch {
+    return [];
+  }
+  if (typeof url !== 'string') return [];
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return [];
+  }
+  const pod = ((daemonSet['spec'] as { template?: { spec?: { hostNetwork?: boolean; containers?: unknown[] } } } | undefined)?.template?.spec ?? {});
+  if (!LOOPBACK_HOST.test(host) || pod.hostNetwork === true || (pod.containers?.length ?? 0) > 1) return [];
+  return [
+    {
+      scope: `component/${COMPONENTS.aesm}`,
+      severity: 'warning',
+      code: 'AESM_PCCS_LOCALHOST',
+      message: `the quote provider's PCCS URL ${url} (aesm.pccsURL) points at localhost, which inside the AESM pod is the pod itself (its own network namespace, only aesmd runs there), not the node: quotes cannot get PCK certificates`,
+      hint: 'set aesm.pccsURL to a PCCS the AESM pods can reach (on ACK: https://sgx-dcap-server.<region>.aliyuncs.com/sgx/certification/v4/; or a PCCS Service in the cluster) and run kubetee install',
+    },
+  ];
 }
 
 function checkWebhook(snapshot: ClusterSnapshot): Finding[] {
@@ -325,6 +367,7 @@ export function runChecks(snapshot: ClusterSnapshot): Finding[] {
   }
   findings.push(checkWorkload(`component/${COMPONENTS.nodeAgent}`, findLive(snapshot.daemonSets, COMPONENTS.nodeAgent), 'DaemonSet', `kubectl -n ${snapshot.namespace} describe daemonset ${COMPONENTS.nodeAgent}`));
   findings.push(checkWorkload(`component/${COMPONENTS.aesm}`, findLive(snapshot.daemonSets, COMPONENTS.aesm), 'DaemonSet', `kubectl -n ${snapshot.namespace} describe daemonset ${COMPONENTS.aesm}`));
+  findings.push(...checkAesmPccs(snapshot));
   findings.push(...checkWebhook(snapshot));
   findings.push(...checkRuntimeClasses(snapshot));
   findings.push(...checkKbs(snapshot));

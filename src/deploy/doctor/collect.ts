@@ -2,7 +2,7 @@ import { RESOURCES, TRUST_LABEL } from '../../common/labels.js';
 import { apiErrorMessage, type Cluster } from '../cluster.js';
 import { DeployError } from '../errors.js';
 import { selectorMatches, type LabelSelector } from './selectors.js';
-import { PART_OF_SELECTOR, WEBHOOK_TLS_SECRET } from '../names.js';
+import { AESM_CONFIGMAP, PART_OF_SELECTOR, WEBHOOK_TLS_SECRET } from '../names.js';
 import type { KubeObject } from '../objects.js';
 import type { ClusterSnapshot, KbsProbe, WebhookProbe } from './checks.js';
 
@@ -100,7 +100,7 @@ export async function collectSnapshot(cluster: Cluster, options: { namespace: st
   const namespaces = await cluster.list('v1', 'Namespace');
   const namespaceExists = namespaces.some((n) => n.metadata.name === ns);
   const inNs = { namespace: ns, labelSelector: PART_OF_SELECTOR };
-  const [nodes, pods, daemonSets, deployments, mutatingWebhooks, validatingWebhooks, runtimeClasses, webhookTlsSecret] = await Promise.all([
+  const [nodes, pods, daemonSets, deployments, mutatingWebhooks, validatingWebhooks, runtimeClasses, webhookTlsSecret, aesmConfig] = await Promise.all([
     cluster.list('v1', 'Node'),
     namespaceExists ? cluster.list('v1', 'Pod', inNs) : Promise.resolve([]),
     namespaceExists ? cluster.list('apps/v1', 'DaemonSet', inNs) : Promise.resolve([]),
@@ -109,6 +109,7 @@ export async function collectSnapshot(cluster: Cluster, options: { namespace: st
     cluster.list('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', { labelSelector: PART_OF_SELECTOR }),
     cluster.list('node.k8s.io/v1', 'RuntimeClass', { labelSelector: PART_OF_SELECTOR }),
     namespaceExists ? cluster.get({ apiVersion: 'v1', kind: 'Secret', metadata: { name: WEBHOOK_TLS_SECRET, namespace: ns } }) : Promise.resolve(undefined),
+    namespaceExists ? cluster.get({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: AESM_CONFIGMAP, namespace: ns } }) : Promise.resolve(undefined),
   ]);
   const webhookProbe: WebhookProbe = namespaceExists && mutatingWebhooks.length ? await probeWebhook(cluster, namespaces, mutatingWebhooks) : { status: 'skipped', reason: 'the webhook is not registered' };
   return {
@@ -121,6 +122,7 @@ export async function collectSnapshot(cluster: Cluster, options: { namespace: st
     mutatingWebhooks,
     validatingWebhooks,
     webhookTlsSecret,
+    aesmConfig,
     runtimeClasses,
     webhookProbe,
     kbsProbe: await probeKbs(options.kbsUrl),

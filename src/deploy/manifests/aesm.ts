@@ -1,7 +1,7 @@
 import { AESM_FACTS } from '../../node/manifests.js';
 import type { Values } from '../values.js';
 import type { KubeObject } from '../objects.js';
-import { AESM_CONFIGMAP, COMPONENTS, commonLabels, selectorLabels } from '../names.js';
+import { AESM_CONFIGMAP, AESM_QCNL_KEY, COMPONENTS, commonLabels, selectorLabels } from '../names.js';
 import { imagePullSecrets, imageRef } from './common.js';
 import { sgxNodeAffinity } from './sgx-placement.js';
 
@@ -26,7 +26,7 @@ export function renderAesm(values: Values): KubeObject[] {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: AESM_CONFIGMAP, namespace: values.namespace, labels: commonLabels(name) },
-      data: { 'aesmd.conf': facts.config.aesmdConf, 'sgx_default_qcnl.conf': `${JSON.stringify(qcnl, null, 2)}\n` },
+      data: { 'aesmd.conf': facts.config.aesmdConf, [AESM_QCNL_KEY]: `${JSON.stringify(qcnl, null, 2)}\n` },
     },
     {
       apiVersion: 'apps/v1',
@@ -60,7 +60,7 @@ export function renderAesm(values: Values): KubeObject[] {
                   ...facts.hostPaths.map((h) => ({ name: h.name, mountPath: h.mountPath, readOnly: h.readOnly })),
                   { name: 'aesmd-state', mountPath: facts.stateDir },
                   { name: 'config', mountPath: '/etc/aesmd.conf', subPath: 'aesmd.conf', readOnly: true },
-                  { name: 'config', mountPath: facts.config.qcnlConfPath, subPath: 'sgx_default_qcnl.conf', readOnly: true },
+                  { name: 'config', mountPath: facts.config.qcnlConfPath, subPath: AESM_QCNL_KEY, readOnly: true },
                 ],
               },
             ],

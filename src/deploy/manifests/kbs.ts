@@ -63,7 +63,7 @@ export function renderKbs(values: Values): KubeObject[] {
                 name: 'kbs',
                 image: imageRef(values.image),
                 imagePullPolicy: values.image.pullPolicy,
-                args: ['kbs', 'serve', ...dbArgs, '--listen', `0.0.0.0:${port}`, '--pccs', values.kbs.pccsURL ?? values.aesm.pccsURL],
+                args: ['kbs', 'serve', ...dbArgs, '--listen', `0.0.0.0:${port}`, '--pccs', values.kbs.pccsURL],
                 env,
                 ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
                 readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 5 },
