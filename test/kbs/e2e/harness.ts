@@ -24,8 +24,10 @@ export interface Broker {
 }
 
 export interface BrokerOptions {
-  /** `postgres://...`; default a fresh SQLite file. */
+  /** `postgres://...` or `sqlite:PATH`; default a fresh SQLite file. */
   db?: string;
+  /** Master keyring (base64); default a fresh key. Replicas of one broker share it. */
+  masterKey?: string;
   platform?: SimulatedPlatform;
   collateral?: CollateralProvider;
   verifier?: KbsServerOptions['verifier'];
@@ -41,7 +43,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const platform = options.platform ?? (await SimulatedPlatform.create());
   const data = await openKbsData({
     db: options.db ?? `sqlite:${join(dir, 'kbs.db')}`,
-    env: { KUBETEE_KBS_MASTER_KEY: randomBytes(32).toString('base64') },
+    env: { KUBETEE_KBS_MASTER_KEY: options.masterKey ?? randomBytes(32).toString('base64') },
     adminTokenFile: join(dir, 'admin.token'),
     clock,
   });
