@@ -39,19 +39,19 @@ test('renders every component, namespace first and webhook configurations last',
   assert.ok(objs.every((o) => o.metadata.labels?.['app.kubernetes.io/part-of'] === 'kubetee'), 'every object is findable by uninstall');
 });
 
-test('least privilege: only the node agent and webhook hold API permissions, nobody runs privileged', () => {
+test('least privilege: only the node agent holds API permissions, nobody runs privileged', () => {
   const objs = render();
   const roles = objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role').map((o) => o.metadata.name).sort();
-  assert.deepEqual(roles, ['kubetee-node-agent', 'kubetee-webhook', 'kubetee-webhook']);
+  assert.deepEqual(roles, ['kubetee-node-agent']);
   for (const r of objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')) {
     for (const rule of r['rules'] as { verbs: string[]; resources: string[] }[]) {
       assert.ok(!rule.verbs.includes('*') && !rule.resources.includes('*'), `${r.metadata.name} uses a wildcard`);
       assert.ok(!rule.resources.includes('secrets'), `${r.metadata.name} can read secrets`);
     }
   }
-  const trustRole = get(objs, 'Role', 'kubetee-webhook')['rules'] as { resourceNames?: string[] }[];
-  assert.deepEqual(trustRole[0]!.resourceNames, ['kubetee-trust-policy']);
-  for (const name of ['kubetee-aesm', 'kubetee-kbs']) assert.equal(get(objs, 'ServiceAccount', name)['automountServiceAccountToken'], false);
+  // The webhook never calls the API (level from the path, policy and TLS from files): no token at all.
+  for (const name of ['kubetee-aesm', 'kubetee-kbs', 'kubetee-webhook']) assert.equal(get(objs, 'ServiceAccount', name)['automountServiceAccountToken'], false, name);
+  assert.ok(!podSpec(get(objs, 'Deployment', 'kubetee-webhook')).containers[0].args.includes('--kubeconfig'), 'the in-cluster webhook publishes nothing');
   for (const w of objs.filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet')) {
     for (const c of podSpec(w).containers) {
       assert.notEqual(c.securityContext?.privileged, true, `${w.metadata.name}/${c.name}`);

@@ -1,7 +1,7 @@
 import { NODE_AGENT_FACTS } from '../../node/manifests.js';
 import type { Values } from '../values.js';
 import type { KubeObject } from '../objects.js';
-import { COMPONENTS, TRUST_POLICY_CONFIGMAP, commonLabels } from '../names.js';
+import { COMPONENTS, commonLabels } from '../names.js';
 
 function serviceAccount(values: Values, name: string, automount: boolean): KubeObject {
   return {
@@ -25,26 +25,15 @@ function clusterRoleWithBinding(values: Values, name: string, rules: Record<stri
   ];
 }
 
-function roleWithBinding(values: Values, name: string, rules: Record<string, unknown>[]): KubeObject[] {
-  return [
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace: values.namespace, labels: commonLabels(name) }, rules },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name, namespace: values.namespace, labels: commonLabels(name) },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-      subjects: [{ kind: 'ServiceAccount', name, namespace: values.namespace }],
-    },
-  ];
-}
-
 /**
  * One ServiceAccount per component and only the verbs each one uses:
  * - node agent: the verbs the node component declares (get/patch its Node,
- *   patch node status for the intel profile's EPC capacity);
- * - webhook: read namespaces (trust label) and RuntimeClasses, read its own
- *   trust-policy ConfigMap by name;
- * - AESM and key broker: no API access at all (token not even mounted).
+ *   patch node status for the intel profile's EPC capacity, list pods for the
+ *   EPC cgroup limits);
+ * - webhook, AESM and key broker: no API access at all (token not even
+ *   mounted). The webhook gets the trust level from the URL path the API
+ *   server's namespace selectors chose, its policy and TLS material from
+ *   mounted files, and install writes the caBundle, so it never calls the API.
  */
 export function renderRbac(values: Values): KubeObject[] {
   const out: KubeObject[] = [];
@@ -55,16 +44,7 @@ export function renderRbac(values: Values): KubeObject[] {
     );
   }
   if (values.aesm.enabled) out.push(serviceAccount(values, COMPONENTS.aesm, false));
-  out.push(serviceAccount(values, COMPONENTS.webhook, true));
-  out.push(
-    ...clusterRoleWithBinding(values, COMPONENTS.webhook, [
-      { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: ['node.k8s.io'], resources: ['runtimeclasses'], verbs: ['get', 'list', 'watch'] },
-    ]),
-    ...roleWithBinding(values, COMPONENTS.webhook, [
-      { apiGroups: [''], resources: ['configmaps'], resourceNames: [TRUST_POLICY_CONFIGMAP], verbs: ['get', 'watch'] },
-    ]),
-  );
+  out.push(serviceAccount(values, COMPONENTS.webhook, false));
   if (values.kbs.enabled) out.push(serviceAccount(values, COMPONENTS.kbs, false));
   return out;
 }

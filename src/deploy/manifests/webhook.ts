@@ -89,6 +89,7 @@ export function renderWebhook(values: Values, tls: WebhookTls): KubeObject[] {
           metadata: { labels: commonLabels(name) },
           spec: {
             serviceAccountName: name,
+            automountServiceAccountToken: false,
             priorityClassName: 'system-cluster-critical',
             securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
             affinity: {
