@@ -127,6 +127,9 @@ export async function kbsPlugin(app: FastifyInstance, options: KbsPluginOptions)
     await app.register(adminRoutes, {
       service: options.service,
       tokens: options.tokens,
+      onTokenSigningKeyRotated: async () => {
+        if (keys instanceof StoredTokenKeys) await keys.refresh();
+      },
       validatePolicy: (document: string, path: string) => {
         try {
           compilePolicy(document, `policy for ${path}`, acceptedStatuses);

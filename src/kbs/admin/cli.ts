@@ -236,7 +236,7 @@ function printVerification(v: AuditVerification, where: string): void {
   });
 }
 
-/** `kubetee kbs token create|revoke|list`, `kbs audit verify|list`, `kbs master-key rewrap`. */
+/** `kubetee kbs token create|revoke|list`, `kbs audit verify|list`, `kbs master-key rewrap`, `kbs signing-key list|rotate`. */
 export function registerKbsAdminCommands(program: Command): void {
   const kbs = kbsCommand(program);
 
@@ -322,7 +322,23 @@ export function registerKbsAdminCommands(program: Command): void {
     .description('re-wrap all data keys under the active master key (after adding a new key in front of the keyring)')
     .action(async (opts: ConnOptions) => {
       const r = await client(opts).rewrap();
-      out(`re-wrapped ${r.rewrapped} data key(s); all now under master key ${r.activeKeyId}`);
+      out(`re-wrapped ${r.rewrapped} data key(s) and ${r.tokenSigningKeys ?? 0} token signing key(s); all now under master key ${r.activeKeyId}`);
+    });
+
+  const sk = kbs.command('signing-key').description('the keys signing attestation tokens (shared by every replica)');
+  withConn(sk.command('list'))
+    .description('list the token signing keys: the current one and retired ones still verifying (admin or auditor role)')
+    .option('--json', 'print JSON (includes the public JWKs)')
+    .action(async (opts: ConnOptions & { json?: boolean }) => {
+      const keys = await client(opts).listSigningKeys();
+      if (opts.json) return json(keys);
+      table(['KID', 'CREATED', 'RETIRED', 'MASTER KEY'], keys.map((k) => [k.kid, k.createdAt, k.retiredAt ?? (k.current ? 'current' : '-'), k.masterKeyId]));
+    });
+  withConn(sk.command('rotate'))
+    .description('make a fresh signing key current; tokens signed by the old one stay valid until they expire')
+    .action(async (opts: ConnOptions) => {
+      const k = await client(opts).rotateSigningKey();
+      out(`token signing key ${k.kid} is now current; other replicas pick it up within a minute`);
     });
 }
 

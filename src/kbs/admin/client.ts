@@ -1,7 +1,9 @@
 import { KbsStoreError, type KbsStoreErrorCode } from '../store/errors.js';
 import { ADMIN_HTTP_STATUS } from './http-status.js';
+import { parseResourcePath } from '../secrets/resource-path.js';
 import { ADMIN_PREFIX } from './routes.js';
 import type { SecretInfo, VersionInfo } from '../secrets/service.js';
+import type { TokenSigningKeyInfo } from '../secrets/token-signing-keys.js';
 import type { AuditRecord, PolicyRecord, SecretRecord, TokenRole } from '../store/types.js';
 import type { AdminPrincipal, TokenInfo } from '../auth/tokens.js';
 import type { AuditVerification } from '../audit/chain.js';
@@ -16,6 +18,8 @@ export interface AdminClientOptions {
 
 const enc = encodeURIComponent;
 const secretUrl = (path: string): string => `/secrets/${path.split('/').map(enc).join('/')}`;
+/** A path that is not repo/type/tag would only meet a bare 404: refuse it here with the code the server uses. */
+const policyUrl = (path: string): string => `/policies/${path === 'default' ? 'default' : parseResourcePath(path).split('/').map(enc).join('/')}`;
 
 /** Typed client for the admin API (used by the CLI; usable by scripts). Errors keep the server's code. */
 export class AdminClient {
@@ -126,10 +130,26 @@ export class AdminClient {
   verifyAudit(anchor?: string): Promise<AuditVerification> {
     return this.call('GET', `/audit/verify${anchor ? `?anchor=${enc(anchor)}` : ''}`);
   }
-  getPolicy(path: string): Promise<PolicyRecord> {
-    return this.call('GET', `/policies/${path === 'default' ? 'default' : path.split('/').map(enc).join('/')}`);
+  async listPolicies(): Promise<PolicyRecord[]> {
+    return (await this.call<{ policies: PolicyRecord[] }>('GET', '/policies')).policies;
   }
-  rewrap(batchSize?: number): Promise<{ rewrapped: number; activeKeyId: string }> {
+  async getPolicy(path: string): Promise<PolicyRecord> {
+    return this.call('GET', policyUrl(path));
+  }
+  /** Stores the policy document for a resource path or `default` (admin role); the broker compiles it first (POLICY_INVALID). */
+  async setPolicy(path: string, document: string): Promise<PolicyRecord> {
+    return this.call('PUT', policyUrl(path), { policy: document });
+  }
+  async deletePolicy(path: string): Promise<{ deleted: string }> {
+    return this.call('DELETE', policyUrl(path));
+  }
+  rewrap(batchSize?: number): Promise<{ rewrapped: number; tokenSigningKeys: number; activeKeyId: string }> {
     return this.call('POST', '/master-key/rewrap', batchSize ? { batchSize } : {});
+  }
+  async listSigningKeys(): Promise<TokenSigningKeyInfo[]> {
+    return (await this.call<{ keys: TokenSigningKeyInfo[] }>('GET', '/signing-keys')).keys;
+  }
+  rotateSigningKey(): Promise<TokenSigningKeyInfo> {
+    return this.call('POST', '/signing-keys/rotate', {});
   }
 }

@@ -23,6 +23,8 @@ export interface AdminRoutesOptions {
    * the CEL here); throw a KubeteeError with a code to refuse it.
    */
   validatePolicy?: (document: string, path: string) => void | Promise<void>;
+  /** Called after a token signing key rotation, so this process signs with the new key at once (kbsPlugin wires it). */
+  onTokenSigningKeyRotated?: () => void | Promise<void>;
 }
 
 declare module 'fastify' {
@@ -256,6 +258,15 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   app.post(`${P}/master-key/rewrap`, route(ADMIN, 'master-key.rewrap', async (req, p) => {
     const b = parseBody(schemas.rewrap, req.body);
     return service.rewrapAll(p.actor, b.batchSize !== undefined ? { batchSize: b.batchSize } : {});
+  }, 'change'));
+
+  // ---- attestation-token signing keys (public halves only) ----
+  app.get(`${P}/signing-keys`, route(['admin', 'auditor'], 'token-signing-key.list', async () => ({ keys: await service.listTokenSigningKeys() })));
+  app.post(`${P}/signing-keys/rotate`, route(ADMIN, 'token-signing-key.rotate', async (req, p) => {
+    parseBody(schemas.empty, req.body);
+    const info = await service.rotateTokenSigningKey(p.actor);
+    await options.onTokenSigningKeyRotated?.();
+    return info;
   }, 'change'));
 }
 

@@ -9,6 +9,7 @@ import { createLogger } from '../../../src/common/log.js';
 import { KbsStoreError } from '../../../src/kbs/store/errors.js';
 import { openKbsData, type KbsData } from '../../../src/kbs/secrets/open-kbs-data.js';
 import { adminRoutes, ADMIN_PREFIX } from '../../../src/kbs/admin/routes.js';
+import { AdminClient } from '../../../src/kbs/admin/client.js';
 
 const MASTER = Buffer.alloc(32, 7).toString('base64');
 let dir: string;
@@ -193,6 +194,49 @@ test('policies per resource and a default, validated by the policy component', a
   assert.deepEqual(list.body.policies.map((p: { path: string }) => p.path), ['app/db/password', 'default']);
   assert.equal((await call('DELETE', '/policies/app/db/password', adminToken)).status, 200);
   expectError(await call('DELETE', '/policies/app/db/password', adminToken), 404, 'POLICY_NOT_FOUND');
+});
+
+test('AdminClient manages policies (setPolicy mirrors PUT /policies/...) with the server\'s error codes', async () => {
+  const client = new AdminClient({ baseUrl: base, token: adminToken });
+  const stored = await client.setPolicy('apps/key/client', 'claims.isvSvn >= 5');
+  assert.equal(stored.path, 'apps/key/client');
+  assert.equal(stored.document, 'claims.isvSvn >= 5');
+  assert.match(stored.updatedBy, /^token:/);
+  assert.equal((await client.getPolicy('apps/key/client')).document, 'claims.isvSvn >= 5');
+  assert.equal((await client.setPolicy('default', 'claims.debug == false')).path, 'default');
+  assert.ok((await client.listPolicies()).some((p) => p.path === 'apps/key/client'));
+  await assert.rejects(client.setPolicy('apps/key/client', 'syntax error ('), { code: 'POLICY_INVALID' });
+  await assert.rejects(client.setPolicy('not a path', 'true'), { code: 'INVALID_RESOURCE_PATH' });
+  assert.equal((await data.service.getStoredPolicy('apps/key/client'))!.document, 'claims.isvSvn >= 5');
+  const writer = await data.tokens.create('token:seed', { name: 'w', role: 'writer' });
+  await assert.rejects(new AdminClient({ baseUrl: base, token: writer.token }).setPolicy('apps/key/client', 'true'), { code: 'ROLE_FORBIDDEN' });
+  assert.deepEqual(await client.deletePolicy('apps/key/client'), { deleted: 'apps/key/client' });
+  await assert.rejects(client.getPolicy('apps/key/client'), { code: 'POLICY_NOT_FOUND' });
+  const audit = await data.service.listAudit({ limit: 1000 });
+  assert.ok(audit.some((r) => r.action === 'policy.set' && r.resource === 'policy:apps/key/client' && r.outcome === 'success'));
+  assert.ok(audit.some((r) => r.action === 'policy.set' && r.outcome === 'denied'));
+});
+
+test('token signing keys: listed without private parts, rotated by admins only, audited', async () => {
+  const client = new AdminClient({ baseUrl: base, token: adminToken });
+  await data.service.tokenSigningKeys(); // what the protocol side does on start
+  const [first] = await client.listSigningKeys();
+  assert.equal(first!.current, true);
+  assert.deepEqual(Object.keys(first!.publicJwk).sort(), ['crv', 'kty', 'x', 'y']);
+  const auditor = await data.tokens.create('token:seed', { name: 'a', role: 'auditor' });
+  const asAuditor = new AdminClient({ baseUrl: base, token: auditor.token });
+  assert.equal((await asAuditor.listSigningKeys()).length, 1);
+  await assert.rejects(asAuditor.rotateSigningKey(), { code: 'ROLE_FORBIDDEN' });
+  const next = await client.rotateSigningKey();
+  assert.notEqual(next.kid, first!.kid);
+  const keys = await client.listSigningKeys();
+  assert.deepEqual(keys.map((k) => [k.kid, k.current]), [[next.kid, true], [first!.kid, false]]);
+  assert.equal(typeof keys[1]!.retiredAt, 'string');
+  const r = await client.rewrap();
+  assert.deepEqual(r, { rewrapped: 0, tokenSigningKeys: 0, activeKeyId: data.service.activeMasterKeyId });
+  const audit = await data.service.listAudit({ limit: 1000 });
+  assert.ok(audit.some((a) => a.action === 'token-signing-key.rotate' && a.outcome === 'success' && a.reason === `replaces ${first!.kid}`));
+  assert.ok(audit.some((a) => a.action === 'token-signing-key.rotate' && a.outcome === 'denied'));
 });
 
 test('tokens and secret values never reach the log', async () => {

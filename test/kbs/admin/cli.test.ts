@@ -97,6 +97,18 @@ test('the CLI end to end: put from stdin, get, refused role, audit verify over H
   assert.match(broken.stderr, /\[AUDIT_CHAIN_BROKEN\]: audit record 2 is edited/);
 });
 
+test('kbs signing-key rotate, then list', async () => {
+  const before = (await data.service.tokenSigningKeys())[0]!.kid;
+  const rotate = await cli(['kbs', 'signing-key', 'rotate', ...conn()]);
+  assert.equal(rotate.status, 0, rotate.stderr);
+  const kid = /token signing key (\S+) is now current/.exec(rotate.stdout)?.[1];
+  assert.ok(kid && kid !== before, rotate.stdout);
+  const list = await cli(['kbs', 'signing-key', 'list', '--json', ...conn()]);
+  assert.equal(list.status, 0, list.stderr);
+  const keys = JSON.parse(list.stdout) as { kid: string; current: boolean }[];
+  assert.deepEqual(keys.map((k) => [k.kid, k.current]), [[kid, true], [before, false]]);
+});
+
 test('a token file readable by others is refused before any request', () => {
   const loose = join(dir, 'loose-token');
   writeFileSync(loose, 'kbt_x\n');
