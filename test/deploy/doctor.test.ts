@@ -158,6 +158,32 @@ test('AESM pointed at a localhost PCCS: a warning, since localhost in the AESM p
   assert.ok(!runChecks(healthy()).some((f) => f.code === 'AESM_PCCS_LOCALHOST'));
 });
 
+test('aesm.enabled: false (AESM on the hosts, render node-init): no DaemonSet expected, the node label decides', () => {
+  const hostAesm = (aesmLabel: string | undefined): ClusterSnapshot => {
+    const s = healthy();
+    s.daemonSets = s.daemonSets.filter((d) => d.metadata.name !== 'kubetee-aesm');
+    s.aesmConfig = undefined;
+    s.pods = s.pods.filter((p) => p.metadata.labels?.['app.kubernetes.io/name'] !== 'kubetee-aesm');
+    const labels: Record<string, string> = { ...sgxLabels };
+    if (aesmLabel === undefined) delete labels[NODE_LABELS.aesm];
+    else labels[NODE_LABELS.aesm] = aesmLabel;
+    s.nodes[0]!.metadata.labels = labels;
+    return s;
+  };
+  const ok = runChecks(hostAesm('true'));
+  assert.deepEqual(codes(ok), []);
+  assert.ok(ok.some((f) => f.scope === 'component/kubetee-aesm' && f.severity === 'ok' && /aesm\.enabled: false/.test(f.message)));
+  for (const label of ['false', undefined]) {
+    const down = runChecks(hostAesm(label));
+    assert.deepEqual(codes(down), ['node/sgx-1 NODE_AESM_DOWN'], String(label));
+  }
+  assert.match(runChecks(hostAesm(undefined)).find((f) => f.code === 'NODE_AESM_DOWN')!.hint!, /render node-init/);
+  // The DaemonSet gone while its ConfigMap is still there: a broken install, as before.
+  const broken = healthy();
+  broken.daemonSets = broken.daemonSets.filter((d) => d.metadata.name !== 'kubetee-aesm');
+  assert.ok(codes(runChecks(broken)).includes('component/kubetee-aesm COMPONENT_MISSING'));
+});
+
 test('RuntimeClasses without nodes: a warning while another sandbox works, an error when none does', () => {
   const some = healthy();
   some.nodes[1]!.metadata.labels = { 'katacontainers.io/kata-runtime': 'true' };

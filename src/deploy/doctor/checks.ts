@@ -163,17 +163,35 @@ export function checkNode(snapshot: ClusterSnapshot, node: KubeObject): Finding[
       hint: 'check SGX is enabled in firmware and the node agent is running here; its log says what it detected',
     });
   }
-  if (labels[NODE_LABELS.aesm] === 'false' || !readyPodOn(snapshot, COMPONENTS.aesm, name)) {
+  // With aesm.enabled: false the nodes run AESM themselves (render node-init); the node agent's label says whether it answers.
+  const hostAesm = aesmOnHosts(snapshot);
+  if (labels[NODE_LABELS.aesm] === 'false' || (hostAesm ? labels[NODE_LABELS.aesm] !== 'true' : !readyPodOn(snapshot, COMPONENTS.aesm, name))) {
     findings.push({
       scope,
       severity: 'error',
       code: 'NODE_AESM_DOWN',
-      message: labels[NODE_LABELS.aesm] === 'false' ? 'AESM is not answering on /var/run/aesmd/aesm.socket' : 'no ready AESM pod on this node, so enclaves cannot get quotes',
-      hint: `kubectl -n ${snapshot.namespace} logs -l app.kubernetes.io/name=${COMPONENTS.aesm}; check the PCCS URL (aesm.pccsURL) is reachable from the node`,
+      message:
+        labels[NODE_LABELS.aesm] === 'false'
+          ? 'AESM is not answering on /var/run/aesmd/aesm.socket'
+          : hostAesm
+            ? 'the node agent has not seen AESM answer on /var/run/aesmd/aesm.socket (AESM is expected on the host: aesm.enabled is false)'
+            : 'no ready AESM pod on this node, so enclaves cannot get quotes',
+      hint: hostAesm
+        ? 'run the `kubetee render node-init` script on this node (it installs and starts aesmd), or install with aesm.enabled: true'
+        : `kubectl -n ${snapshot.namespace} logs -l app.kubernetes.io/name=${COMPONENTS.aesm}; check the PCCS URL (aesm.pccsURL) is reachable from the node`,
     });
   }
   if (findings.length === 0) findings.push({ scope, severity: 'ok', code: 'NODE_OK', message: `SGX ready: ${epc} MiB EPC allocatable, node agent and AESM running` });
   return findings;
+}
+
+/**
+ * True when kubetee installed no AESM at all (aesm.enabled: false: neither
+ * its DaemonSet nor its ConfigMap exists), so AESM runs on the hosts. A
+ * DaemonSet missing next to its ConfigMap is a broken install instead.
+ */
+function aesmOnHosts(snapshot: ClusterSnapshot): boolean {
+  return !findLive(snapshot.daemonSets, COMPONENTS.aesm) && !snapshot.aesmConfig;
 }
 
 function findLive(list: KubeObject[], name: string): KubeObject | undefined {
@@ -366,7 +384,11 @@ export function runChecks(snapshot: ClusterSnapshot): Finding[] {
     findings.push({ scope: 'cluster', severity: 'error', code: 'NO_SGX_NODES', message: 'no SGX node in the cluster: enclave pods cannot be scheduled', hint: 'add nodes of an SGX instance type and run `kubetee render node-init` on them' });
   }
   findings.push(checkWorkload(`component/${COMPONENTS.nodeAgent}`, findLive(snapshot.daemonSets, COMPONENTS.nodeAgent), 'DaemonSet', `kubectl -n ${snapshot.namespace} describe daemonset ${COMPONENTS.nodeAgent}`));
-  findings.push(checkWorkload(`component/${COMPONENTS.aesm}`, findLive(snapshot.daemonSets, COMPONENTS.aesm), 'DaemonSet', `kubectl -n ${snapshot.namespace} describe daemonset ${COMPONENTS.aesm}`));
+  if (aesmOnHosts(snapshot)) {
+    findings.push({ scope: `component/${COMPONENTS.aesm}`, severity: 'ok', code: 'COMPONENT_OK', message: 'not installed by kubetee (aesm.enabled: false): each SGX node runs AESM itself (render node-init); checked per node' });
+  } else {
+    findings.push(checkWorkload(`component/${COMPONENTS.aesm}`, findLive(snapshot.daemonSets, COMPONENTS.aesm), 'DaemonSet', `kubectl -n ${snapshot.namespace} describe daemonset ${COMPONENTS.aesm}`));
+  }
   findings.push(...checkAesmPccs(snapshot));
   findings.push(...checkWebhook(snapshot));
   findings.push(...checkRuntimeClasses(snapshot));
