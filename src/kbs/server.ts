@@ -147,15 +147,6 @@ async function buildParts(options: KbsPluginOptions) {
   const now = (): number => clock().getTime();
   const logger = options.logger ?? silentLogger();
   const maintenanceIntervalMs = options.maintenanceIntervalMs ?? 30_000;
-  const sessions =
-    options.sessions ??
-    new SessionManager({
-      store: options.service.store.sessions,
-      now,
-      randomBytes,
-      ...(options.sessionTtlMs !== undefined ? { ttlMs: options.sessionTtlMs } : {}),
-      ...(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {}),
-    });
   const ttlSeconds = options.tokenTtlSeconds ?? 300;
   const tokens =
     options.tokenIssuer ??
@@ -165,6 +156,16 @@ async function buildParts(options: KbsPluginOptions) {
       ...(options.tokenSigningKey
         ? { signingKey: options.tokenSigningKey }
         : { keys: await StoredTokenKeys.open({ service: options.service, now, ttlSeconds, refreshMs: maintenanceIntervalMs, logger }) }),
+    });
+  const sessions =
+    options.sessions ??
+    new SessionManager({
+      store: options.service.store.sessions,
+      now,
+      randomBytes,
+      verifyToken: (token) => tokens.verify(token),
+      ...(options.sessionTtlMs !== undefined ? { ttlMs: options.sessionTtlMs } : {}),
+      ...(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {}),
     });
   const metrics = options.metrics ?? new KbsMetrics({ ...(options.metricsRegistry ? { registry: options.metricsRegistry } : {}), sessionCount: () => sessions.size });
   const rate = options.rateLimit === undefined ? { ratePerSecond: 20, burst: 40 } : options.rateLimit;

@@ -100,7 +100,7 @@ export async function kbsProtocolRoutes(app: FastifyInstance, o: KbsProtocolRout
       const evidence = await verifyEvidence(parsed.data, session.tee, session.nonce, now, o.evidence);
       o.metrics.verifySeconds.observe(evidence.verifyMs / 1000);
       const token = await o.tokens.issue(evidence.claims, evidence.teePubKey, evidence.runtimeData);
-      await o.sessions.markAttested(session, { claims: evidence.claims, teePubKey: evidence.teePubKey });
+      await o.sessions.markAttested(session, { claims: evidence.claims, teePubKey: evidence.teePubKey, token });
       o.metrics.attestations.inc({ tee: evidence.claims.tee });
       req.log.info({ tee: evidence.claims.tee, mrenclave: evidence.claims.mrenclave, status: evidence.claims.status, debug: evidence.claims.debug }, 'tee attested');
       setSessionCookie(reply, session.id, session.expiresAtMs, o.secureCookie);

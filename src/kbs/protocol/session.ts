@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
+import { errors as joseErrors } from 'jose';
 import { KbsProtocolError } from './errors.js';
-import { parseTeePubKey, type TeePubKey } from './tee-key.js';
-import { parseClaims, type AttestationClaims } from '../policy/claims.js';
+import type { TeePubKey } from './tee-key.js';
+import type { AttestationClaims } from '../policy/claims.js';
 import type { KbsSessionStore, SessionRecord } from '../store/types.js';
 
 /** What an attested session carries to resource requests. */
 export interface AttestedState {
   claims: AttestationClaims;
   teePubKey: TeePubKey;
+  /** The attestation token issued for the session: what the store keeps, and what other replicas verify. */
+  token: string;
 }
 
 export interface Session {
@@ -32,6 +35,12 @@ export interface SessionManagerOptions {
   maxSessions?: number;
   /** Attested sessions remembered in memory, so /resource on this replica needs no database read (default 10 000). */
   cacheSize?: number;
+  /**
+   * Verifies the attestation token stored with an attested session read from
+   * the store (AttestationTokenIssuer.verify): a database writer without the
+   * master keyring cannot forge an attested session.
+   */
+  verifyToken: (token: string) => Promise<{ claims: AttestationClaims; teePubKey: TeePubKey }>;
   now: () => number;
   randomBytes: (n: number) => Uint8Array;
 }
@@ -69,6 +78,7 @@ export class SessionManager {
   private readonly cacheSize: number;
   private readonly now: () => number;
   private readonly randomBytes: (n: number) => Uint8Array;
+  private readonly verifyToken: SessionManagerOptions['verifyToken'];
   /** Expiry times of the sessions this process opened, oldest first (the live-session bound). */
   private readonly opened: number[] = [];
   private openedHead = 0;
@@ -83,6 +93,7 @@ export class SessionManager {
     if (!(this.maxSessions > 0)) throw new RangeError('maxSessions must be positive');
     this.now = options.now;
     this.randomBytes = options.randomBytes;
+    this.verifyToken = options.verifyToken;
   }
 
   /** Live sessions opened by this process (not yet expired, whatever their state). */
@@ -129,7 +140,7 @@ export class SessionManager {
     }
     const session: Session = { id: present, tee: record.tee, nonce: record.nonce, expiresAtMs: record.expiresAtMs, state: record.state };
     if (record.state === 'attested' && record.attested !== null) {
-      session.attested = decodeAttested(record.attested);
+      session.attested = await this.verifyStored(record.attested);
       this.remember(session);
     }
     return session;
@@ -156,8 +167,8 @@ export class SessionManager {
   }
 
   async markAttested(session: Session, state: AttestedState): Promise<void> {
-    // Only claims and the TEE's public key are stored: neither is secret (the claims are in the audit trail too).
-    await this.store.transition(sessionIdHash(session.id), ['attesting'], 'attested', JSON.stringify({ claims: state.claims, 'tee-pubkey': state.teePubKey }));
+    // The signed token is what is stored: it carries the claims and the TEE key, and it cannot be forged in the database.
+    await this.store.transition(sessionIdHash(session.id), ['attesting'], 'attested', state.token);
     session.state = 'attested';
     session.attested = state;
     this.remember(session);
@@ -186,6 +197,22 @@ export class SessionManager {
       if (n < batch) break;
     }
     return removed;
+  }
+
+  private async verifyStored(token: string): Promise<AttestedState> {
+    try {
+      const v = await this.verifyToken(token);
+      return { claims: v.claims, teePubKey: v.teePubKey, token };
+    } catch (err) {
+      // The session's token expired first (a token lifetime shorter than the session's), or the row does not verify.
+      if ((err as { cause?: unknown }).cause instanceof joseErrors.JWTExpired) {
+        throw new KbsProtocolError('KBS_SESSION_EXPIRED', 'the attestation of this session has expired', { hint: 'start over with POST /kbs/v0/auth' });
+      }
+      throw new KbsProtocolError('KBS_SESSION_UNKNOWN', `the stored attestation of this session does not verify: ${(err as Error).message}`, {
+        cause: err,
+        hint: 'start over with POST /kbs/v0/auth',
+      });
+    }
   }
 
   private async whyNotClaimable(idHash: string): Promise<KbsProtocolError> {
@@ -242,15 +269,6 @@ function expiredSession(expiresAtMs: number): KbsProtocolError {
 
 function toSession(id: string, r: SessionRecord): Session {
   return { id, tee: r.tee, nonce: r.nonce, expiresAtMs: r.expiresAtMs, state: r.state };
-}
-
-function decodeAttested(text: string): AttestedState {
-  try {
-    const o = JSON.parse(text) as { claims?: unknown; 'tee-pubkey'?: unknown };
-    return { claims: parseClaims(o.claims, 'the stored session'), teePubKey: parseTeePubKey(o['tee-pubkey']) };
-  } catch (err) {
-    throw new KbsProtocolError('KBS_INTERNAL', `a stored attested session is unreadable: ${(err as Error).message}`, { cause: err, hint: 'attest again; check the broker\'s database' });
-  }
 }
 
 function constantTimeEqual(a: string, b: string): boolean {

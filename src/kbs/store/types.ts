@@ -131,7 +131,10 @@ export interface SessionRecord {
   state: SessionState;
   /** Broker clock, milliseconds since the epoch. */
   expiresAtMs: number;
-  /** Once attested: what resource requests need (JSON, opaque to the store; never secret). */
+  /**
+   * Once attested: the attestation token issued for it (a signed JWT carrying
+   * the claims and the TEE key; not secret, and not forgeable in the database).
+   */
   attested: string | null;
 }
 

@@ -1,7 +1,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { SessionManager, sessionIdHash } from '../../../src/kbs/protocol/session.js';
+import { SessionManager, sessionIdHash, type AttestedState } from '../../../src/kbs/protocol/session.js';
+import { AttestationTokenIssuer } from '../../../src/kbs/protocol/token.js';
 import { KbsProtocolError } from '../../../src/kbs/protocol/errors.js';
 import { openKbsStore } from '../../../src/kbs/store/open-store.js';
 import type { KbsStore } from '../../../src/kbs/store/types.js';
@@ -28,8 +29,10 @@ async function manager(options: { ttlMs?: number; maxSessions?: number } = {}) {
   const store = await openKbsStore('sqlite::memory:');
   stores.push(store);
   let now = Date.parse('2026-01-01T00:00:00Z');
-  const make = (): SessionManager => new SessionManager({ ...options, store: store.sessions, now: () => now, randomBytes });
-  return { m: make(), other: make(), store, advance: (ms: number) => (now += ms), now: () => now };
+  const issuer = new AttestationTokenIssuer({ now: () => now });
+  const make = (): SessionManager => new SessionManager({ ...options, store: store.sessions, now: () => now, randomBytes, verifyToken: (t) => issuer.verify(t) });
+  const attested = async (): Promise<AttestedState> => ({ claims, teePubKey, token: await issuer.issue(claims, teePubKey, {}) });
+  return { m: make(), other: make(), store, attested, advance: (ms: number) => (now += ms), now: () => now };
 }
 
 const claims: AttestationClaims = {
@@ -84,10 +87,10 @@ test('a foreign nonce (from another session) is refused and burns the session', 
 });
 
 test('an attested session is visible to another manager with its claims and TEE key', async () => {
-  const { m, other } = await manager();
+  const { m, other, attested } = await manager();
   const s = await m.create('sgx');
   const claimed = await m.claimNonce(s.id, s.nonce);
-  await m.markAttested(claimed, { claims, teePubKey });
+  await m.markAttested(claimed, await attested());
   const seen = await other.get(s.id);
   assert.equal(seen.state, 'attested');
   assert.deepEqual(seen.attested?.claims, claims);
@@ -111,10 +114,22 @@ test('an expired session is refused and forgotten; unknown and missing ids are r
   assert.equal(await codeOf(() => m.get(undefined)), 'KBS_SESSION_MISSING');
 });
 
-test('an attested session cached in memory still expires', async () => {
-  const { m, advance } = await manager({ ttlMs: 1000 });
+test('an attested session row cannot be forged in the database: its stored token must verify', async () => {
+  const { m, other, store } = await manager();
   const s = await m.create('sgx');
-  await m.markAttested(await m.claimNonce(s.id, s.nonce), { claims, teePubKey });
+  await store.sessions.transition(sessionIdHash(s.id), ['challenged'], 'attested', JSON.stringify({ claims, 'tee-pubkey': teePubKey }));
+  assert.equal(await codeOf(() => other.get(s.id)), 'KBS_SESSION_UNKNOWN');
+  // A token signed by a key this broker does not hold is no better.
+  const t = await m.create('sgx');
+  const foreign = await new AttestationTokenIssuer({ now: Date.now }).issue(claims, teePubKey, {});
+  await store.sessions.transition(sessionIdHash(t.id), ['challenged'], 'attested', foreign);
+  assert.equal(await codeOf(() => other.get(t.id)), 'KBS_SESSION_UNKNOWN');
+});
+
+test('an attested session cached in memory still expires', async () => {
+  const { m, advance, attested } = await manager({ ttlMs: 1000 });
+  const s = await m.create('sgx');
+  await m.markAttested(await m.claimNonce(s.id, s.nonce), await attested());
   assert.equal((await m.get(s.id)).state, 'attested');
   advance(1000);
   assert.equal(await codeOf(() => m.get(s.id)), 'KBS_SESSION_EXPIRED');
