@@ -268,21 +268,22 @@ export class SecretService {
    */
   async getReleasableSecret(pathIn: string, now: Date, options: { version?: number } = {}): Promise<ReleasableSecret> {
     const path = parseResourcePath(pathIn);
-    return this.store.transaction('read', async (tx) => {
-      const secret = await this.requireSecret(tx, path);
-      const v = await this.requireVersion(tx, path, options.version ?? secret.currentVersion);
-      if (v.expiresAt !== null && now.getTime() >= Date.parse(v.expiresAt)) {
-        throw new KbsStoreError('SECRET_EXPIRED', `${path} version ${v.version} expired at ${v.expiresAt}`, {
-          hint: 'rotate it or extend the expiry with `kubetee secret expire`',
-        });
-      }
-      return this.decryptUsable(secret, v);
-    });
+    // One statement (one round trip): the secret and the wanted version together.
+    const found = await this.store.releaseReads.secretVersion(path, options.version);
+    if (!found) throw notFound(path);
+    const v = found.version;
+    if (!v) throw versionNotFound(path, options.version ?? found.secret.currentVersion);
+    if (v.expiresAt !== null && now.getTime() >= Date.parse(v.expiresAt)) {
+      throw new KbsStoreError('SECRET_EXPIRED', `${path} version ${v.version} expired at ${v.expiresAt}`, {
+        hint: 'rotate it or extend the expiry with `kubetee secret expire`',
+      });
+    }
+    return this.decryptUsable(found.secret, v);
   }
 
-  /** The policy stored for `path`, else the stored default, else undefined (the caller's built-in default applies). */
+  /** The policy stored for `path`, else the stored default, else undefined (the caller's built-in default applies). One statement. */
   async getPolicy(path: string): Promise<PolicyRecord | undefined> {
-    return this.store.transaction('read', async (tx) => (path === DEFAULT_POLICY_PATH ? undefined : await tx.getPolicy(path)) ?? (await tx.getPolicy(DEFAULT_POLICY_PATH)));
+    return this.store.releaseReads.policy(path);
   }
 
   /** Exactly what is stored under `path` (no fallback). */
@@ -490,13 +491,13 @@ export class SecretService {
 
   private async requireSecret(tx: KbsTx, path: string): Promise<SecretRecord> {
     const s = await tx.getSecret(path);
-    if (!s) throw new KbsStoreError('RESOURCE_NOT_FOUND', `no secret or key is stored at ${path}`, { hint: 'list what exists with `kubetee secret list`' });
+    if (!s) throw notFound(path);
     return s;
   }
 
   private async requireVersion(tx: KbsTx, path: string, version: number): Promise<VersionRecord> {
     const v = await tx.getVersion(path, version);
-    if (!v) throw new KbsStoreError('VERSION_NOT_FOUND', `${path} has no version ${version}`, { hint: 'see the versions with `kubetee secret describe`' });
+    if (!v) throw versionNotFound(path, version);
     return v;
   }
 
@@ -555,6 +556,14 @@ export class SecretService {
     }
     return this.random(n);
   }
+}
+
+function notFound(path: string): KbsStoreError {
+  return new KbsStoreError('RESOURCE_NOT_FOUND', `no secret or key is stored at ${path}`, { hint: 'list what exists with `kubetee secret list`' });
+}
+
+function versionNotFound(path: string, version: number): KbsStoreError {
+  return new KbsStoreError('VERSION_NOT_FOUND', `${path} has no version ${version}`, { hint: 'see the versions with `kubetee secret describe`' });
 }
 
 function destroyedError(path: string, version: number): KbsStoreError {

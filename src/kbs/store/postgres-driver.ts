@@ -60,8 +60,8 @@ export function openPostgresDriver(url: string, options: { max?: number; connect
       let broken = false;
       try {
         if (mode === 'write') {
-          await client.query('BEGIN');
-          await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);
+          // One round trip: a parameterless multi-statement simple query.
+          await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
         } else {
           await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         }

@@ -1,5 +1,6 @@
 import type {
   AuditRecord,
+  KbsReleaseReads,
   KbsSessionStore,
   KbsStore,
   KbsTx,
@@ -158,6 +159,36 @@ function makeSessionStore(driver: SqlDriver): KbsSessionStore {
     async countLive(nowMs) {
       const { rows } = await driver.single('SELECT COUNT(*) AS n FROM protocol_sessions WHERE expires_at_ms > ?', [nowMs]);
       return num(rows[0]?.['n'] ?? 0);
+    },
+  };
+}
+
+/** The release path's reads as single statements (see KbsReleaseReads). */
+function makeReleaseReads(driver: SqlDriver): KbsReleaseReads {
+  return {
+    async policy(path) {
+      const { rows } = await driver.single(
+        "SELECT path, document, updated_at, updated_by FROM policies WHERE path IN (?, 'default') ORDER BY CASE WHEN path = 'default' THEN 1 ELSE 0 END LIMIT 1",
+        [path],
+      );
+      return rows.length ? toPolicy(rows[0]!) : undefined;
+    },
+    async secretVersion(path, version) {
+      const { rows } = await driver.single(
+        `SELECT s.path, s.kind, s.description, s.created_at, s.updated_at, s.current_version,
+                v.version AS v_version, v.state AS v_state, v.created_at AS v_created_at, v.updated_at AS v_updated_at,
+                v.expires_at AS v_expires_at, v.value_bytes AS v_value_bytes, v.key_id AS v_key_id, v.wrapped_key AS v_wrapped_key, v.ciphertext AS v_ciphertext
+           FROM secrets s LEFT JOIN secret_versions v ON v.path = s.path AND v.version = ${version === undefined ? 's.current_version' : '?'}
+          WHERE s.path = ?`,
+        version === undefined ? [path] : [version, path],
+      );
+      if (rows.length === 0) return undefined;
+      const r = rows[0]!;
+      const secret = toSecret(r);
+      if (r['v_version'] === null || r['v_version'] === undefined) return { secret, version: undefined };
+      const v: SqlRow = { path: r['path'] };
+      for (const [k, value] of Object.entries(r)) if (k.startsWith('v_')) v[k.slice(2)] = value;
+      return { secret, version: toVersion(v) };
     },
   };
 }
@@ -400,11 +431,13 @@ export class SqlKbsStore implements KbsStore {
   readonly dialect: 'sqlite' | 'postgres';
   readonly location: string;
   readonly sessions: KbsSessionStore;
+  readonly releaseReads: KbsReleaseReads;
 
   constructor(private readonly driver: SqlDriver) {
     this.dialect = driver.dialect;
     this.location = driver.location;
     this.sessions = makeSessionStore(driver);
+    this.releaseReads = makeReleaseReads(driver);
   }
 
   transaction<T>(mode: TxMode, fn: (tx: KbsTx) => Promise<T>): Promise<T> {

@@ -163,6 +163,13 @@ export interface KbsSessionStore {
   countLive(nowMs: number): Promise<number>;
 }
 
+export interface KbsReleaseReads {
+  /** The policy stored for `path`, else the one stored as `default`. */
+  policy(path: string): Promise<PolicyRecord | undefined>;
+  /** The secret and one of its versions (`version`, else the current one); `version` undefined when it does not exist. */
+  secretVersion(path: ResourcePath, version?: number): Promise<{ secret: SecretRecord; version: VersionRecord | undefined } | undefined>;
+}
+
 /** An ES256 key signing attestation tokens; the private key is envelope-encrypted like a secret value. */
 export interface TokenSigningKeyRecord {
   /** RFC 7638 JWK thumbprint of the public key (the token header's `kid`). */
@@ -243,6 +250,11 @@ export interface KbsStore {
   transaction<T>(mode: TxMode, fn: (tx: KbsTx) => Promise<T>): Promise<T>;
   /** Attestation sessions (single statements, not in `transaction`). */
   readonly sessions: KbsSessionStore;
+  /**
+   * The release path's two reads, each one statement (one round trip, one
+   * consistent snapshot) rather than a read transaction of several.
+   */
+  readonly releaseReads: KbsReleaseReads;
   /**
    * Best effort to erase deleted or overwritten bytes from disk after a
    * destroy: SQLite checkpoints and truncates its WAL (secure_delete has

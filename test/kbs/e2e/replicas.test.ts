@@ -40,8 +40,8 @@ function replicaSuite(dialect: 'sqlite' | 'postgres'): void {
       return `sqlite:${join(dir, 'kbs.db')}`;
     }
 
-    async function replica(db: string, masterKey: string): Promise<Broker> {
-      const b = await startBroker({ db, masterKey, platform });
+    async function replica(db: string, masterKey: string, server: { maxSessions?: number } = {}): Promise<Broker> {
+      const b = await startBroker({ db, masterKey, platform, server });
       brokers.add(b);
       return b;
     }
@@ -189,6 +189,21 @@ function replicaSuite(dialect: 'sqlite' | 'postgres'): void {
       a.advance(300_000 + 60_000 + 1000);
       const expired = await get(a.url, RESOURCE, undefined, { authorization: `Bearer ${old}` });
       assert.deepEqual([expired.status, expired.body['code']], [401, 'KBS_TOKEN_INVALID']);
+    });
+
+    test('the live-session bound is per replica: a full replica answers 503 KBS_BUSY, another still serves', async (t) => {
+      if (skip) return t.skip(skip);
+      const db = await newDb();
+      const masterKey = randomBytes(32).toString('base64');
+      const a = await replica(db, masterKey, { maxSessions: 2 });
+      const b = await replica(db, masterKey, { maxSessions: 2 });
+      await challenge(a);
+      await challenge(a);
+      const busy = await post(a.url, '/kbs/v0/auth', AUTH_BODY);
+      assert.deepEqual([busy.status, busy.body['code']], [503, 'KBS_BUSY']);
+      await challenge(b);
+      a.advance(5 * 60_000);
+      await challenge(a);
     });
 
     test('expired sessions are swept from the shared table by either replica', async (t) => {
