@@ -103,7 +103,7 @@ export function openSqliteDriver(path: string, options: { readonly?: boolean } =
           const st = prepare(sql);
           // NORMAL in WAL mode: the commit is atomic and ordered, written to the WAL but not fsynced;
           // the next FULL commit (any audited write) or checkpoint makes it durable.
-          if (relax) db.pragma('synchronous = NORMAL');
+          if (relax) prepare('PRAGMA synchronous = NORMAL').run();
           if (st.reader) {
             const rows = st.all(...params) as SqlRow[];
             return { rows, changes: rows.length };
@@ -112,7 +112,7 @@ export function openSqliteDriver(path: string, options: { readonly?: boolean } =
         } catch (err) {
           throw asStoreError(err, path);
         } finally {
-          if (relax) db.pragma('synchronous = FULL');
+          if (relax) prepare('PRAGMA synchronous = FULL').run();
         }
       });
     },
