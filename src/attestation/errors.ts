@@ -73,7 +73,7 @@ const HINTS: Partial<Record<AttestationErrorCode, string>> = {
   UNSUPPORTED_VERSION: 'only DCAP quote versions 3, 4 and 5 are supported',
   BAD_CERT_DATA: 'the quote must carry the PCK certificate chain (certification data type 5, or type 6 wrapping it)',
   UNSUPPORTED_CERT_DATA_TYPE: 'fetch the PCK certificate from PCCS and let the platform embed the full chain (type 5)',
-  UNTRUSTED_ROOT: 'the chain does not end at a trusted root; pass the right root with trustedRootCaDer (Intel SGX Root CA by default)',
+  UNTRUSTED_ROOT: 'the chain does not end at a trusted root (Intel SGX Root CA by default); trust another root with --trust-root FILE on the CLI or trustedRootCaDer in the API',
   CERT_EXPIRED: 'refresh the certificate or collateral, or check the verification time (--at)',
   CERT_NOT_YET_VALID: 'check the verification time (--at) and the system clock',
   CRL_EXPIRED: 'fetch fresh collateral (kubetee attest collateral) and verify again',

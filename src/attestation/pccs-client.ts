@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex } from '../common/hex.js';
@@ -83,12 +84,14 @@ interface HttpAnswer {
 export async function fetchCollateral(quote: Uint8Array, options: FetchCollateralOptions): Promise<QuoteCollateralV3Json> {
   const { rootCrlUrl, ...target } = collateralTargetOf(parseQuote(quote));
   const now = options.now ?? new Date();
-  const cacheFile = options.cacheDir ? join(options.cacheDir, `${target.tee}-${target.fmspc}-${target.ca}${options.update ? `-${options.update}` : ''}.json`) : undefined;
+  const base = normaliseBase(options.pccsUrl);
+  // Keyed by the service too: two services (or two simulated platforms) can share an FMSPC.
+  const service = createHash('sha256').update(base).digest('hex').slice(0, 12);
+  const cacheFile = options.cacheDir ? join(options.cacheDir, `${target.tee}-${target.fmspc}-${target.ca}${options.update ? `-${options.update}` : ''}-${service}.json`) : undefined;
   if (cacheFile) {
     const cached = readCached(cacheFile, now);
     if (cached) return cached;
   }
-  const base = normaliseBase(options.pccsUrl);
   const paths = collateralPaths(target, options.update);
   const get = (path: string): Promise<HttpAnswer> => httpGet(base + path, options.fetch ?? fetch, options.timeoutMs ?? 10_000);
   const fetchImpl = options.fetch ?? fetch;

@@ -167,3 +167,22 @@ test('rawJsonMember cuts the exact value text of a top-level member', () => {
   assert.equal(rawJsonMember(text, 'k'), undefined);
   assert.equal(rawJsonMember('[]', 'a'), undefined);
 });
+
+test('the cache keeps two services apart even when their platforms share an FMSPC', async () => {
+  const { SimulatedPlatform } = await import('../../src/sim/index.js');
+  const [a, b] = await Promise.all([SimulatedPlatform.create(), SimulatedPlatform.create()]);
+  assert.equal(a.fmspc, b.fmspc, 'the simulated platforms share the default FMSPC');
+  const [pcsA, pcsB] = await Promise.all([a.serve(), b.serve()]);
+  const cacheDir = mkdtempSync(join(tmpdir(), 'kubetee-pccs-two-'));
+  try {
+    for (const [platform, pcs] of [[a, pcsA], [b, pcsB]] as const) {
+      const collateral = await fetchCollateral(platform.quote(), { pccsUrl: pcs.url, cacheDir });
+      const result = new QuoteVerifier({ trustedRootCaDer: [platform.rootCaDer] }).verify(platform.quote(), collateral);
+      assert.equal(result.status, 'UpToDate');
+    }
+    assert.equal(readdirSync(cacheDir).length, 2);
+  } finally {
+    await Promise.all([pcsA.close(), pcsB.close()]);
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+});

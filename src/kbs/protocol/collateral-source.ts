@@ -1,8 +1,6 @@
-import 'reflect-metadata';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { X509Certificate } from '@peculiar/x509';
-import { parseCollateral, parsePckExtension, parseQuote, type QuoteCollateralV3Json } from '../../attestation/index.js';
+import { AttestationError, collateralTarget, fetchCollateral, parseCollateral, type QuoteCollateralV3Json } from '../../attestation/index.js';
 import { KbsProtocolError } from './errors.js';
 import { UsageError } from '../../common/errors.js';
 
@@ -18,8 +16,6 @@ export interface CollateralProvider {
   /** `refresh` asks a caching provider to fetch anew (after the cached collateral failed to verify). */
   candidatesFor(quote: Uint8Array, options?: { refresh?: boolean }): Promise<CollateralCandidates>;
 }
-
-const SGX_EXTENSION_OID = '1.2.840.113741.1.13.1';
 
 /** Fixed collateral (files given with --collateral, or a simulated platform's). */
 export function staticCollateral(list: QuoteCollateralV3Json[] | (() => QuoteCollateralV3Json[])): CollateralProvider {
@@ -57,22 +53,12 @@ export function loadCollateralPath(path: string): QuoteCollateralV3Json[] {
   });
 }
 
-/** FMSPC and PCK CA type of the platform that produced a quote, from its PCK leaf certificate. */
-export function pckIdentityOfQuote(quote: Uint8Array): { fmspc: string; ca: 'processor' | 'platform' } {
-  const parsed = parseQuote(quote);
-  const leafDer = parsed.qe.pckChainDer[0];
-  if (!leafDer) throw new KbsProtocolError('KBS_EVIDENCE_INVALID', 'the quote carries no PCK certificate', { hint: 'quotes must embed the PCK chain (certification data type 5)' });
-  const leaf = new X509Certificate(leafDer);
-  const ext = leaf.getExtension(SGX_EXTENSION_OID);
-  if (!ext) throw new KbsProtocolError('KBS_EVIDENCE_INVALID', 'the PCK certificate has no SGX extension', { hint: 'is this an Intel DCAP quote?' });
-  const pck = parsePckExtension(new Uint8Array(ext.value));
-  // Intel names the issuing CA "... PCK Platform CA" or "... PCK Processor CA" in its CN.
-  const issuerCn = /(?:^|,\s*)CN=([^,]+)/.exec(leaf.issuer)?.[1] ?? '';
-  return { fmspc: pck.fmspc.toLowerCase(), ca: /platform/i.test(issuerCn) ? 'platform' : 'processor' };
-}
-
 export interface PccsOptions {
-  /** Base URL of a PCCS or PCS v4 (e.g. https://pccs.example:8081 or http://127.0.0.1:8081). */
+  /**
+   * Base URL of an Intel PCS v4 or a PCCS, with or without the
+   * `/sgx/certification/v4` suffix (e.g. https://api.trustedservices.intel.com,
+   * https://pccs.example:8081/sgx/certification/v4/).
+   */
   url: string;
   fetch?: typeof fetch;
   now: () => number;
@@ -81,61 +67,39 @@ export interface PccsOptions {
   timeoutMs?: number;
 }
 
-/** Collateral fetched from a PCCS (Intel PCS v4 paths), cached per FMSPC and CA. */
+/**
+ * Collateral fetched from a PCS/PCCS with the attestation component's client
+ * (SGX and TDX paths, the Root CA CRL from the root's distribution point where
+ * Intel's PCS does not serve it), cached in memory per TEE, FMSPC and CA.
+ */
 export function pccsCollateral(options: PccsOptions): CollateralProvider {
-  const doFetch = options.fetch ?? fetch;
   const cacheMs = options.cacheMs ?? 10 * 60_000;
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const base = options.url.replace(/\/+$/, '');
   const cache = new Map<string, { at: number; value: QuoteCollateralV3Json }>();
-
-  async function get(path: string): Promise<Response> {
-    let res: Response;
-    try {
-      res = await doFetch(`${base}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
-    } catch (err) {
-      throw new KbsProtocolError('KBS_COLLATERAL_UNAVAILABLE', `the PCCS at ${base} is unreachable (${(err as Error).message})`, {
-        cause: err,
-        hint: 'check --pccs, or run offline with --collateral FILE|DIR',
-      });
-    }
-    if (!res.ok) {
-      throw new KbsProtocolError('KBS_COLLATERAL_UNAVAILABLE', `the PCCS answered ${res.status} for ${path.split('?')[0]}`, {
-        hint: 'check that the PCCS has collateral for this platform (FMSPC), or use --collateral',
-      });
-    }
-    return res;
-  }
-  const header = (res: Response, name: string): string => decodeURIComponent(res.headers.get(name) ?? '');
-
   return {
     async candidatesFor(quote, candidateOptions = {}) {
-      const { fmspc, ca } = pckIdentityOfQuote(quote);
-      const key = `${fmspc}/${ca}`;
-      const hit = cache.get(key);
-      if (hit && !candidateOptions.refresh && options.now() - hit.at < cacheMs) return [hit.value];
-      const [tcb, qe, crl, root] = await Promise.all([
-        get(`/sgx/certification/v4/tcb?fmspc=${fmspc}`),
-        get('/sgx/certification/v4/qe/identity'),
-        get(`/sgx/certification/v4/pckcrl?ca=${ca}&encoding=der`),
-        get('/sgx/certification/v4/rootcacrl'),
-      ]);
-      const tcbText = await tcb.text();
-      const qeText = await qe.text();
-      const value: QuoteCollateralV3Json = {
-        pck_crl_issuer_chain: header(crl, 'SGX-PCK-CRL-Issuer-Chain'),
-        root_ca_crl: (await root.text()).trim(),
-        pck_crl: Buffer.from(await crl.arrayBuffer()).toString('hex'),
-        tcb_info_issuer_chain: header(tcb, 'TCB-Info-Issuer-Chain') || header(tcb, 'SGX-TCB-Info-Issuer-Chain'),
-        tcb_info: signedBody(tcbText, 'tcbInfo'),
-        tcb_info_signature: signatureOf(tcbText),
-        qe_identity_issuer_chain: header(qe, 'SGX-Enclave-Identity-Issuer-Chain'),
-        qe_identity: signedBody(qeText, 'enclaveIdentity'),
-        qe_identity_signature: signatureOf(qeText),
-      };
-      if (cache.size > 64) cache.clear();
-      cache.set(key, { at: options.now(), value });
-      return [value];
+      try {
+        const { tee, fmspc, ca } = collateralTarget(quote);
+        const key = `${tee}/${fmspc}/${ca}`;
+        const hit = cache.get(key);
+        if (hit && !candidateOptions.refresh && options.now() - hit.at < cacheMs) return [hit.value];
+        const value = await fetchCollateral(quote, {
+          pccsUrl: options.url,
+          now: new Date(options.now()),
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+          ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        });
+        if (cache.size > 64) cache.clear();
+        cache.set(key, { at: options.now(), value });
+        return [value];
+      } catch (err) {
+        if (err instanceof AttestationError && (err.code === 'COLLATERAL_UNREACHABLE' || err.code === 'COLLATERAL_BAD_RESPONSE')) {
+          throw new KbsProtocolError('KBS_COLLATERAL_UNAVAILABLE', `no collateral from the PCCS: ${err.message}`, {
+            cause: err,
+            hint: 'check --pccs (a PCS v4 or PCCS base URL) and that it has collateral for this platform (FMSPC), or run offline with --collateral FILE|DIR',
+          });
+        }
+        throw err;
+      }
     },
   };
 }
@@ -157,24 +121,4 @@ export function combinedCollateral(providers: CollateralProvider[]): CollateralP
       return out;
     },
   };
-}
-
-/**
- * The exact signed text of `{"tcbInfo": {...}, "signature": "..."}`: the
- * signature covers the bytes of the inner object, so cut them out rather than
- * re-serialise (same rule as the fixtures' assembly).
- */
-function signedBody(text: string, member: string): string {
-  const start = text.indexOf(`"${member}"`);
-  const sig = text.lastIndexOf('"signature"');
-  if (start < 0 || sig < 0) throw new KbsProtocolError('KBS_COLLATERAL_UNAVAILABLE', `the PCCS reply has no ${member}`, { hint: 'is --pccs a PCCS/PCS v4 endpoint?' });
-  const open = text.indexOf('{', start);
-  const close = text.lastIndexOf('}', sig);
-  return text.slice(open, close + 1).replace(/,\s*$/, '');
-}
-
-function signatureOf(text: string): string {
-  const m = /"signature"\s*:\s*"([0-9a-fA-F]+)"/.exec(text);
-  if (!m) throw new KbsProtocolError('KBS_COLLATERAL_UNAVAILABLE', 'the PCCS reply has no signature', { hint: 'is --pccs a PCCS/PCS v4 endpoint?' });
-  return m[1]!;
 }

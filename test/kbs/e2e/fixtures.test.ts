@@ -106,19 +106,33 @@ test('the real debug-enclave quote (Fortanix, 2020): its DEBUG flag is refused b
   assert.equal(d.allowed ? 'allowed' : d.rule, 'no-debug');
 });
 
-test('collateral from a PCCS over real HTTP (the simulated PCS): release works with --pccs', async () => {
+for (const suffix of ['', '/', '/sgx/certification/v4/']) {
+  test(`collateral from a PCCS over real HTTP (the simulated PCS): release works with --pccs URL${suffix}`, async () => {
+    const { SimulatedPlatform } = await import('../../../src/sim/index.js');
+    const platform = await SimulatedPlatform.create();
+    const pcs = await platform.serve();
+    const broker = await startBroker({ platform, collateral: pccsCollateral({ url: `${pcs.url}${suffix}`, now: () => Date.now() }) });
+    try {
+      await broker.data.service.create('token:test', { path: 'default/key/pccs', value: Buffer.from('via pccs') });
+      const c = new KbsClient({ url: broker.url, evidence: simEvidence(platform, { mrenclave: '12'.repeat(32) }) });
+      assert.equal(Buffer.from(await c.getResource('default/key/pccs')).toString(), 'via pccs');
+    } finally {
+      await broker.close();
+      await pcs.close();
+    }
+  });
+}
+
+test('an unreachable PCCS is KBS_COLLATERAL_UNAVAILABLE with a hint, never a crash', async () => {
   const { SimulatedPlatform } = await import('../../../src/sim/index.js');
   const platform = await SimulatedPlatform.create();
-  const pcs = await platform.serve();
-  const broker = await startBroker({ platform, collateral: pccsCollateral({ url: pcs.url, now: () => Date.now() }) });
-  try {
-    await broker.data.service.create('token:test', { path: 'default/key/pccs', value: Buffer.from('via pccs') });
-    const c = new KbsClient({ url: broker.url, evidence: simEvidence(platform, { mrenclave: '12'.repeat(32) }) });
-    assert.equal(Buffer.from(await c.getResource('default/key/pccs')).toString(), 'via pccs');
-  } finally {
-    await broker.close();
-    await pcs.close();
-  }
+  const provider = pccsCollateral({ url: 'http://127.0.0.1:9', now: () => Date.now(), timeoutMs: 2000 });
+  await assert.rejects(provider.candidatesFor(platform.quote()), (err: unknown) => {
+    assert.equal((err as { code?: string }).code, 'KBS_COLLATERAL_UNAVAILABLE');
+    assert.match((err as Error).message, /127\.0\.0\.1:9/);
+    assert.match((err as { hint?: string }).hint ?? '', /--pccs/);
+    return true;
+  });
 });
 
 test('stale cached collateral is fetched anew once before a quote is refused', async () => {
