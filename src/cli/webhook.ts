@@ -159,7 +159,7 @@ export function registerWebhookCommands(program: Command): void {
     });
   policy
     .command('explain')
-    .description('show what the webhook would do to a pod, rule by rule, and why')
+    .description('show what the webhook would do to a pod, rule by rule, and why (exit 1 when it would be denied)')
     .argument('<pod.yaml>', 'a Pod (or Deployment/StatefulSet/DaemonSet/ReplicaSet/Job/CronJob) manifest')
     .option('--namespace-labels <k=v,...>', `labels of the pod's namespace, e.g. ${TRUST_LABEL}=confidential`, parseLabels, {})
     .option('--namespace <name>', "the pod's namespace (default: from the manifest, else \"default\")")
@@ -184,5 +184,7 @@ export function registerWebhookCommands(program: Command): void {
       } else {
         process.stdout.write(formatExplanation(e));
       }
+      // Like `kbs policy test`: scripts and CI can gate on the verdict (2 stays usage errors).
+      if (!e.admitted) process.exitCode = 1;
     });
 }

@@ -104,12 +104,16 @@ test('kubetee policy check: OK summary on a good file; every problem and exit 2 
 test('kubetee policy explain: a workload manifest, rule by rule, as JSON', () => {
   const deployment = write('deploy.yaml', `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    spec:\n      hostNetwork: true\n      containers: [{name: web, image: nginx}]\n`);
   const d = runCli(['policy', 'explain', deployment, '--namespace-labels', 'kubetee.io/trust=sandboxed,team=ml', '--output', 'json']);
-  assert.equal(d.status, 0, d.stderr);
+  assert.equal(d.status, 1, 'a denied pod exits 1');
   const out = JSON.parse(d.stdout) as { admitted: boolean; trust: { level: string }; validate: { ruleId: string; status: string }[]; patch: unknown[] };
   assert.equal(out.admitted, false);
   assert.equal(out.trust.level, 'sandboxed');
   assert.deepEqual(out.patch, [{ op: 'add', path: '/spec/runtimeClassName', value: 'runv' }]);
   assert.deepEqual(out.validate.filter((v) => v.status === 'deny').map((v) => v.ruleId), ['sandboxed.no-host-namespaces']);
+  const fine = write('fine.yaml', `apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: web, image: nginx}]\n`);
+  const admitted = runCli(['policy', 'explain', fine, '--namespace-labels', 'kubetee.io/trust=sandboxed']);
+  assert.equal(admitted.status, 0, admitted.stderr);
+  assert.match(admitted.stdout, /ADMITTED/);
 });
 
 test('explain text: trust level, each rule, the patch and the verdict', () => {
