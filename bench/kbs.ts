@@ -3,7 +3,9 @@
 //  1. Full attested releases (auth + attest + resource, simulated SGX quotes)
 //     over loopback HTTP with the SQLite store and with PostgreSQL: releases/s,
 //     p50/p99 latency; reference: bare quote verification (QuoteVerifier.verify)
-//     on the same kind of quote, so the ratio is the protocol's overhead.
+//     on the same kind of quote, so the ratio is the protocol's overhead. Then
+//     the shared protocol state's own cost per release (sessions in the store),
+//     beside one audit append.
 //  2. Seal/unseal throughput (GB/s) in memory and file to file; reference:
 //     node's raw AES-256-GCM and `openssl speed -evp aes-256-gcm`.
 import { randomBytes } from 'node:crypto';
@@ -69,6 +71,45 @@ async function releases(platform: SimulatedPlatform, db: string, label: string):
     return rate;
   } finally {
     await server.close();
+    await data.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The protocol state's share of one release, measured on the store alone:
+ * /auth's INSERT, /attest's claim (UPDATE ... RETURNING) and attested UPDATE,
+ * and the SELECT another replica does on /resource (4 statements, one round
+ * trip each). Reference: one durable audit append (what every release
+ * already paid before sessions moved to the store).
+ */
+async function sessionCost(db: string, label: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'kubetee-bench-kbs-sessions-'));
+  const data = await openKbsData({ db, env: { KUBETEE_KBS_MASTER_KEY: randomBytes(32).toString('base64') }, adminTokenFile: join(dir, 'admin.token') });
+  try {
+    const s = data.store.sessions;
+    const n = 400;
+    const now = Date.now();
+    const ids = Array.from({ length: n }, () => randomBytes(32).toString('hex'));
+    const run = async (): Promise<number> => {
+      const t0 = performance.now();
+      for (const id of ids) {
+        await s.insert({ idHash: id, tee: 'sgx', nonce: 'n'.repeat(44), expiresAtMs: now + 300_000 });
+        await s.claim(id, now);
+        await s.transition(id, ['attesting'], 'attested', 'x'.repeat(1500));
+        await s.get(id);
+      }
+      const ms = (performance.now() - t0) / n;
+      for (const id of ids) await s.delete(id);
+      return ms;
+    };
+    await run();
+    const perRelease = Math.min(await run(), await run());
+    const t0 = performance.now();
+    for (let i = 0; i < n / 4; i++) await data.service.appendAudit({ actor: 'bench', action: 'resource.release', resource: 'bench/key/model', outcome: 'success', reason: '' });
+    const audit = (performance.now() - t0) / (n / 4);
+    console.log(`  ${label.padEnd(10)} sessions in the store: ${(perRelease * 1000).toFixed(0)} µs per release (insert + claim + attested + read); reference: one audit append ${(audit * 1000).toFixed(0)} µs`);
+  } finally {
     await data.close();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -193,6 +234,7 @@ const quoting = quoteRate(platform);
 console.log(`  reference  ${verify.toFixed(0).padStart(6)} quote verifications/s (QuoteVerifier.verify alone, warm caches); simulated quoting ${quoting.toFixed(0)}/s`);
 const dir = mkdtempSync(join(tmpdir(), 'kubetee-bench-sqlite-'));
 const sqliteRate = await releases(platform, `sqlite:${join(dir, 'kbs.db')}`, 'SQLite');
+await sessionCost(`sqlite:${join(dir, 'sessions.db')}`, 'SQLite');
 rmSync(dir, { recursive: true, force: true });
 console.log(`             SQLite releases/s = ${(sqliteRate / verify).toFixed(2)}x bare verification`);
 const pg = await startTestPostgres();
@@ -201,6 +243,7 @@ if ('skip' in pg) {
 } else {
   try {
     const pgRate = await releases(platform, await pg.createDatabase(), 'PostgreSQL');
+    await sessionCost(await pg.createDatabase(), 'PostgreSQL');
     console.log(`             PostgreSQL releases/s = ${(pgRate / verify).toFixed(2)}x bare verification, ${(pgRate / sqliteRate).toFixed(2)}x SQLite`);
   } finally {
     await pg.stop();
