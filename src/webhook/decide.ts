@@ -1,6 +1,6 @@
 import type { ResourceProfile, TrustLevel } from '../common/labels.js';
 import { describeError } from '../common/errors.js';
-import { diffJson, type JsonPatchOp } from './json-patch.js';
+import { cloneJson, diffJson, type JsonPatchOp } from './json-patch.js';
 import { checkPodShape, podDisplayName, type Pod } from './pod.js';
 import type { AdmissionPolicy } from './policy/schema.js';
 import { readQuoteSetup } from './quote-setup.js';
@@ -60,7 +60,7 @@ export function decide(phase: RulePhase, input: AdmissionInput): Decision {
   const original = shape.pod;
   const trust = resolveTrust(input.namespaceTrust, original.metadata?.annotations, input.policy);
   const podName = podDisplayName(original, input.namespace);
-  const draft: Pod = phase === 'mutate' ? structuredClone(original) : original;
+  const draft: Pod = phase === 'mutate' ? cloneJson(original) : original;
   const ctx: RuleContext = { policy: input.policy, profile: input.profile, trust, namespace: input.namespace, quote: readQuoteSetup(original) };
   const results: RuleResult[] = [];
   // An unknown namespace label leaves the level undecidable: mutate nothing, let validation deny.

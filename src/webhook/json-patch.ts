@@ -15,6 +15,8 @@ export type JsonPatchOp =
 
 /** RFC 6901: "~" → "~0", "/" → "~1" (annotation and resource keys contain "/"). */
 export function escapePointerToken(token: string): string {
+  // Most keys need no escaping; skip the two regex passes for them.
+  if (!token.includes('~') && !token.includes('/')) return token;
   return token.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
@@ -46,38 +48,93 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
  */
 export function diffJson(before: unknown, after: unknown, path = ''): JsonPatchOp[] {
   const ops: JsonPatchOp[] = [];
-  diffInto(before, after, path, ops);
+  diffInto(before, after, { base: path, tokens: [] }, ops);
   return ops;
 }
 
+/** The pointer of the value being compared, kept as unescaped tokens: built only for an op. */
+interface PointerStack {
+  readonly base: string;
+  readonly tokens: string[];
+}
+
+function pointer(at: PointerStack, last?: string): string {
+  let p = at.base;
+  for (const t of at.tokens) p += `/${escapePointerToken(t)}`;
+  return last === undefined ? p : `${p}/${escapePointerToken(last)}`;
+}
+
 // Recurses without a separate equality pass per level (that made the diff
-// quadratic in depth); equal subtrees simply emit nothing.
-function diffInto(before: unknown, after: unknown, path: string, ops: JsonPatchOp[]): void {
+// quadratic in depth); equal subtrees simply emit nothing. Most of a pod is
+// unchanged, so no pointer string is built until an op needs one.
+function diffInto(before: unknown, after: unknown, at: PointerStack, ops: JsonPatchOp[]): void {
   if (before === after) return;
   if (isObject(before) && isObject(after)) {
-    for (const key of Object.keys(before)) {
-      if (before[key] === undefined) continue;
-      if (!Object.hasOwn(after, key) || after[key] === undefined) ops.push({ op: 'remove', path: `${path}/${escapePointerToken(key)}` });
+    // for…in with own-key checks visits the same keys in the same order as Object.keys
+    // without allocating a key array per object (most of the garbage of a diff).
+    for (const key in before) {
+      if (!Object.hasOwn(before, key) || before[key] === undefined) continue;
+      if (!Object.hasOwn(after, key) || after[key] === undefined) ops.push({ op: 'remove', path: pointer(at, key) });
     }
-    for (const key of Object.keys(after)) {
+    for (const key in after) {
+      if (!Object.hasOwn(after, key)) continue;
       const v = after[key];
       if (v === undefined) continue;
-      const p = `${path}/${escapePointerToken(key)}`;
-      if (!Object.hasOwn(before, key) || before[key] === undefined) ops.push({ op: 'add', path: p, value: v });
-      else diffInto(before[key], v, p, ops);
+      if (!Object.hasOwn(before, key) || before[key] === undefined) ops.push({ op: 'add', path: pointer(at, key), value: v });
+      else if (before[key] !== v) {
+        at.tokens.push(key);
+        diffInto(before[key], v, at, ops);
+        at.tokens.pop();
+      }
     }
     return;
   }
   if (Array.isArray(before) && Array.isArray(after)) {
     if (after.length >= before.length) {
-      before.forEach((item, i) => diffInto(item, after[i], `${path}/${i}`, ops));
-      for (let i = before.length; i < after.length; i++) ops.push({ op: 'add', path: `${path}/${i}`, value: after[i] as JsonValue });
+      for (let i = 0; i < before.length; i++) {
+        if (before[i] === after[i]) continue;
+        at.tokens.push(String(i));
+        diffInto(before[i], after[i], at, ops);
+        at.tokens.pop();
+      }
+      for (let i = before.length; i < after.length; i++) ops.push({ op: 'add', path: pointer(at, String(i)), value: after[i] as JsonValue });
       return;
     }
-    if (!jsonEqual(before, after)) ops.push({ op: 'replace', path, value: after as JsonValue });
+    if (!jsonEqual(before, after)) ops.push({ op: 'replace', path: pointer(at), value: after as JsonValue });
     return;
   }
-  if (!jsonEqual(before, after)) ops.push({ op: 'replace', path, value: after as JsonValue });
+  if (!jsonEqual(before, after)) ops.push({ op: 'replace', path: pointer(at), value: after as JsonValue });
+}
+
+/**
+ * Deep copy of a JSON document (what a parsed request body or manifest is):
+ * plain objects, arrays and primitives are copied directly, which is several
+ * times cheaper than structuredClone on a pod; anything else (a Date, a Map, a
+ * class instance) is handed to structuredClone, so the result is never shared
+ * with the input.
+ */
+export function cloneJson<T>(value: T): T {
+  return cloneValue(value) as T;
+}
+
+function cloneValue(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = cloneValue(value[i]);
+    return out;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return structuredClone(value);
+  const out: Record<string, unknown> = {};
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const v = (value as Record<string, unknown>)[key];
+    // __proto__ as an own key (JSON.parse makes one) must stay a plain property.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: cloneValue(v), enumerable: true, writable: true, configurable: true });
+    else out[key] = cloneValue(v);
+  }
+  return out;
 }
 
 export class JsonPatchError extends Error {}

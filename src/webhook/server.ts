@@ -7,7 +7,7 @@ import { VERSION } from '../common/version.js';
 import { WebhookError } from './errors.js';
 import { createAdmissionHandler, type AdmissionHandler } from './handler.js';
 import type { AdmissionPolicy } from './policy/schema.js';
-import { admissionClientFromKubeconfig, publishCaBundle, type PublishResult } from './publish-ca-bundle.js';
+import type { PublishResult } from './publish-ca-bundle.js';
 import type { TlsSource } from './tls/tls-source.js';
 import { WEBHOOK_CONFIGURATION_NAME } from './webhook-configurations.js';
 import type { DecisionLog } from './decision-log.js';
@@ -65,6 +65,9 @@ export interface WebhookServer {
  */
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
   const logger = options.logger ?? silentLogger();
+  // The Kubernetes client is loaded only to publish the CA bundle: it is ~27 MB of heap
+  // that every major GC would otherwise mark while the webhook admits pods.
+  const publisher = options.kubeconfig ? await import('./publish-ca-bundle.js') : undefined;
   const handler = createAdmissionHandler({ policy: options.policy, profile: options.profile, logger, ...(options.decisionLog ? { decisionLog: options.decisionLog } : {}) });
   const initial = options.tls.material();
   // No fastify logger: per-request lines would dominate at admission rates; the
@@ -112,15 +115,15 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
   const url = `https://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
 
-  const api = options.kubeconfig ? admissionClientFromKubeconfig(options.kubeconfig) : undefined;
+  const api = publisher && options.kubeconfig ? publisher.admissionClientFromKubeconfig(options.kubeconfig) : undefined;
   const configurationName = options.configurationName ?? WEBHOOK_CONFIGURATION_NAME;
   let retryTimer: NodeJS.Timeout | undefined;
   async function publish(): Promise<void> {
     const bundle = options.tls.material().caBundlePem;
-    if (!api || !bundle || closing) return;
+    if (!api || !publisher || !bundle || closing) return;
     clearTimeout(retryTimer);
     try {
-      published = await publishCaBundle(api, configurationName, bundle);
+      published = await publisher.publishCaBundle(api, configurationName, bundle);
       logger.info({ ...published }, 'caBundle published');
       if (published.missing.length) retryTimer = setTimeout(() => void publish(), options.publishRetryMs ?? 10_000).unref();
     } catch (err) {
