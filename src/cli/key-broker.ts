@@ -206,21 +206,6 @@ function adminConnection(opts: ConnOptions): { url: string; token: string } {
   return { url, token: readTokenFile(file) };
 }
 
-/** PUT /admin/v1/policies/<path>: the store half's admin API (its client has no setter yet). */
-async function putPolicy(conn: { url: string; token: string }, path: string, document: string): Promise<void> {
-  const target = `${conn.url.replace(/\/+$/, '')}/admin/v1/policies/${path === 'default' ? 'default' : path.split('/').map(encodeURIComponent).join('/')}`;
-  let res: Response;
-  try {
-    res = await fetch(target, { method: 'PUT', headers: { authorization: `Bearer ${conn.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ policy: document }), signal: AbortSignal.timeout(30_000) });
-  } catch (err) {
-    throw new KubeteeError('KBS_UNREACHABLE', `cannot reach the key broker at ${conn.url}`, { cause: err, hint: 'check --kbs and that `kubetee kbs serve` is running' });
-  }
-  if (!res.ok) {
-    const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string; hint?: string } };
-    throw new KubeteeError(body.error?.code ?? 'KBS_REQUEST_FAILED', body.error?.message ?? `the key broker answered ${res.status}`, body.error?.hint ? { hint: body.error.hint } : {});
-  }
-}
-
 function registerPolicy(kbs: Command): void {
   const policy = kbs.command('policy').description('key-release policies (CEL over verified attestation claims)');
   policy
@@ -233,7 +218,9 @@ function registerPolicy(kbs: Command): void {
       const document = readText(opts.file, 'the policy');
       // Refuse a bad document here, with the line that is wrong, before it reaches the broker.
       const compiled = (await policyEngine()).compilePolicy(document, opts.file);
-      await putPolicy(adminConnection(opts), path, document);
+      const conn = adminConnection(opts);
+      const { AdminClient } = await adminClient();
+      await new AdminClient({ baseUrl: conn.url, token: conn.token }).setPolicy(path, document);
       process.stdout.write(`policy for ${path} stored (${compiled.rules.length} rules including the baseline)\n`);
     });
   policy
@@ -394,7 +381,7 @@ function registerSeal(program: Command): void {
         inPath: opts.in,
         outPath: opts.out,
         resourcePath: opts.resource,
-        store: { put: (path, value, o) => admin.put(path, value, o ?? {}), setPolicy: (path, doc) => putPolicy(conn, path, doc) },
+        store: { put: (path, value, o) => admin.put(path, value, o ?? {}), setPolicy: async (path, doc) => void (await admin.setPolicy(path, doc)) },
         ...(policy !== undefined ? { policy } : {}),
         ...(report ? { onProgress: report } : {}),
       });

@@ -206,7 +206,15 @@ export async function createKbsServer(options: KbsServerOptions): Promise<KbsSer
   app.get('/readyz', async (_req, reply) => {
     try {
       const schema = await options.service.store.schemaVersion();
-      return { status: 'ready', store: options.service.store.dialect, schema, simulatedRootTrusted: options.trustsSimulatedRoot === true };
+      const seen = parts.metrics.lastCollateral;
+      return {
+        status: 'ready',
+        store: options.service.store.dialect,
+        schema,
+        simulatedRootTrusted: options.trustsSimulatedRoot === true,
+        // Known once a quote has verified; doctor warns before it expires.
+        ...(seen ? { collateral: { expiresAt: seen.expiresAt.toISOString(), observedAt: seen.observedAt.toISOString() } } : {}),
+      };
     } catch (err) {
       return reply.code(503).send({ status: 'not ready', reason: `store unavailable: ${(err as Error).message}` });
     }

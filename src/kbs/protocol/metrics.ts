@@ -8,6 +8,9 @@ export class KbsMetrics {
   readonly attestations: Counter<'tee'>;
   readonly verifySeconds: Histogram;
   readonly sessions: Gauge;
+  readonly collateralExpiry: Gauge;
+  /** Earliest collateral expiry of the latest successful verification, and when it was seen (for /readyz and doctor). */
+  lastCollateral: { expiresAt: Date; observedAt: Date } | undefined;
 
   constructor(options: { registry?: Registry; defaultMetrics?: boolean; sessionCount?: () => number } = {}) {
     this.registry = options.registry ?? new Registry();
@@ -35,5 +38,19 @@ export class KbsMetrics {
         if (count) this.set(count());
       },
     });
+    this.collateralExpiry = new Gauge({
+      name: 'kbs_collateral_expiry_timestamp_seconds',
+      help: 'When the collateral used by the latest successful verification expires (earliest nextUpdate/notAfter); alert well before it',
+      registers: [this.registry],
+    });
+  }
+
+  /** Records the collateral expiry of a successful verification. */
+  noteCollateral(expiresAt: Date | string | undefined, observedAt: Date): void {
+    if (expiresAt === undefined) return;
+    const at = expiresAt instanceof Date ? expiresAt : new Date(expiresAt);
+    if (Number.isNaN(at.getTime())) return;
+    this.lastCollateral = { expiresAt: at, observedAt };
+    this.collateralExpiry.set(at.getTime() / 1000);
   }
 }

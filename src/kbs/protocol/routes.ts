@@ -99,6 +99,7 @@ export async function kbsProtocolRoutes(app: FastifyInstance, o: KbsProtocolRout
       const now = o.clock();
       const evidence = await verifyEvidence(parsed.data, session.tee, session.nonce, now, o.evidence);
       o.metrics.verifySeconds.observe(evidence.verifyMs / 1000);
+      o.metrics.noteCollateral(evidence.claims.collateralExpiresAt, now);
       const token = await o.tokens.issue(evidence.claims, evidence.teePubKey, evidence.runtimeData);
       await o.sessions.markAttested(session, { claims: evidence.claims, teePubKey: evidence.teePubKey, token });
       o.metrics.attestations.inc({ tee: evidence.claims.tee });

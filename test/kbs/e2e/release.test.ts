@@ -205,8 +205,13 @@ function brokerSuite(dialect: 'sqlite' | 'postgres'): void {
       assert.ok(releases.some((r) => r.outcome === 'denied' && /no-debug/.test(r.reason)));
       assert.equal(JSON.stringify(records).includes('model-key-v1'), false);
       assert.equal((await verifyAuditChain(broker.data.store)).ok, true);
-      const ready = await (await fetch(`${broker.url}/readyz`)).json();
-      assert.equal((ready as { store: string }).store, dialect);
+      const ready = (await (await fetch(`${broker.url}/readyz`)).json()) as { store: string; collateral?: { expiresAt: string } };
+      assert.equal(ready.store, dialect);
+      // The collateral expiry of the latest verification, which doctor warns about, on /readyz and as a gauge.
+      const expiresAt = new Date(ready.collateral?.expiresAt ?? 'missing');
+      assert.ok(expiresAt.getTime() > Date.now(), `collateral expiry on /readyz: ${JSON.stringify(ready.collateral)}`);
+      const gauge = /^kbs_collateral_expiry_timestamp_seconds (\S+)$/m.exec(text);
+      assert.equal(Number(gauge?.[1]), expiresAt.getTime() / 1000);
     });
   });
 }
