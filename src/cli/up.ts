@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { createLogger } from '../common/log.js';
 import { parsePort } from './options.js';
-import { startLocalStack } from '../up/local-stack.js';
 import { waitForShutdownSignal } from '../common/signals.js';
 
 interface UpOptions {
@@ -22,6 +21,7 @@ export function registerUp(program: Command): void {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
     .action(async (opts: UpOptions) => {
       const logger = createLogger({ level: opts.logLevel, name: 'kubetee-up' });
+      const { startLocalStack } = await import('../up/local-stack.js');
       const plane = await startLocalStack({
         host: opts.host,
         port: opts.port,

@@ -21,7 +21,7 @@ export const AESM_QCNL_KEY = 'sgx_default_qcnl.conf';
 export const KBS_PVC = 'kubetee-kbs-data';
 export const KBS_MASTER_KEY_SECRET = 'kubetee-kbs-master-key';
 /** Name of both webhook configurations (the webhook component's default). */
-export { WEBHOOK_CONFIGURATION_NAME as WEBHOOK_CONFIGURATION } from '../webhook/index.js';
+export { WEBHOOK_CONFIGURATION_NAME as WEBHOOK_CONFIGURATION } from '../webhook/webhook-configurations.js';
 
 /** Label on objects that hold broker secrets; uninstall keeps them unless asked. */
 export const BROKER_DATA_LABEL = 'kubetee.io/broker-data';

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
-import { POLICY_API_VERSION, POLICY_KIND, validatePolicy, type AdmissionPolicy } from '../../webhook/index.js';
+import { POLICY_API_VERSION, POLICY_KIND, type AdmissionPolicy } from '../../webhook/policy/schema.js';
+import { validatePolicy } from '../../webhook/policy/load-policy.js';
 import type { Values } from '../values.js';
 import type { KubeObject } from '../objects.js';
 import { COMPONENTS, TRUST_POLICY_CONFIGMAP, commonLabels } from '../names.js';

@@ -1,4 +1,4 @@
-import { DEFAULT_EXCLUDED_NAMESPACES, buildWebhookConfigurations } from '../../webhook/index.js';
+import { DEFAULT_EXCLUDED_NAMESPACES, buildWebhookConfigurations } from '../../webhook/webhook-configurations.js';
 import type { Values } from '../values.js';
 import type { KubeObject } from '../objects.js';
 import { trustPolicyFor } from './trust-policy.js';
