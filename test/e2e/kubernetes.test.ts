@@ -6,7 +6,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -22,22 +21,13 @@ import { INSTALLED_KINDS } from '../../src/deploy/uninstall.js';
 import { isClusterScoped } from '../../src/deploy/objects.js';
 import { PART_OF_SELECTOR, WEBHOOK_CONFIGURATION } from '../../src/deploy/names.js';
 import { SANDBOX_NODE_LABELS } from '../../src/deploy/manifests/runtime-classes.js';
+import { freePort } from '../helpers/net.js';
 
 const KUBECONFIG = process.env['KUBETEE_E2E_KUBECONFIG'];
 const STATE = process.env['KUBETEE_E2E_STATE'];
 const EPC = RESOURCES.alibaba.epc;
 const NS = 'kubetee-system';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

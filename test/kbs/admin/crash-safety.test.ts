@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { openKbsStore } from '../../../src/kbs/store/open-store.js';
 import { verifyAuditChain } from '../../../src/kbs/audit/append.js';
 import { startTestPostgres, type TestPostgres } from '../../helpers/postgres.js';
+import { waitForOutput } from '../../helpers/cli.js';
 
 const CLI = fileURLToPath(new URL('../../../src/cli/run.ts', import.meta.url));
 const WRITERS = 4;
@@ -44,24 +45,7 @@ async function startBroker(f: BrokerFiles): Promise<{ child: ChildProcess; url: 
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`broker did not start: ${out}`)), 30_000);
-    const onData = (c: Buffer): void => {
-      out += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`broker exited (${code}): ${out}`));
-    });
-  });
+  const url = /listening on (http:\/\/\S+)/.exec(await waitForOutput(child, /listening on http:\/\/\S+/, 30_000))![1]!;
   return { child, url };
 }
 

@@ -17,6 +17,7 @@ import { decodeProtectedHeader, flattenedDecrypt } from 'jose';
 import { SimulatedPlatform } from '../../../src/sim/index.js';
 import { startTestPostgres, type TestPostgres } from '../../helpers/postgres.js';
 import { AUTH_BODY, attestBody, bindingFor, get, post, teeKey } from './raw.js';
+import { waitForOutput } from '../../helpers/cli.js';
 
 const CLI = fileURLToPath(new URL('../../../src/cli/run.ts', import.meta.url));
 const GOOD = { mrenclave: 'ab'.repeat(32), mrsigner: 'cd'.repeat(32), isvProdId: 1, isvSvn: 3 };
@@ -51,24 +52,7 @@ async function serve(db: string, name: string): Promise<Replica> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`broker did not start: ${out}`)), 60_000);
-    const onData = (c: Buffer): void => {
-      out += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`broker exited (${code}): ${out}`));
-    });
-  });
+  const url = /listening on (http:\/\/\S+)/.exec(await waitForOutput(child, /listening on http:\/\/\S+/, 60_000))![1]!;
   return { child, url, tokenFile };
 }
 
