@@ -319,10 +319,15 @@ export function registerKbsAdminCommands(program: Command): void {
 
   const mk = kbs.command('master-key').description('the master keyring that wraps every data key');
   withConn(mk.command('rewrap'))
-    .description('re-wrap all data keys under the active master key (after adding a new key in front of the keyring)')
+    .description('re-wrap all data keys and re-MAC policy and admin token rows under the active master key (after adding a new key in front of the keyring)')
     .action(async (opts: ConnOptions) => {
       const r = await client(opts).rewrap();
-      out(`re-wrapped ${r.rewrapped} data key(s) and ${r.tokenSigningKeys ?? 0} token signing key(s); all now under master key ${r.activeKeyId}`);
+      const macs = r.rowMacs ? `, re-MAC'd ${r.rowMacs.policies} policy and ${r.rowMacs.tokens} admin token row(s)` : '';
+      out(`re-wrapped ${r.rewrapped} data key(s) and ${r.tokenSigningKeys ?? 0} token signing key(s)${macs}; all now under master key ${r.activeKeyId}`);
+      if (r.rowMacs && r.rowMacs.tampered.length > 0) {
+        out(`warning: ${r.rowMacs.tampered.length} row(s) do not verify and were left as they are (still refused, KBS_ROW_TAMPERED): ${r.rowMacs.tampered.join(', ')}`);
+        out('review the audit trail, then set those policies again or revoke those tokens');
+      }
     });
 
   const sk = kbs.command('signing-key').description('the keys signing attestation tokens (shared by every replica)');

@@ -143,7 +143,7 @@ export class AdminClient {
   async deletePolicy(path: string): Promise<{ deleted: string }> {
     return this.call('DELETE', policyUrl(path));
   }
-  rewrap(batchSize?: number): Promise<{ rewrapped: number; tokenSigningKeys: number; activeKeyId: string }> {
+  rewrap(batchSize?: number): Promise<{ rewrapped: number; tokenSigningKeys: number; rowMacs?: { policies: number; tokens: number; tampered: string[] }; activeKeyId: string }> {
     return this.call('POST', '/master-key/rewrap', batchSize ? { batchSize } : {});
   }
   async listSigningKeys(): Promise<TokenSigningKeyInfo[]> {

@@ -3,6 +3,8 @@ import type { KbsStore, TokenRecord, TokenRole } from '../store/types.js';
 import { TOKEN_ROLES } from '../store/types.js';
 import { KbsStoreError } from '../store/errors.js';
 import { appendAudit } from '../audit/append.js';
+import type { Keyring } from '../crypto/keyring.js';
+import { RowMac } from '../crypto/row-mac.js';
 
 /** Bearer tokens look like `kbt_<43 base64url chars>` (256 random bits). */
 const TOKEN_PREFIX = 'kbt_';
@@ -23,10 +25,15 @@ export interface AdminPrincipal {
 }
 
 /** A token as listed: everything but the hash. */
-export type TokenInfo = Omit<TokenRecord, 'tokenHash'>;
+export type TokenInfo = Omit<TokenRecord, 'tokenHash' | 'mac'>;
 
 export interface TokenServiceOptions {
   store: KbsStore;
+  /**
+   * The master keyring (or a getter, for hot reloads): token rows are MAC'd
+   * under a key derived from it and refused when the MAC does not verify.
+   */
+  keyring: Keyring | (() => Keyring);
   clock?: () => Date;
   random?: (n: number) => Buffer;
 }
@@ -36,9 +43,11 @@ export class TokenService {
   private readonly store: KbsStore;
   private readonly clock: () => Date;
   private readonly random: (n: number) => Buffer;
+  private readonly rowMac: RowMac;
 
   constructor(options: TokenServiceOptions) {
     this.store = options.store;
+    this.rowMac = new RowMac(options.keyring);
     this.clock = options.clock ?? (() => new Date());
     this.random = options.random ?? ((n) => randomBytes(n));
   }
@@ -61,7 +70,7 @@ export class TokenService {
     return this.store.transaction('write', async (tx) => {
       const now = this.clock();
       const record: TokenRecord = { id, name, role, tokenHash: hashToken(token), createdAt: now.toISOString(), createdBy: actor, expiresAt, revokedAt: null };
-      await tx.insertToken(record);
+      await tx.insertToken({ ...record, mac: this.rowMac.token(record) });
       await appendAudit(tx, { actor, action: 'token.create', resource: `token:${id}`, outcome: 'success', reason: `role ${role}` }, now);
       return { token, info: toInfo(record) };
     });
@@ -78,6 +87,17 @@ export class TokenService {
     if (!TOKEN_SHAPE.test(token)) throw new KbsStoreError('TOKEN_INVALID', 'the admin token is malformed', { hint: 'check the token file; tokens look like kbt_…' });
     const record = await this.store.transaction('read', (tx) => tx.getTokenByHash(hashToken(token)));
     if (!record) throw new KbsStoreError('TOKEN_INVALID', 'the admin token is not known to this broker', { hint: 'ask an administrator for a token (`kubetee kbs token create`)' });
+    // Before the revoked and expiry checks: those fields are only meaningful once the row is authentic.
+    try {
+      this.rowMac.verifyToken(record);
+    } catch (err) {
+      await this.store
+        .transaction('write', (tx) =>
+          appendAudit(tx, { actor: 'system', action: 'row.tampered', resource: `token:${record.id}`, outcome: 'denied', reason: `KBS_ROW_TAMPERED: ${(err as Error).message}` }, this.clock()),
+        )
+        .catch(() => undefined);
+      throw err;
+    }
     if (record.revokedAt !== null) throw new KbsStoreError('TOKEN_REVOKED', `admin token ${record.id} was revoked at ${record.revokedAt}`);
     if (record.expiresAt !== null && this.clock().getTime() >= Date.parse(record.expiresAt)) {
       throw new KbsStoreError('TOKEN_EXPIRED', `admin token ${record.id} expired at ${record.expiresAt}`, { hint: 'create a new token' });
@@ -98,8 +118,16 @@ export class TokenService {
       const record = await tx.getToken(id);
       if (!record) throw new KbsStoreError('TOKEN_NOT_FOUND', `no admin token has id ${id}`, { hint: 'see `kubetee kbs token list`' });
       if (record.revokedAt === null) {
-        await tx.revokeToken(id, now.toISOString());
-        await appendAudit(tx, { actor, action: 'token.revoke', resource: `token:${id}`, outcome: 'success', reason: '' }, now);
+        // Revoking is always allowed, even a row that does not verify (it can only take access away); the audit record says so.
+        let reason = '';
+        try {
+          this.rowMac.verifyToken(record);
+        } catch {
+          reason = 'the row did not verify (KBS_ROW_TAMPERED); revoked anyway';
+        }
+        const revokedAt = now.toISOString();
+        await tx.revokeToken(id, revokedAt, this.rowMac.token({ ...record, revokedAt }));
+        await appendAudit(tx, { actor, action: 'token.revoke', resource: `token:${id}`, outcome: 'success', reason }, now);
       }
       return toInfo((await tx.getToken(id))!);
     });
@@ -119,7 +147,7 @@ export class TokenService {
       if ((await tx.countTokens()) > 0) return undefined;
       const now = this.clock();
       const record: TokenRecord = { id, name: 'bootstrap admin', role: 'admin', tokenHash: hashToken(token), createdAt: now.toISOString(), createdBy: 'system', expiresAt: null, revokedAt: null };
-      await tx.insertToken(record);
+      await tx.insertToken({ ...record, mac: this.rowMac.token(record) });
       await appendAudit(tx, { actor: 'system', action: 'token.create', resource: `token:${id}`, outcome: 'success', reason: 'bootstrap admin on first start' }, now);
       // Saved before the commit: if saving fails the token is never created, so nobody is locked out.
       if (persist) await persist(token);
@@ -139,6 +167,6 @@ export function parseRole(role: unknown): TokenRole {
 }
 
 function toInfo(r: TokenRecord): TokenInfo {
-  const { tokenHash: _hidden, ...info } = r;
+  const { tokenHash: _hidden, mac: _mac, ...info } = r;
   return info;
 }

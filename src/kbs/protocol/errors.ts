@@ -33,6 +33,7 @@ export const KBS_PROTOCOL_ERRORS = {
   KBS_RATE_LIMITED: { status: 429, variant: 'RateLimited' },
   KBS_PAYLOAD_TOO_LARGE: { status: 413, variant: 'PayloadTooLarge' },
   KBS_BUSY: { status: 503, variant: 'Busy' },
+  KBS_ROW_TAMPERED: { status: 500, variant: 'PluginInternalError' },
   KBS_INTERNAL: { status: 500, variant: 'PluginInternalError' },
 } as const satisfies Record<string, { status: number; variant: string }>;
 

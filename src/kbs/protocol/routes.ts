@@ -177,7 +177,20 @@ export async function kbsProtocolRoutes(app: FastifyInstance, o: KbsProtocolRout
   }
 
   async function policyFor(path: string): Promise<CompiledPolicy> {
-    const record = await o.service.getPolicy(path);
+    let record;
+    try {
+      record = await o.service.getPolicy(path);
+    } catch (err) {
+      if (!isKubeteeError(err) || err.code !== 'KBS_ROW_TAMPERED') throw err;
+      // The row failed its MAC (edited, moved or inserted in the database): deny, never fall back; the service audited it.
+      o.logger.error({ resource: path, code: err.code, err: err.message }, 'stored policy row failed its integrity check; release refused');
+      const e = new KbsProtocolError('KBS_ROW_TAMPERED', `the stored policy for ${path} failed its integrity check: ${err.message}`, {
+        cause: err,
+        hint: 'the policy row was changed in the database without the master key; review the audit trail and set the policy again with `kubetee kbs policy set`',
+      });
+      e.reason = err.code;
+      throw e;
+    }
     if (!record) return fallbackPolicy;
     const cacheKey = `${record.path}\n${record.document}`;
     let compiled = policyCache.get(cacheKey);

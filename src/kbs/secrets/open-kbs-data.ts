@@ -5,6 +5,9 @@ import type { Keyring } from '../crypto/keyring.js';
 import { TokenService } from '../auth/tokens.js';
 import { bootstrapAdminToken, type BootstrapResult } from '../auth/bootstrap.js';
 import { SecretService } from './service.js';
+import { RowMac } from '../crypto/row-mac.js';
+import { ROW_MAC_MIGRATION } from '../store/migrations.js';
+import { macLegacyRows } from './row-mac-upgrade.js';
 
 export interface OpenKbsDataOptions {
   /** `sqlite:PATH` or `postgres://…`. */
@@ -26,6 +29,12 @@ export interface KbsData {
   /** What the first-start check did; print `bootstrap.file` when `created`. */
   bootstrap: BootstrapResult;
   /**
+   * Set when this start applied the row-MAC schema upgrade: how many existing
+   * policy and admin token rows were MAC'd (also in the audit chain as
+   * `row-mac.upgrade`); log it.
+   */
+  rowMacUpgrade: { policies: number; tokens: number } | undefined;
+  /**
    * Re-reads the master keyring from the same file or variable and swaps it
    * in without a restart (wire it to SIGHUP). Fails closed: on any error the
    * current keyring stays. Returns the new active key id.
@@ -44,15 +53,21 @@ export async function openKbsData(options: OpenKbsDataOptions): Promise<KbsData>
   const load = (): Keyring => loadKeyring({ file: options.masterKeyFile, env: options.env ?? {}, dataPath: loc.dialect === 'sqlite' ? loc.path : undefined });
   let keyring = load();
   let store: KbsStore;
+  const clock = options.clock ?? (() => new Date());
+  let rowMacUpgrade: { policies: number; tokens: number } | undefined;
   try {
-    store = await openKbsStore(options.db);
+    // The row-MAC migration MACs the rows that exist at that moment in its own transaction (one time, audited).
+    store = await openKbsStore(options.db, {
+      onMigrationApplied: async (version, tx) => {
+        if (version === ROW_MAC_MIGRATION) rowMacUpgrade = await macLegacyRows(tx, new RowMac(keyring), clock());
+      },
+    });
   } catch (err) {
     keyring.wipe();
     throw err;
   }
-  const clock = options.clock ?? (() => new Date());
   const service = new SecretService({ store, keyring, clock });
-  const tokens = new TokenService({ store, clock });
+  const tokens = new TokenService({ store, clock, keyring: () => keyring });
   try {
     const bootstrap = await bootstrapAdminToken(tokens, options.adminTokenFile);
     return {
@@ -63,6 +78,7 @@ export async function openKbsData(options: OpenKbsDataOptions): Promise<KbsData>
       service,
       tokens,
       bootstrap,
+      rowMacUpgrade,
       reloadKeyring() {
         const next = load();
         const previous = service.replaceKeyring(next);

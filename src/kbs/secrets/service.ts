@@ -6,6 +6,9 @@ import { openValue, rewrapValue, sealValue, systemRandom, type RandomBytes } fro
 import { appendAudit, verifyAuditChain } from '../audit/append.js';
 import type { AuditAnchor, AuditVerification } from '../audit/chain.js';
 import { parseResourcePath } from './resource-path.js';
+import { RowMac } from '../crypto/row-mac.js';
+import { isKbsStoreError } from '../store/errors.js';
+import { remacRows } from './row-mac-upgrade.js';
 import { newTokenSigningKeyRecord, openTokenSigningKey, rewrapTokenSigningKey, type TokenSigningKey, type TokenSigningKeyInfo } from './token-signing-keys.js';
 
 /** Largest secret value accepted (Trustee's default request limit is 2 MiB). */
@@ -76,10 +79,13 @@ export class SecretService {
   private keyring: Keyring;
   private readonly clock: () => Date;
   private readonly random: RandomBytes;
+  /** MACs policy rows under the keyring of the moment (src/kbs/crypto/row-mac.ts). */
+  readonly rowMac: RowMac;
 
   constructor(options: SecretServiceOptions) {
     this.store = options.store;
     this.keyring = options.keyring;
+    this.rowMac = new RowMac(() => this.keyring);
     this.clock = options.clock ?? (() => new Date());
     this.random = options.random ?? systemRandom;
   }
@@ -281,18 +287,30 @@ export class SecretService {
     return this.decryptUsable(found.secret, v);
   }
 
-  /** The policy stored for `path`, else the stored default, else undefined (the caller's built-in default applies). One statement. */
+  /**
+   * The policy stored for `path`, else the stored default, else undefined (the
+   * caller's built-in default applies). One statement, then an HMAC check: a
+   * row whose MAC does not verify is refused with KBS_ROW_TAMPERED (and an
+   * audit record), never used.
+   */
   async getPolicy(path: string): Promise<PolicyRecord | undefined> {
-    return this.store.releaseReads.policy(path);
+    const record = await this.store.releaseReads.policy(path);
+    if (record) await this.verifiedPolicy(record, path);
+    return record && publicPolicy(record);
   }
 
-  /** Exactly what is stored under `path` (no fallback). */
+  /** Exactly what is stored under `path` (no fallback), verified like `getPolicy`. */
   async getStoredPolicy(path: string): Promise<PolicyRecord | undefined> {
-    return this.store.transaction('read', (tx) => tx.getPolicy(path));
+    const record = await this.store.transaction('read', (tx) => tx.getPolicy(path));
+    if (record) await this.verifiedPolicy(record, path);
+    return record && publicPolicy(record);
   }
 
+  /** Every stored policy; KBS_ROW_TAMPERED (naming the row) if one does not verify. */
   async listPolicies(): Promise<PolicyRecord[]> {
-    return this.store.transaction('read', (tx) => tx.listPolicies());
+    const records = await this.store.transaction('read', (tx) => tx.listPolicies());
+    for (const r of records) await this.verifiedPolicy(r, r.path);
+    return records.map(publicPolicy);
   }
 
   /** Stores a policy for a resource path or for `default`. The document is validated by the caller. */
@@ -303,9 +321,21 @@ export class SecretService {
     }
     return this.write(actor, 'policy.set', `policy:${path}`, async (tx, now) => {
       const record: PolicyRecord = { path, document, updatedAt: now, updatedBy: actor };
-      await tx.putPolicy(record);
+      await tx.putPolicy({ ...record, mac: this.rowMac.policy(record) });
       return record;
     });
+  }
+
+  /** Verifies a policy row; on failure appends a `row.tampered` audit record (best effort) and throws KBS_ROW_TAMPERED. */
+  private async verifiedPolicy(record: PolicyRecord, requested: string): Promise<void> {
+    try {
+      this.rowMac.verifyPolicy(record);
+    } catch (err) {
+      if (!isKbsStoreError(err, 'KBS_ROW_TAMPERED')) throw err;
+      const via = requested === record.path ? '' : ` (looked up for ${requested})`;
+      await this.appendAudit({ actor: 'system', action: 'row.tampered', resource: `policy:${record.path}`, outcome: 'failure', reason: `KBS_ROW_TAMPERED: ${err.message}${via}` }).catch(() => undefined);
+      throw err;
+    }
   }
 
   async deletePolicy(actor: string, pathIn: string): Promise<void> {
@@ -409,9 +439,24 @@ export class SecretService {
    * transactions so readers and writers keep going meanwhile. Bounded: each
    * batch moves `batchSize` versions to the active key or fails.
    */
-  async rewrapAll(actor: string, options: { batchSize?: number } = {}): Promise<{ rewrapped: number; tokenSigningKeys: number; activeKeyId: string }> {
+  async rewrapAll(
+    actor: string,
+    options: { batchSize?: number } = {},
+  ): Promise<{ rewrapped: number; tokenSigningKeys: number; rowMacs: { policies: number; tokens: number; tampered: string[] }; activeKeyId: string }> {
     const batchSize = options.batchSize ?? 100;
     const activeKeyId = this.keyring.active.id;
+    // Policy and admin token rows: re-MAC'd under the active key (a few rows, one transaction). Rows that do not verify stay refused.
+    const rowMacs = await this.store.transaction('write', async (tx) => {
+      const r = await remacRows(tx, this.rowMac);
+      const now = this.clock();
+      if (r.policies + r.tokens > 0) {
+        await appendAudit(tx, { actor, action: 'master-key.rewrap', resource: '', outcome: 'success', reason: `${r.policies} policy and ${r.tokens} admin token MAC(s) to ${activeKeyId}` }, now);
+      }
+      for (const row of r.tampered) {
+        await appendAudit(tx, { actor, action: 'row.tampered', resource: row, outcome: 'failure', reason: 'KBS_ROW_TAMPERED: MAC does not verify; not re-MACd by rewrap' }, now);
+      }
+      return r;
+    });
     // The attestation-token signing keys first (a handful of rows, one transaction).
     const tokenSigningKeys = await this.store.transaction('write', async (tx) => {
       const stale = (await tx.listTokenSigningKeys()).filter((k) => k.sealed.keyId !== activeKeyId);
@@ -436,7 +481,7 @@ export class SecretService {
         return batch.length;
       });
       rewrapped += n;
-      if (n < batchSize) return { rewrapped, tokenSigningKeys, activeKeyId };
+      if (n < batchSize) return { rewrapped, tokenSigningKeys, rowMacs, activeKeyId };
     }
   }
 
@@ -556,6 +601,12 @@ export class SecretService {
     }
     return this.random(n);
   }
+}
+
+/** A policy as callers see it: without the row MAC. */
+function publicPolicy(r: PolicyRecord): PolicyRecord {
+  const { mac: _mac, ...rest } = r;
+  return rest;
 }
 
 function notFound(path: string): KbsStoreError {

@@ -29,6 +29,8 @@ export type KbsStoreErrorCode =
   | 'MASTER_KEY_BESIDE_DATA'
   | 'MASTER_KEY_FILE_INSECURE'
   | 'DECRYPT_FAILED'
+  // a policy or admin token row whose MAC does not verify (src/kbs/crypto/row-mac.ts)
+  | 'KBS_ROW_TAMPERED'
   // audit
   | 'AUDIT_CHAIN_BROKEN'
   // admin authentication and authorisation

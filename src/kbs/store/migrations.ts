@@ -96,6 +96,17 @@ const protocolTables = (blob: string, bigint: string, unlogged: string): string[
   `CREATE UNIQUE INDEX token_signing_keys_one_current ON token_signing_keys ((retired_at IS NULL)) WHERE retired_at IS NULL`,
 ];
 
+/*
+ * Version 3: a MAC column on the rows that grant access (src/kbs/crypto/row-mac.ts).
+ * Rows that exist when it is applied are MAC'd in the same transaction by the
+ * caller that holds the master key (openKbsData); without one the migration
+ * refuses to run on a database that has such rows (see ROW_MAC_MIGRATION).
+ */
+const rowMacColumns = (): string[] => ['ALTER TABLE policies ADD COLUMN mac TEXT', 'ALTER TABLE admin_tokens ADD COLUMN mac TEXT'];
+
+/** The migration that adds row MACs; existing rows are MAC'd in its transaction. */
+export const ROW_MAC_MIGRATION = 3;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -108,6 +119,12 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'protocol sessions, attestation-token signing keys',
     sqlite: protocolTables('BLOB', 'INTEGER', ''),
     postgres: protocolTables('BYTEA', 'BIGINT', 'UNLOGGED '),
+  },
+  {
+    version: 3,
+    name: 'MACs on policy and admin token rows',
+    sqlite: rowMacColumns(),
+    postgres: rowMacColumns(),
   },
 ];
 

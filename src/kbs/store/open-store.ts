@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { KbsStoreError } from './errors.js';
 import { openPostgresDriver } from './postgres-driver.js';
 import { openSqliteDriver } from './sqlite-driver.js';
-import { SqlKbsStore, migrate } from './sql-store.js';
+import { SqlKbsStore, migrate, type MigrateOptions } from './sql-store.js';
 import type { SqlDriver } from './sql-driver.js';
 import type { KbsStore } from './types.js';
 
@@ -32,12 +32,18 @@ export function parseStoreUrl(url: string, cwd: string = process.cwd()): StoreLo
 }
 
 /** Opens the store named by `url` and brings its schema up to date. */
-export async function openKbsStore(url: string, options: { cwd?: string; readonly?: boolean } = {}): Promise<KbsStore> {
+export async function openKbsStore(
+  url: string,
+  options: { cwd?: string; readonly?: boolean; upTo?: number; onMigrationApplied?: MigrateOptions['onApplied'] } = {},
+): Promise<KbsStore> {
   const loc = parseStoreUrl(url, options.cwd);
   const driver: SqlDriver = loc.dialect === 'sqlite' ? openSqliteDriver(loc.path, { readonly: options.readonly ?? false }) : openPostgresDriver(loc.url);
   try {
     if (!options.readonly) {
-      await migrate(driver);
+      await migrate(driver, {
+        ...(options.upTo !== undefined ? { upTo: options.upTo } : {}),
+        ...(options.onMigrationApplied ? { onApplied: options.onMigrationApplied } : {}),
+      });
       return new SqlKbsStore(driver);
     }
     // Read-only (e.g. `kbs audit verify --db`): change nothing, but say clearly when this is not a broker database.

@@ -18,7 +18,7 @@ import type {
   VersionState,
 } from './types.js';
 import { KbsStoreError } from './errors.js';
-import { MIGRATIONS, migrationChecksum } from './migrations.js';
+import { MIGRATIONS, ROW_MAC_MIGRATION, migrationChecksum } from './migrations.js';
 import type { SqlDriver, SqlParam, SqlQuery, SqlRow } from './sql-driver.js';
 
 /*
@@ -87,11 +87,12 @@ function toToken(r: SqlRow): TokenRecord {
     createdBy: str(r['created_by']),
     expiresAt: strOrNull(r['expires_at']),
     revokedAt: strOrNull(r['revoked_at']),
+    mac: strOrNull(r['mac']),
   };
 }
 
 function toPolicy(r: SqlRow): PolicyRecord {
-  return { path: str(r['path']), document: str(r['document']), updatedAt: str(r['updated_at']), updatedBy: str(r['updated_by']) };
+  return { path: str(r['path']), document: str(r['document']), updatedAt: str(r['updated_at']), updatedBy: str(r['updated_by']), mac: strOrNull(r['mac']) };
 }
 
 function toSigningKey(r: SqlRow): TokenSigningKeyRecord {
@@ -168,7 +169,7 @@ function makeReleaseReads(driver: SqlDriver): KbsReleaseReads {
   return {
     async policy(path) {
       const { rows } = await driver.single(
-        "SELECT path, document, updated_at, updated_by FROM policies WHERE path IN (?, 'default') ORDER BY CASE WHEN path = 'default' THEN 1 ELSE 0 END LIMIT 1",
+        "SELECT path, document, updated_at, updated_by, mac FROM policies WHERE path IN (?, 'default') ORDER BY CASE WHEN path = 'default' THEN 1 ELSE 0 END LIMIT 1",
         [path],
       );
       return rows.length ? toPolicy(rows[0]!) : undefined;
@@ -316,7 +317,7 @@ function makeTx(q: SqlQuery): KbsTx {
     },
 
     async insertToken(t) {
-      await q.run('INSERT INTO admin_tokens (id, name, role, token_hash, created_at, created_by, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
+      await q.run('INSERT INTO admin_tokens (id, name, role, token_hash, created_at, created_by, expires_at, revoked_at, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
         t.id,
         t.name,
         t.role,
@@ -325,6 +326,7 @@ function makeTx(q: SqlQuery): KbsTx {
         t.createdBy,
         t.expiresAt,
         t.revokedAt,
+        t.mac ?? null,
       ]);
     },
     getTokenByHash: (hash) => one('SELECT * FROM admin_tokens WHERE token_hash = ?', [hash], toToken),
@@ -335,15 +337,18 @@ function makeTx(q: SqlQuery): KbsTx {
     async countTokens() {
       return num((await q.all('SELECT COUNT(*) AS n FROM admin_tokens'))[0]!['n']);
     },
-    async revokeToken(id, revokedAt) {
-      await q.run('UPDATE admin_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [revokedAt, id]);
+    async revokeToken(id, revokedAt, mac) {
+      await q.run('UPDATE admin_tokens SET revoked_at = ?, mac = ? WHERE id = ? AND revoked_at IS NULL', [revokedAt, mac, id]);
+    },
+    async setTokenMac(id, mac) {
+      await q.run('UPDATE admin_tokens SET mac = ? WHERE id = ?', [mac, id]);
     },
 
     getPolicy: (path) => one('SELECT * FROM policies WHERE path = ?', [path], toPolicy),
     async putPolicy(p) {
       await q.run(
-        'INSERT INTO policies (path, document, updated_at, updated_by) VALUES (?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at, updated_by = excluded.updated_by',
-        [p.path, p.document, p.updatedAt, p.updatedBy],
+        'INSERT INTO policies (path, document, updated_at, updated_by, mac) VALUES (?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at, updated_by = excluded.updated_by, mac = excluded.mac',
+        [p.path, p.document, p.updatedAt, p.updatedBy, p.mac ?? null],
       );
     },
     async deletePolicy(path) {
@@ -351,6 +356,9 @@ function makeTx(q: SqlQuery): KbsTx {
     },
     async listPolicies() {
       return (await q.all('SELECT * FROM policies ORDER BY path')).map(toPolicy);
+    },
+    async setPolicyMac(path, mac) {
+      await q.run('UPDATE policies SET mac = ? WHERE path = ?', [mac, path]);
     },
 
     async listTokenSigningKeys() {
@@ -386,8 +394,22 @@ function makeTx(q: SqlQuery): KbsTx {
   };
 }
 
+export interface MigrateOptions {
+  now?: () => Date;
+  /** Stop at this schema version (tests build databases at an older schema). */
+  upTo?: number;
+  /**
+   * Runs inside the transaction that applies migration `version`, after its
+   * SQL (openKbsData MACs the existing policy and token rows there, so the
+   * column and the MACs commit together or not at all).
+   */
+  onApplied?: (version: number, tx: KbsTx) => Promise<void>;
+}
+
 /** Applies pending migrations (each in its own write transaction) after checking applied ones. */
-export async function migrate(driver: SqlDriver, now: () => Date = () => new Date()): Promise<number> {
+export async function migrate(driver: SqlDriver, options: MigrateOptions = {}): Promise<number> {
+  const now = options.now ?? (() => new Date());
+  const upTo = options.upTo ?? Number.MAX_SAFE_INTEGER;
   const dialect = driver.dialect;
   const applied = await driver.transaction('write', async (q) => {
     await q.run('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)');
@@ -410,11 +432,20 @@ export async function migrate(driver: SqlDriver, now: () => Date = () => new Dat
   }
   const done = new Set(applied.map((r) => num(r['version'])));
   for (const m of MIGRATIONS) {
-    if (done.has(m.version)) continue;
+    if (done.has(m.version) || m.version > upTo) continue;
     await driver.transaction('write', async (q) => {
       // Re-check under the write lock: a concurrent starter may have applied it.
       if ((await q.all('SELECT 1 FROM schema_migrations WHERE version = ?', [m.version])).length > 0) return;
       for (const stmt of m[dialect]) await q.run(stmt);
+      if (options.onApplied) await options.onApplied(m.version, makeTx(q));
+      else if (m.version === ROW_MAC_MIGRATION) {
+        const rows = await q.all('SELECT (SELECT COUNT(*) FROM policies) + (SELECT COUNT(*) FROM admin_tokens) AS n');
+        if (num(rows[0]?.['n'] ?? 0) > 0) {
+          throw new KbsStoreError('MASTER_KEY_MISSING', `schema version ${m.version} (${m.name}) must MAC the existing policy and token rows of ${driver.location}, which needs the master key`, {
+            hint: 'start the broker once (`kubetee kbs serve`, which loads the master key) to upgrade the database',
+          });
+        }
+      }
       await q.run('INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)', [
         m.version,
         m.name,
@@ -423,7 +454,7 @@ export async function migrate(driver: SqlDriver, now: () => Date = () => new Dat
       ]);
     });
   }
-  return MIGRATIONS[MIGRATIONS.length - 1]!.version;
+  return Math.min(MIGRATIONS[MIGRATIONS.length - 1]!.version, upTo);
 }
 
 /** A KbsStore over any SqlDriver. Call `migrate` first (openKbsStore does). */

@@ -101,6 +101,11 @@ export interface TokenRecord {
   createdBy: string;
   expiresAt: string | null;
   revokedAt: string | null;
+  /**
+   * HMAC over every field above under a key derived from the master keyring
+   * (src/kbs/crypto/row-mac.ts); null only on a row nobody MAC'd (refused).
+   */
+  mac?: string | null;
 }
 
 /** A policy document stored for a resource path, or for `DEFAULT_POLICY_PATH`. */
@@ -110,6 +115,8 @@ export interface PolicyRecord {
   document: string;
   updatedAt: string;
   updatedBy: string;
+  /** HMAC over the fields above (src/kbs/crypto/row-mac.ts); null only on a row nobody MAC'd (refused). */
+  mac?: string | null;
 }
 
 /** Key under which the default policy (used when a resource has none) is stored. */
@@ -220,12 +227,17 @@ export interface KbsTx {
   getToken(id: string): Promise<TokenRecord | undefined>;
   listTokens(): Promise<TokenRecord[]>;
   countTokens(): Promise<number>;
-  revokeToken(id: string, revokedAt: string): Promise<void>;
+  /** Sets `revoked_at` and the row's new MAC (the MAC covers the revocation). */
+  revokeToken(id: string, revokedAt: string, mac: string): Promise<void>;
+  /** Replaces a token row's MAC (row-MAC upgrade and master-key rewrap). */
+  setTokenMac(id: string, mac: string): Promise<void>;
 
   getPolicy(path: string): Promise<PolicyRecord | undefined>;
   putPolicy(record: PolicyRecord): Promise<void>;
   deletePolicy(path: string): Promise<boolean>;
   listPolicies(): Promise<PolicyRecord[]>;
+  /** Replaces a policy row's MAC (row-MAC upgrade and master-key rewrap). */
+  setPolicyMac(path: string, mac: string): Promise<void>;
 
   /** Every stored token signing key, newest first. */
   listTokenSigningKeys(): Promise<TokenSigningKeyRecord[]>;

@@ -95,6 +95,24 @@ test('requests without a valid bearer token are refused with 401 and a code', as
   assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'TOKEN_INVALID');
 });
 
+test('a token row whose role was raised in the database is refused (500 KBS_ROW_TAMPERED); token info never carries the MAC', async () => {
+  const w = await call('POST', '/tokens', adminToken, { name: 'raised', role: 'auditor' });
+  assert.equal(w.status, 200, JSON.stringify(w.body));
+  assert.ok(!('mac' in w.body.info));
+  assert.equal((await call('GET', '/whoami', w.body.token as string)).body.role, 'auditor');
+  // The attacker's view: the row changed straight in the table, the MAC left as it was.
+  const db = (await import('better-sqlite3')).default;
+  const conn = new db(join(dir, 'data', 'kbs.db'));
+  conn.prepare("UPDATE admin_tokens SET role = 'admin' WHERE id = ?").run(w.body.info.id);
+  conn.close();
+  expectError(await call('GET', '/whoami', w.body.token as string), 500, 'KBS_ROW_TAMPERED');
+  assert.equal((await call('GET', '/whoami', adminToken)).body.role, 'admin');
+  const audit = await data.service.listAudit({ limit: 1000 });
+  assert.ok(audit.some((a) => a.action === 'row.tampered' && a.resource === `token:${w.body.info.id}`));
+  // Revoking the tampered row is allowed.
+  assert.equal((await call('POST', `/tokens/${w.body.info.id}/revoke`, adminToken, {})).status, 200);
+});
+
 test('roles: writers write but cannot read values or destroy; auditors only read metadata and audit', async () => {
   const w = await call('POST', '/tokens', adminToken, { name: 'ci', role: 'writer' });
   assert.equal(w.status, 200, JSON.stringify(w.body));
@@ -233,7 +251,7 @@ test('token signing keys: listed without private parts, rotated by admins only, 
   assert.deepEqual(keys.map((k) => [k.kid, k.current]), [[next.kid, true], [first!.kid, false]]);
   assert.equal(typeof keys[1]!.retiredAt, 'string');
   const r = await client.rewrap();
-  assert.deepEqual(r, { rewrapped: 0, tokenSigningKeys: 0, activeKeyId: data.service.activeMasterKeyId });
+  assert.deepEqual(r, { rewrapped: 0, tokenSigningKeys: 0, rowMacs: { policies: 0, tokens: 0, tampered: [] }, activeKeyId: data.service.activeMasterKeyId });
   const audit = await data.service.listAudit({ limit: 1000 });
   assert.ok(audit.some((a) => a.action === 'token-signing-key.rotate' && a.outcome === 'success' && a.reason === `replaces ${first!.kid}`));
   assert.ok(audit.some((a) => a.action === 'token-signing-key.rotate' && a.outcome === 'denied'));

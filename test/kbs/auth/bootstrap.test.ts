@@ -5,13 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openKbsStore } from '../../../src/kbs/store/open-store.js';
 import { TokenService } from '../../../src/kbs/auth/tokens.js';
+import { createKeyring } from '../../../src/kbs/crypto/keyring.js';
 import { bootstrapAdminToken } from '../../../src/kbs/auth/bootstrap.js';
 
 test('first start: one admin token, 0600 in a 0700 directory, a stale file replaced, concurrent starts mint one', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kubetee-kbs-boot-'));
   const store = await openKbsStore(`sqlite:${join(dir, 'kbs.db')}`);
   try {
-    const tokens = new TokenService({ store });
+    const tokens = new TokenService({ store, keyring: createKeyring([Buffer.alloc(32, 7)]) });
     const file = join(dir, 'secret', 'admin.token');
     // Two starts racing (same store): exactly one creates a token.
     const results = await Promise.all([bootstrapAdminToken(tokens, file), bootstrapAdminToken(tokens, file)]);
@@ -36,7 +37,7 @@ test('first start: one admin token, 0600 in a 0700 directory, a stale file repla
   try {
     const file = join(dir, 'secret', 'admin.token');
     writeFileSync(file, 'kbt_stale\n', { mode: 0o600 });
-    const r = await bootstrapAdminToken(new TokenService({ store: store2 }), file);
+    const r = await bootstrapAdminToken(new TokenService({ store: store2, keyring: createKeyring([Buffer.alloc(32, 7)]) }), file);
     assert.equal(r.created, true);
     assert.notEqual(readFileSync(file, 'utf8').trim(), 'kbt_stale');
     // An unusable location is a typed error, and no token is minted for it.
@@ -44,7 +45,7 @@ test('first start: one admin token, 0600 in a 0700 directory, a stale file repla
     writeFileSync(blocked, 'a file where a directory should be');
     const store3 = await openKbsStore(`sqlite:${join(dir, 'kbs3.db')}`);
     try {
-      const t3 = new TokenService({ store: store3 });
+      const t3 = new TokenService({ store: store3, keyring: createKeyring([Buffer.alloc(32, 7)]) });
       await assert.rejects(bootstrapAdminToken(t3, join(blocked, 'admin.token')), { code: 'TOKEN_FILE_UNUSABLE' });
       assert.equal(await t3.isEmpty(), true);
     } finally {

@@ -109,6 +109,26 @@ function brokerSuite(dialect: 'sqlite' | 'postgres'): void {
       assert.deepEqual([r3.status, r3.code], [404, 'KBS_RESOURCE_NOT_FOUND']);
     });
 
+    test('a policy row weakened in the database (document edited, MAC kept) refuses the release, never allows it', async (t) => {
+      if (skip) return t.skip(skip);
+      const svc = broker.data.service;
+      await svc.create(ADMIN, { path: 'apps/key/guarded', value: Buffer.from('guarded') });
+      await svc.setPolicy(ADMIN, 'apps/key/guarded', `rules:\n  - name: nobody\n    expr: mrenclave == "${'00'.repeat(32)}"`);
+      const r0 = await refusal(client().getResource('apps/key/guarded'));
+      assert.deepEqual([r0.status, r0.code], [403, 'KBS_POLICY_DENIED']);
+      // The attacker's view: straight to the table, keeping the old MAC (no master key).
+      await broker.data.store.transaction('write', async (tx) => {
+        const row = (await tx.getPolicy('apps/key/guarded'))!;
+        await tx.putPolicy({ ...row, document: 'rules: []' });
+      });
+      const r = await refusal(client().getResource('apps/key/guarded'));
+      assert.deepEqual([r.status, r.code], [500, 'KBS_ROW_TAMPERED']);
+      assert.match(r.message, /policy row for apps\/key\/guarded does not match its MAC/);
+      const audit = await svc.listAudit({ limit: 1000 });
+      assert.ok(audit.some((a) => a.action === 'row.tampered' && a.resource === 'policy:apps/key/guarded' && a.reason.startsWith('KBS_ROW_TAMPERED')));
+      assert.ok(!audit.some((a) => a.action === 'resource.release' && a.resource === 'apps/key/guarded' && a.outcome === 'success'));
+    });
+
     test('a rotated secret releases its new version; ?version= releases an older one', async (t) => {
       if (skip) return t.skip(skip);
       const svc = broker.data.service;

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openKbsData } from '../../../src/kbs/secrets/open-kbs-data.js';
@@ -65,6 +65,7 @@ test('rotate the master key live: reload, re-wrap under load, drop the old key; 
     assert.equal((await svc.describe('app/key/new')).versions[0]!.masterKeyId, masterKeyId(K2));
     const [r] = await Promise.all([svc.rewrapAll('token:admin', { batchSize: 7 }), moreReleases(5)]);
     assert.equal(r.rewrapped, 40);
+    assert.deepEqual(r.rowMacs, { policies: 0, tokens: 1, tampered: [] });
 
     writeKeys(K2);
     data.reloadKeyring();
@@ -74,7 +75,10 @@ test('rotate the master key live: reload, re-wrap under load, drop the old key; 
     assert.deepEqual(failures, []);
     for (const [path, hex] of expected) assert.equal((await svc.getReleasableSecret(path, new Date())).value.toString('hex'), hex);
     const audit = await svc.listAudit({ limit: 1000 });
-    assert.equal(audit.filter((a) => a.action === 'master-key.rewrap').length, 6);
+    // 6 batches of data keys and the bootstrap admin token's re-MAC.
+    assert.equal(audit.filter((a) => a.action === 'master-key.rewrap').length, 7);
+    // The admin token row, re-MAC'd under K2, still authenticates once K1 is gone.
+    assert.equal((await data.tokens.authenticate(readFileSync(join(dir, 'data', 'admin.token'), 'utf8').trim())).role, 'admin');
     assert.equal((await svc.verifyAudit()).ok, true);
   } finally {
     await data.close();

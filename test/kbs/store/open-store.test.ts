@@ -66,8 +66,8 @@ test('read-only opening (audit verify --db) changes nothing and refuses a databa
     const rw = await openKbsStore(`sqlite:${join(dir, 'kbs.db')}`);
     await rw.close();
     const ro = await openKbsStore(`sqlite:${join(dir, 'kbs.db')}`, { readonly: true });
-    assert.equal(await ro.schemaVersion(), 2);
-    await assert.rejects(ro.transaction('write', (tx) => tx.revokeToken('x', 'now')));
+    assert.equal(await ro.schemaVersion(), 3);
+    await assert.rejects(ro.transaction('write', (tx) => tx.revokeToken('x', 'now', 'mac')));
     await ro.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -13,6 +13,10 @@ import { createKeyring, type Keyring } from '../../../src/kbs/crypto/keyring.js'
 import { SecretService } from '../../../src/kbs/secrets/service.js';
 import { TokenService, hashToken } from '../../../src/kbs/auth/tokens.js';
 import { verifyAuditChain } from '../../../src/kbs/audit/append.js';
+import { openKbsData } from '../../../src/kbs/secrets/open-kbs-data.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface StoreTarget {
   /** A URL for a fresh, empty database. */
@@ -59,7 +63,7 @@ export function defineStoreSuite(name: string, getTarget: () => Promise<StoreTar
       const store = await openKbsStore(url);
       stores.push(store);
       const keyring = createKeyring(keys);
-      return { url, store, keyring, clock, svc: new SecretService({ store, keyring, clock: clock.now }), tokens: new TokenService({ store, clock: clock.now }) };
+      return { url, store, keyring, clock, svc: new SecretService({ store, keyring, clock: clock.now }), tokens: new TokenService({ store, keyring, clock: clock.now }) };
     }
 
     function it(title: string, fn: () => Promise<void>): void {
@@ -74,12 +78,12 @@ export function defineStoreSuite(name: string, getTarget: () => Promise<StoreTar
 
     it('migrates a new database to the current schema and reopening is idempotent', async () => {
       const { url, store } = await fresh();
-      assert.equal(await store.schemaVersion(), 2);
+      assert.equal(await store.schemaVersion(), 3);
       const again = await openKbsStore(url);
       stores.push(again);
-      assert.equal(await again.schemaVersion(), 2);
+      assert.equal(await again.schemaVersion(), 3);
       const rows = await target!.raw(url, 'SELECT version, checksum FROM schema_migrations');
-      assert.equal(rows.length, 2);
+      assert.equal(rows.length, 3);
       // Read-only opening (kbs audit verify --db) works on a migrated database and refuses an empty one.
       const ro = await openKbsStore(url, { readonly: true });
       stores.push(ro);
@@ -293,7 +297,7 @@ export function defineStoreSuite(name: string, getTarget: () => Promise<StoreTar
       assert.equal((await both.describe('r/key/new')).versions[0]!.masterKeyId, k2);
       // Step 2: re-wrap in small batches.
       const result = await both.rewrapAll('token:admin', { batchSize: 2 });
-      assert.deepEqual(result, { rewrapped: 5, tokenSigningKeys: 0, activeKeyId: k2 });
+      assert.deepEqual(result, { rewrapped: 5, tokenSigningKeys: 0, rowMacs: { policies: 0, tokens: 0, tampered: [] }, activeKeyId: k2 });
       const ids = await target!.raw(url, 'SELECT DISTINCT key_id FROM secret_versions');
       assert.deepEqual(ids.map((r) => r['key_id']), [k2]);
       // Step 3: the old key can go.
@@ -315,12 +319,151 @@ export function defineStoreSuite(name: string, getTarget: () => Promise<StoreTar
       for (const stmt of m1[dialect]) await target!.raw(url, stmt);
       await target!.raw(url, 'INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)', [1, m1.name, migrationChecksum(m1, dialect), 'then']);
       await target!.raw(url, "INSERT INTO policies (path, document, updated_at, updated_by) VALUES ('default', 'rules: []', 'then', 'token:a')");
-      const store = await openKbsStore(url);
+      // Up to 2 only: migration 3 (row MACs) needs the master key for the policy row (next test).
+      const store = await openKbsStore(url, { upTo: 2 });
       stores.push(store);
       assert.equal(await store.schemaVersion(), 2);
       assert.equal((await store.transaction('read', (tx) => tx.getPolicy('default')))?.document, 'rules: []');
       assert.equal(await store.sessions.countLive(0), 0);
       assert.deepEqual(await store.transaction('read', (tx) => tx.listTokenSigningKeys()), []);
+    });
+
+    it('refuses policy and admin token rows changed in the database without the master key (KBS_ROW_TAMPERED)', async () => {
+      const { url, svc, tokens } = await fresh();
+      await svc.setPolicy('token:a', 'default', 'claims.debug == false');
+      await svc.setPolicy('token:a', 'r/t/a', 'claims.isvSvn >= 3');
+      await svc.setPolicy('token:a', 'r/t/b', 'claims.isvSvn >= 4');
+      assert.equal((await svc.getPolicy('r/t/a'))!.document, 'claims.isvSvn >= 3');
+      assert.ok(!('mac' in (await svc.getPolicy('r/t/a'))!));
+      // A tampered document: refused, never evaluated, no fall-back to the default.
+      await target!.raw(url, "UPDATE policies SET document = 'true' WHERE path = 'r/t/a'");
+      await assertCode(svc.getPolicy('r/t/a'), 'KBS_ROW_TAMPERED');
+      await assertCode(svc.getStoredPolicy('r/t/a'), 'KBS_ROW_TAMPERED');
+      await assertCode(svc.listPolicies(), 'KBS_ROW_TAMPERED');
+      // A policy moved to another resource path (document and MAC intact).
+      await target!.raw(url, "UPDATE policies SET path = 'r/t/c' WHERE path = 'r/t/b'");
+      await assertCode(svc.getPolicy('r/t/c'), 'KBS_ROW_TAMPERED');
+      // The untouched default still applies to other paths; re-setting a policy through the service heals it.
+      assert.equal((await svc.getPolicy('r/t/z'))!.document, 'claims.debug == false');
+      await svc.setPolicy('token:a', 'r/t/a', 'claims.isvSvn >= 3');
+      assert.equal((await svc.getPolicy('r/t/a'))!.document, 'claims.isvSvn >= 3');
+      // A policy row inserted with the MAC of another row.
+      await target!.raw(url, "INSERT INTO policies (path, document, updated_at, updated_by, mac) SELECT 'r/t/d', 'true', updated_at, updated_by, mac FROM policies WHERE path = 'default'");
+      await assertCode(svc.getPolicy('r/t/d'), 'KBS_ROW_TAMPERED');
+
+      const admin = await tokens.create('system', { name: 'admin', role: 'admin' });
+      const writer = await tokens.create('system', { name: 'writer', role: 'writer' });
+      const gone = await tokens.create('system', { name: 'gone', role: 'auditor' });
+      // An inserted token row (the hash of a token the attacker knows), without and with a MAC copied from another row.
+      const forged = `kbt_${'F'.repeat(43)}`;
+      await target!.raw(url, "INSERT INTO admin_tokens (id, name, role, token_hash, created_at, created_by, expires_at, revoked_at) VALUES ('00000000000000ff', 'x', 'admin', ?, 'then', 'system', NULL, NULL)", [hashToken(forged)]);
+      await assertCode(tokens.authenticate(forged), 'KBS_ROW_TAMPERED');
+      await target!.raw(url, 'UPDATE admin_tokens SET mac = (SELECT mac FROM admin_tokens WHERE id = ?) WHERE id = ?', [admin.info.id, '00000000000000ff']);
+      await assertCode(tokens.authenticate(forged), 'KBS_ROW_TAMPERED');
+      // A token whose role was raised.
+      assert.equal((await tokens.authenticate(writer.token)).role, 'writer');
+      await target!.raw(url, "UPDATE admin_tokens SET role = 'admin' WHERE id = ?", [writer.info.id]);
+      await assertCode(tokens.authenticate(writer.token), 'KBS_ROW_TAMPERED');
+      // A revoked flag cleared by SQL.
+      await tokens.revoke('system', gone.info.id);
+      await assertCode(tokens.authenticate(gone.token), 'TOKEN_REVOKED');
+      await target!.raw(url, 'UPDATE admin_tokens SET revoked_at = NULL WHERE id = ?', [gone.info.id]);
+      await assertCode(tokens.authenticate(gone.token), 'KBS_ROW_TAMPERED');
+      // An expiry removed by SQL.
+      const brief = await tokens.create('system', { name: 'brief', role: 'admin', expiresAt: '2026-01-01T00:00:01Z' });
+      await target!.raw(url, 'UPDATE admin_tokens SET expires_at = NULL WHERE id = ?', [brief.info.id]);
+      await assertCode(tokens.authenticate(brief.token), 'KBS_ROW_TAMPERED');
+      // The untouched admin still works; revoking a tampered row is allowed (and says so).
+      assert.equal((await tokens.authenticate(admin.token)).role, 'admin');
+      await tokens.revoke('token:admin', writer.info.id);
+      await assertCode(tokens.authenticate(writer.token), 'TOKEN_REVOKED');
+      const audit = await svc.listAudit({ limit: 1000 });
+      const tampered = audit.filter((r) => r.action === 'row.tampered');
+      assert.deepEqual([...new Set(tampered.map((r) => r.resource))].sort(), ['policy:r/t/a', 'policy:r/t/c', 'policy:r/t/d', `token:${'00000000000000ff'}`, `token:${brief.info.id}`, `token:${gone.info.id}`, `token:${writer.info.id}`].sort());
+      assert.ok(tampered.every((r) => r.reason.startsWith('KBS_ROW_TAMPERED')));
+      assert.match(audit.find((r) => r.action === 'token.revoke' && r.resource === `token:${writer.info.id}`)!.reason, /KBS_ROW_TAMPERED/);
+      assert.equal((await svc.verifyAudit()).ok, true);
+    });
+
+    it('master-key rewrap re-MACs policy and token rows; the old key verifies until then, a tampered row is not laundered', async () => {
+      const { url, store, svc, tokens, clock } = await fresh([K1]);
+      await svc.setPolicy('token:a', 'default', 'claims.debug == false');
+      await svc.setPolicy('token:a', 'r/t/a', 'claims.isvSvn >= 3');
+      await svc.setPolicy('token:a', 'r/t/bad', 'claims.isvSvn >= 3');
+      const admin = await tokens.create('system', { name: 'admin', role: 'admin' });
+      const gone = await tokens.create('system', { name: 'gone', role: 'writer' });
+      await tokens.revoke('system', gone.info.id);
+      await target!.raw(url, "UPDATE policies SET document = 'true' WHERE path = 'r/t/bad'");
+      const k2 = createKeyring([K2]).active.id;
+      const both = createKeyring([K2, K1]);
+      const svc2 = new SecretService({ store, keyring: both, clock: clock.now });
+      const tokens2 = new TokenService({ store, keyring: both, clock: clock.now });
+      // During the rotation: rows MAC'd under K1 still verify.
+      assert.equal((await svc2.getPolicy('r/t/a'))!.document, 'claims.isvSvn >= 3');
+      assert.equal((await tokens2.authenticate(admin.token)).role, 'admin');
+      const r = await svc2.rewrapAll('token:admin');
+      assert.deepEqual(r.rowMacs, { policies: 2, tokens: 2, tampered: ['policy:r/t/bad'] });
+      const macs = await target!.raw(url, "SELECT mac FROM policies WHERE path <> 'r/t/bad' UNION ALL SELECT mac FROM admin_tokens");
+      assert.ok(macs.every((m) => String(m['mac']).startsWith(`v1.${k2}.`)));
+      // After the old key is gone: everything valid still verifies, the revocation holds, the tampered row stays refused.
+      const only2 = createKeyring([K2]);
+      const svc3 = new SecretService({ store, keyring: only2 });
+      const tokens3 = new TokenService({ store, keyring: only2, clock: clock.now });
+      assert.equal((await svc3.getPolicy('r/t/a'))!.document, 'claims.isvSvn >= 3');
+      assert.equal((await svc3.getPolicy('r/t/x'))!.document, 'claims.debug == false');
+      assert.equal((await tokens3.authenticate(admin.token)).role, 'admin');
+      await assertCode(tokens3.authenticate(gone.token), 'TOKEN_REVOKED');
+      await assertCode(svc3.getPolicy('r/t/bad'), 'KBS_ROW_TAMPERED');
+      // A keyring without the new key cannot verify the re-MAC'd rows.
+      await assertCode(new SecretService({ store, keyring: createKeyring([K1]) }).getPolicy('r/t/a'), 'KBS_ROW_TAMPERED');
+      assert.equal((await svc3.rewrapAll('token:admin')).rowMacs.policies, 0);
+      assert.equal((await svc.verifyAudit()).ok, true);
+    });
+
+    it('upgrades a schema-2 database: existing policy and token rows are MACd once at start (audited), later unMACd rows are refused', async () => {
+      const url = await target!.newUrl();
+      const old = await openKbsStore(url, { upTo: 2 });
+      assert.equal(await old.schemaVersion(), 2);
+      await old.close();
+      const known = `kbt_${'K'.repeat(43)}`;
+      await target!.raw(url, "INSERT INTO policies (path, document, updated_at, updated_by) VALUES ('default', 'claims.debug == false', 'then', 'token:a')");
+      await target!.raw(url, "INSERT INTO admin_tokens (id, name, role, token_hash, created_at, created_by, expires_at, revoked_at) VALUES ('0123456789abcdef', 'old admin', 'admin', ?, 'then', 'system', NULL, NULL)", [hashToken(known)]);
+      // Without the master key the upgrade refuses (and changes nothing).
+      await assertCode(openKbsStore(url), 'MASTER_KEY_MISSING');
+      const v = await target!.raw(url, 'SELECT MAX(version) AS v FROM schema_migrations');
+      assert.equal(Number(v[0]!['v']), 2);
+      const dir = mkdtempSync(join(tmpdir(), 'kbs-rowmac-'));
+      const env = { KUBETEE_KBS_MASTER_KEY: K1.toString('base64') };
+      try {
+        const data = await openKbsData({ db: url, env, adminTokenFile: join(dir, 'admin.token') });
+        try {
+          assert.deepEqual(data.rowMacUpgrade, { policies: 1, tokens: 1 });
+          assert.equal(data.bootstrap.created, false);
+          assert.equal(await data.store.schemaVersion(), 3);
+          assert.equal((await data.service.getPolicy('r/t/x'))!.document, 'claims.debug == false');
+          assert.equal((await data.tokens.authenticate(known)).role, 'admin');
+          const upgrade = (await data.service.listAudit()).filter((r) => r.action === 'row-mac.upgrade');
+          assert.equal(upgrade.length, 1);
+          assert.match(upgrade[0]!.reason, /1 policy row\(s\) and 1 admin token row\(s\)/);
+          // After the upgrade an unMACd row is refused, and a restart does not upgrade it.
+          const sneaked = `kbt_${'S'.repeat(43)}`;
+          await target!.raw(url, "INSERT INTO admin_tokens (id, name, role, token_hash, created_at, created_by, expires_at, revoked_at) VALUES ('00000000000000aa', 'x', 'admin', ?, 'then', 'system', NULL, NULL)", [hashToken(sneaked)]);
+          await assertCode(data.tokens.authenticate(sneaked), 'KBS_ROW_TAMPERED');
+        } finally {
+          await data.close();
+        }
+        const again = await openKbsData({ db: url, env, adminTokenFile: join(dir, 'admin.token') });
+        try {
+          assert.equal(again.rowMacUpgrade, undefined);
+          await assertCode(again.tokens.authenticate(`kbt_${'S'.repeat(43)}`), 'KBS_ROW_TAMPERED');
+          assert.equal((await again.tokens.authenticate(known)).role, 'admin');
+          assert.equal((await again.service.verifyAudit()).ok, true);
+        } finally {
+          await again.close();
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('protocol sessions: one atomic claim per nonce across connections, bounded sweeps', async () => {
@@ -390,7 +533,7 @@ export function defineStoreSuite(name: string, getTarget: () => Promise<StoreTar
       // Master key rotation re-wraps the signing keys too.
       const both = new SecretService({ store, keyring: createKeyring([K2, K1]), clock: clock.now });
       const r = await both.rewrapAll('token:admin');
-      assert.deepEqual(r, { rewrapped: 0, tokenSigningKeys: 2, activeKeyId: createKeyring([K2]).active.id });
+      assert.deepEqual(r, { rewrapped: 0, tokenSigningKeys: 2, rowMacs: { policies: 0, tokens: 0, tampered: [] }, activeKeyId: createKeyring([K2]).active.id });
       const only2 = new SecretService({ store, keyring: createKeyring([K2]) });
       assert.deepEqual((await only2.tokenSigningKeys()).map((k) => k.kid), listed.map((k) => k.kid));
       const audit = await svc.listAudit({ limit: 1000 });
