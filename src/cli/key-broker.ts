@@ -184,6 +184,7 @@ function registerServe(kbs: Command): void {
       if (simRoot) process.stderr.write('kubetee: WARNING: --trust-sim-root is for development only: quotes from the simulated platform are accepted as genuine.\n');
       const lines = [`kubetee key broker listening on ${url}`, `  store: ${data.store.location}`];
       if (data.bootstrap.created) lines.push(`  first admin token written to ${data.bootstrap.file} (readable only by you)`);
+      if (data.rowMacUpgrade) lines.push(`  database upgraded: ${data.rowMacUpgrade.policies} policies and ${data.rowMacUpgrade.tokens} admin tokens now authenticated under the master key (recorded in the audit trail)`);
       lines.push(`  protocol: ${url}/kbs/v0/{auth,attest,resource}`, `  admin: ${url}/admin/v1`, `  metrics: ${url}/metrics`, '', 'Press Ctrl+C to stop.', '');
       process.stdout.write(lines.join('\n'));
       await waitForShutdownSignal();
