@@ -7,18 +7,8 @@ import assert from 'node:assert/strict';
 import { QuoteVerifier, AttestationError, parseQuote, parsePckExtension } from '../../src/attestation/index.js';
 import { parseCertificate, parseCrl } from '../../src/attestation/x509.js';
 import { AUG_AT, AUG_BUNDLE, AUTOMATA_SGX, haveFixtures, quoteFixture, textFixture } from './fixtures.js';
+import { seededRandom as rng } from '../helpers/random.js';
 
-/** Deterministic PRNG (mulberry32) so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutateBytes(src: Uint8Array, r: () => number): Uint8Array {
   const kind = Math.floor(r() * 5);

@@ -3,16 +3,8 @@ import assert from 'node:assert/strict';
 import { applyJsonPatch } from '../../src/webhook/json-patch.js';
 import type { AdmissionReviewResponse } from '../../src/webhook/review.js';
 import { admissionReview, container, decodePatch, epc, handlerFor, pod, type Obj } from './helpers.js';
+import { seededRandom as rng } from '../helpers/random.js';
 
-// Deterministic PRNG (mulberry32) so a failure reproduces.
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const JUNK: unknown[] = [null, 0, -1, 1.5, '', 'x', '64Mi', 'lots', true, [], {}, [null], { a: 1 }, '/dev/sgx_enclave', 'Always', 1e308];
 

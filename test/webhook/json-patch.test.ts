@@ -4,6 +4,7 @@ import { applyJsonPatch, cloneJson, diffJson, jsonEqual, type JsonPatchOp, type 
 import { decide } from '../../src/webhook/decide.js';
 import { DEFAULT_POLICY } from '../../src/webhook/policy/default-policy.js';
 import { container, epc, pod } from './helpers.js';
+import { seededRandom as rng } from '../helpers/random.js';
 
 // The diff as it was before pointers were built lazily: the oracle the faster
 // diff must match op for op (the API server must receive the same patch).
@@ -42,15 +43,6 @@ function oracleDiff(before: unknown, after: unknown, path = '', ops: JsonPatchOp
   return ops;
 }
 
-// Deterministic PRNG (mulberry32) so a failure reproduces.
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const KEYS = ['a', 'b', 'x/y', 'm~n', '~1', '/', 'kubetee.io/trust', 'sgx.intel.com/epc', '0', ''];
 function randomValue(r: () => number, depth: number): JsonValue {
   const pick = r();
