@@ -101,6 +101,7 @@ export const AESM_FACTS = {
     runAsUser: 0,
     runAsNonRoot: false,
     capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
   },
   /** The node agent marks SGX devices Unhealthy while the socket does not answer; a readiness probe on the socket is enough. */
   readinessExec: ['test', '-S', `${DEFAULT_AESM_SOCKET_DIR}/aesm.socket`],

@@ -57,6 +57,8 @@ test('least privilege: only the node agent holds API permissions, nobody runs pr
       assert.notEqual(c.securityContext?.privileged, true, `${w.metadata.name}/${c.name}`);
       assert.equal(c.securityContext?.allowPrivilegeEscalation, false, `${w.metadata.name}/${c.name}`);
       assert.deepEqual(c.securityContext?.capabilities?.drop, ['ALL'], `${w.metadata.name}/${c.name}`);
+      const seccomp = c.securityContext?.seccompProfile?.type ?? podSpec(w).securityContext?.seccompProfile?.type;
+      assert.equal(seccomp, 'RuntimeDefault', `${w.metadata.name}/${c.name} runs under the runtime's default seccomp profile`);
     }
     assert.ok(!podSpec(w).hostNetwork && !podSpec(w).hostPID, w.metadata.name);
   }
