@@ -107,6 +107,7 @@ interface ServeOptions {
   trustSimRoot?: string;
   masterKeyFile?: string;
   adminTokenFile?: string;
+  bootstrapTokenFile?: string;
   acceptStatus?: string[];
   statusMode: 'kubetee' | 'trustee';
   rateLimit: number;
@@ -127,6 +128,7 @@ function registerServe(kbs: Command): void {
     .option('--trust-sim-root <file>', 'DEVELOPMENT ONLY: trust a simulated platform root (state JSON, created if missing, or PEM)')
     .option('--master-key-file <file>', 'master keyring file (default $KUBETEE_KBS_MASTER_KEY)')
     .option('--admin-token-file <file>', 'where the first start writes the admin token (default <data-dir>/admin.token)')
+    .option('--bootstrap-token-file <file>', 'first start: the first admin token is the one in this file (kbt_… format; nothing is written to disk); ignored once tokens exist')
     .option('--accept-status <list>', `TCB statuses the default policy accepts (repeatable or comma-separated; default ${DEFAULT_ACCEPTED_STATUSES.join(',')})`, parseStatuses)
     .option('--status-mode <mode>', 'kubetee (401/403/404) or trustee (401 for denials, like Trustee)', (v: string) => {
       if (v !== 'kubetee' && v !== 'trustee') throw new InvalidArgumentError('expected kubetee or trustee');
@@ -135,6 +137,9 @@ function registerServe(kbs: Command): void {
     .option('--rate-limit <n>', 'requests per second per client on /auth and /attest (burst 2n)', parsePositiveInt, 20)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
     .action(async (opts: ServeOptions) => {
+      if (opts.bootstrapTokenFile !== undefined && opts.adminTokenFile !== undefined) {
+        throw new UsageError('USAGE', '--bootstrap-token-file and --admin-token-file do not go together', { hint: 'with --bootstrap-token-file the first admin token is the one in that file and nothing is written; drop --admin-token-file' });
+      }
       if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new UsageError('USAGE', '--tls-cert and --tls-key go together', { hint: 'pass both, or neither for plain HTTP' });
       const tls = opts.tlsCert && opts.tlsKey ? { cert: readText(opts.tlsCert, 'the TLS certificate'), key: readText(opts.tlsKey, 'the TLS key') } : undefined;
       const simRoot = opts.trustSimRoot ? await loadSimRoot(opts.trustSimRoot) : undefined;
@@ -158,6 +163,7 @@ function registerServe(kbs: Command): void {
         masterKeyFile: opts.masterKeyFile,
         env: process.env,
         adminTokenFile: resolve(opts.adminTokenFile ?? join(dataDir, 'admin.token')),
+        bootstrapTokenFile: opts.bootstrapTokenFile !== undefined ? resolve(opts.bootstrapTokenFile) : undefined,
       });
       const server = await createKbsServer({
         service: data.service,
@@ -183,7 +189,8 @@ function registerServe(kbs: Command): void {
       }
       if (simRoot) process.stderr.write('kubetee: WARNING: --trust-sim-root is for development only: quotes from the simulated platform are accepted as genuine.\n');
       const lines = [`kubetee key broker listening on ${url}`, `  store: ${data.store.location}`];
-      if (data.bootstrap.created) lines.push(`  first admin token written to ${data.bootstrap.file} (readable only by you)`);
+      if (data.bootstrap.created && data.bootstrap.source === 'file') lines.push(`  first admin token created from ${data.bootstrap.file}`);
+      else if (data.bootstrap.created) lines.push(`  first admin token written to ${data.bootstrap.file} (readable only by you)`);
       if (data.rowMacUpgrade) lines.push(`  database upgraded: ${data.rowMacUpgrade.policies} policies and ${data.rowMacUpgrade.tokens} admin tokens now authenticated under the master key (recorded in the audit trail)`);
       lines.push(`  protocol: ${url}/kbs/v0/{auth,attest,resource}`, `  admin: ${url}/admin/v1`, `  metrics: ${url}/metrics`, '', 'Press Ctrl+C to stop.', '');
       process.stdout.write(lines.join('\n'));

@@ -1,8 +1,9 @@
 import type { Cluster } from './cluster.js';
 import { describeChange } from './diff.js';
 import { randomBytes } from 'node:crypto';
-import { COMPONENTS, FIELD_MANAGER, KBS_MASTER_KEY_SECRET, WEBHOOK_TLS_SECRET } from './names.js';
-import { kbsMasterKeySecret } from './manifests/kbs.js';
+import { COMPONENTS, FIELD_MANAGER, KBS_BOOTSTRAP_TOKEN_SECRET, KBS_MASTER_KEY_SECRET, WEBHOOK_TLS_SECRET } from './names.js';
+import { kbsBootstrapTokenSecret, kbsMasterKeySecret } from './manifests/kbs.js';
+import { newTokenValue } from '../kbs/auth/token-format.js';
 import { isBrokerData, listInstalled } from './uninstall.js';
 import { objectRef, isClusterScoped, type KubeObject } from './objects.js';
 import { renderManifests } from './render.js';
@@ -89,6 +90,8 @@ export async function install(cluster: Cluster, values: Values, options: Install
     }
     if (values.kbs.enabled && !(await cluster.get({ apiVersion: 'v1', kind: 'Secret', metadata: { name: KBS_MASTER_KEY_SECRET, namespace: values.namespace } })))
       options.print(`+ Secret/${values.namespace}/${KBS_MASTER_KEY_SECRET} (create; a random broker master key, generated at install)`);
+    if (values.kbs.enabled && !(await cluster.get({ apiVersion: 'v1', kind: 'Secret', metadata: { name: KBS_BOOTSTRAP_TOKEN_SECRET, namespace: values.namespace } })))
+      options.print(`+ Secret/${values.namespace}/${KBS_BOOTSTRAP_TOKEN_SECRET} (create; the broker's first admin token, generated at install)`);
     options.print(`dry run: ${result.created} to create, ${result.updated} to update, ${result.unchanged} unchanged, ${result.pruned} to prune; nothing was changed`);
     return result;
   }
@@ -106,6 +109,7 @@ export async function install(cluster: Cluster, values: Values, options: Install
   // The namespace (always the first object) before the master key that lives in it.
   await applyAll(workloads.slice(0, 1));
   await ensureKbsMasterKey(cluster, values, options.print);
+  await ensureKbsBootstrapToken(cluster, values, options.print);
   await applyAll(workloads.slice(1));
   options.print('waiting for rollout...');
   await waitForRollouts(cluster, workloads, {
@@ -141,6 +145,20 @@ async function ensureKbsMasterKey(cluster: Cluster, values: Values, print: (line
   // The namespace must exist first; it is the first rendered object and applying it is idempotent.
   await cluster.create(kbsMasterKeySecret(values, randomBytes(32).toString('base64')));
   print(`Secret/${values.namespace}/${KBS_MASTER_KEY_SECRET} created (broker master key; kept by uninstall unless --delete-broker-secrets)`);
+}
+
+/**
+ * Creates the broker's first admin token Secret once (the Deployment reads
+ * it with --bootstrap-token-file). Never applied over an existing one: the
+ * broker uses it only on an empty store, so a new value would not be the
+ * token the broker knows. The token is never printed.
+ */
+export async function ensureKbsBootstrapToken(cluster: Cluster, values: Values, print: (line: string) => void): Promise<void> {
+  if (!values.kbs.enabled) return;
+  const ref = { apiVersion: 'v1', kind: 'Secret', metadata: { name: KBS_BOOTSTRAP_TOKEN_SECRET, namespace: values.namespace } };
+  if (await cluster.get(ref)) return;
+  await cluster.create(kbsBootstrapTokenSecret(values, newTokenValue()));
+  print(`Secret/${values.namespace}/${KBS_BOOTSTRAP_TOKEN_SECRET} created (broker's first admin token; read it with kubectl, see docs/install.md; kept by uninstall unless --delete-broker-secrets)`);
 }
 
 /**

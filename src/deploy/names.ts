@@ -20,6 +20,8 @@ export const AESM_CONFIGMAP = 'kubetee-aesm-config';
 export const AESM_QCNL_KEY = 'sgx_default_qcnl.conf';
 export const KBS_PVC = 'kubetee-kbs-data';
 export const KBS_MASTER_KEY_SECRET = 'kubetee-kbs-master-key';
+/** The broker's first admin token (key `token`), created once by install; the broker reads it with --bootstrap-token-file. */
+export const KBS_BOOTSTRAP_TOKEN_SECRET = 'kubetee-kbs-bootstrap-token';
 /** Name of both webhook configurations (the webhook component's default). */
 export { WEBHOOK_CONFIGURATION_NAME as WEBHOOK_CONFIGURATION } from '../webhook/webhook-configurations.js';
 

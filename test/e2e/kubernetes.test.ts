@@ -208,6 +208,7 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /\+ Namespace\/kubetee-system \(create\)/);
     assert.match(r.stdout, /\+ MutatingWebhookConfiguration\/kubetee-admission \(create\)/);
+    assert.match(r.stdout, /\+ Secret\/kubetee-system\/kubetee-kbs-bootstrap-token \(create/);
     assert.match(r.stdout, /dry run: \d+ to create, 0 to update, 0 unchanged, 0 to prune; nothing was changed/);
     assert.doesNotMatch(r.stdout, /BEGIN (EC )?PRIVATE KEY/, 'dry-run output must not print key material');
     assert.equal(await cluster.get({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }), undefined);
@@ -218,6 +219,11 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /waiting for rollout/);
     assert.match(r.stdout, /Secret\/kubetee-system\/kubetee-kbs-master-key created/);
+    assert.match(r.stdout, /Secret\/kubetee-system\/kubetee-kbs-bootstrap-token created/);
+    const bootstrap = await cluster.get({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'kubetee-kbs-bootstrap-token', namespace: NS } });
+    const bootstrapToken = Buffer.from((bootstrap?.['data'] as Record<string, string>)['token']!, 'base64').toString('utf8');
+    assert.match(bootstrapToken, /^kbt_[A-Za-z0-9_-]{43}$/);
+    assert.ok(!r.stdout.includes(bootstrapToken), 'install never prints the bootstrap token');
     assert.match(r.stdout, /DaemonSet\/kubetee-system\/kubetee-node-agent: 2 of 2 nodes available \(ready\)/);
     assert.match(r.stdout, /DaemonSet\/kubetee-system\/kubetee-aesm: 2 of 2 nodes available \(ready\)/);
     assert.match(r.stdout, /Deployment\/kubetee-system\/kubetee-webhook: 2 of 2 replicas available \(ready\)/);
@@ -457,6 +463,8 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
     assert.equal(first.status, 0, `${first.stdout}\n${first.stderr}`);
     assert.match(first.stdout, /PersistentVolumeClaim\/kubetee-system\/kubetee-kbs-data kept/);
     assert.match(first.stdout, /Secret\/kubetee-system\/kubetee-kbs-master-key kept/);
+    assert.match(first.stdout, /Secret\/kubetee-system\/kubetee-kbs-bootstrap-token kept/);
+    assert.ok(await cluster.get({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'kubetee-kbs-bootstrap-token', namespace: NS } }));
     assert.ok(await cluster.get({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'kubetee-kbs-data', namespace: NS } }));
     assert.ok(await cluster.get({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'kubetee-kbs-master-key', namespace: NS } }));
     // With the webhook gone, pods in opted-in namespaces are no longer sent anywhere.

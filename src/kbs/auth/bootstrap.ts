@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { KbsStoreError } from '../store/errors.js';
 import type { TokenService } from './tokens.js';
+import { isTokenShaped } from './token-format.js';
 
 export interface BootstrapResult {
   /** True when this call created the first admin token. */
   created: boolean;
-  /** Where the token was written (only when created). */
+  /** Where the token was written, or read from with `source: 'file'` (only when created). */
   file?: string;
+  /** `generated` (written to `file`) or `file` (the value given in `file`, nothing written). Only when created. */
+  source?: 'generated' | 'file';
   tokenId?: string;
 }
 
@@ -56,5 +59,43 @@ export async function bootstrapAdminToken(tokens: TokenService, file: string): P
   }
   chmodSync(tmp, 0o600);
   renameSync(tmp, file);
-  return { created: true, file, tokenId: created.info.id };
+  return { created: true, file, tokenId: created.info.id, source: 'generated' };
+}
+
+/**
+ * `kbs serve --bootstrap-token-file`: on the first start (no tokens at all)
+ * the first admin token is the value in `file` (e.g. a Kubernetes Secret
+ * mounted read-only) rather than a generated one, and nothing is written to
+ * disk. The file is read only when the store is empty; a later start ignores
+ * it. Several replicas starting together with the same file converge on one
+ * token row (createFirstAdmin checks and inserts in one transaction). The
+ * token is never logged or put in an error message.
+ */
+export async function bootstrapAdminTokenFromFile(tokens: TokenService, file: string): Promise<BootstrapResult> {
+  if (!(await tokens.isEmpty())) return { created: false };
+  const token = readBootstrapToken(file);
+  const created = await tokens.createFirstAdmin(undefined, { token });
+  if (!created) return { created: false };
+  return { created: true, file, tokenId: created.info.id, source: 'file' };
+}
+
+/** Reads and validates a bootstrap token file: one token in the broker's format, surrounding whitespace ignored. */
+export function readBootstrapToken(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new KbsStoreError('TOKEN_FILE_UNUSABLE', `cannot read the bootstrap token file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+      cause: err,
+      hint: 'check the path given to --bootstrap-token-file (in a cluster: the Secret kubetee-kbs-bootstrap-token, created by `kubetee install`)',
+    });
+  }
+  const token = text.trim();
+  if (!isTokenShaped(token)) {
+    // The content is deliberately not echoed: it may be a real credential with a typo.
+    throw new KbsStoreError('BOOTSTRAP_TOKEN_INVALID', `the bootstrap token file ${file} does not hold an admin token in the broker's format`, {
+      hint: 'the file must contain one token: kbt_ followed by 43 base64url characters (32 random bytes), e.g. from `kubetee install`',
+    });
+  }
+  return token;
 }

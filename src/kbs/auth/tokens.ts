@@ -5,10 +5,8 @@ import { KbsStoreError } from '../store/errors.js';
 import { appendAudit } from '../audit/append.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { RowMac } from '../crypto/row-mac.js';
-
-/** Bearer tokens look like `kbt_<43 base64url chars>` (256 random bits). */
-const TOKEN_PREFIX = 'kbt_';
-const TOKEN_SHAPE = /^kbt_[A-Za-z0-9_-]{43}$/;
+/** Bearer tokens look like `kbt_<43 base64url chars>` (256 random bits); see token-format.ts. */
+import { TOKEN_SHAPE, newTokenValue } from './token-format.js';
 
 /** Tokens carry 256 random bits, so a plain SHA-256 is a sufficient one-way store (no salt or slow KDF needed). */
 export function hashToken(token: string): string {
@@ -65,7 +63,7 @@ export class TokenService {
       if (Number.isNaN(t)) throw new KbsStoreError('INVALID_REQUEST', `"${String(input.expiresAt).slice(0, 40)}" is not an ISO-8601 date/time`);
       expiresAt = new Date(t).toISOString();
     }
-    const token = TOKEN_PREFIX + this.random(32).toString('base64url');
+    const token = newTokenValue(this.random);
     const id = this.random(8).toString('hex');
     return this.store.transaction('write', async (tx) => {
       const now = this.clock();
@@ -138,10 +136,16 @@ export class TokenService {
    * and inserted in one write transaction so two replicas starting together
    * cannot both mint one. Returns undefined when tokens already exist.
    * `persist` runs inside the transaction before the commit (save the token
-   * there); if it throws, nothing is created.
+   * there); if it throws, nothing is created. `options.token` makes the
+   * first admin token that value (it must have the token format) instead of
+   * a generated one: replicas starting together with the same value still
+   * converge on one row.
    */
-  async createFirstAdmin(persist?: (token: string) => void | Promise<void>): Promise<{ token: string; info: TokenInfo } | undefined> {
-    const token = TOKEN_PREFIX + this.random(32).toString('base64url');
+  async createFirstAdmin(persist?: (token: string) => void | Promise<void>, options: { token?: string } = {}): Promise<{ token: string; info: TokenInfo } | undefined> {
+    if (options.token !== undefined && !TOKEN_SHAPE.test(options.token)) {
+      throw new KbsStoreError('BOOTSTRAP_TOKEN_INVALID', 'the given first admin token does not have the token format', { hint: 'tokens are kbt_ followed by 43 base64url characters' });
+    }
+    const token = options.token ?? newTokenValue(this.random);
     const id = this.random(8).toString('hex');
     return this.store.transaction('write', async (tx) => {
       if ((await tx.countTokens()) > 0) return undefined;

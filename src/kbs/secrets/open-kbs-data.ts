@@ -3,7 +3,7 @@ import type { KbsStore } from '../store/types.js';
 import { loadKeyring } from '../crypto/load-keyring.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { TokenService } from '../auth/tokens.js';
-import { bootstrapAdminToken, type BootstrapResult } from '../auth/bootstrap.js';
+import { bootstrapAdminToken, bootstrapAdminTokenFromFile, type BootstrapResult } from '../auth/bootstrap.js';
 import { SecretService } from './service.js';
 import { RowMac } from '../crypto/row-mac.js';
 import { ROW_MAC_MIGRATION } from '../store/migrations.js';
@@ -17,6 +17,12 @@ export interface OpenKbsDataOptions {
   env?: Record<string, string | undefined>;
   /** Where the first start writes the bootstrap admin token (0600). */
   adminTokenFile: string;
+  /**
+   * When set, the first admin token (store without any token) is the value
+   * read from this file instead of a generated one written to
+   * `adminTokenFile`; nothing is written. Ignored once tokens exist.
+   */
+  bootstrapTokenFile?: string | undefined;
   clock?: () => Date;
 }
 
@@ -69,7 +75,8 @@ export async function openKbsData(options: OpenKbsDataOptions): Promise<KbsData>
   const service = new SecretService({ store, keyring, clock });
   const tokens = new TokenService({ store, clock, keyring: () => keyring });
   try {
-    const bootstrap = await bootstrapAdminToken(tokens, options.adminTokenFile);
+    const bootstrap =
+      options.bootstrapTokenFile !== undefined ? await bootstrapAdminTokenFromFile(tokens, options.bootstrapTokenFile) : await bootstrapAdminToken(tokens, options.adminTokenFile);
     return {
       store,
       get keyring() {

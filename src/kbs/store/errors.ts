@@ -41,6 +41,8 @@ export type KbsStoreErrorCode =
   | 'TOKEN_NOT_FOUND'
   | 'ROLE_FORBIDDEN'
   | 'TOKEN_FILE_UNUSABLE'
+  // `kbs serve --bootstrap-token-file`: the file does not hold a token in the broker's format
+  | 'BOOTSTRAP_TOKEN_INVALID'
   | 'POLICY_INVALID'
   | 'POLICY_NOT_FOUND'
   // CLI talking to a broker

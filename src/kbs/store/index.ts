@@ -45,7 +45,7 @@ export { openKbsData, type KbsData, type OpenKbsDataOptions } from '../secrets/o
 export { appendAudit, verifyAuditChain } from '../audit/append.js';
 export { AuditChainVerifier, verifyAuditRecords, auditRecordHash, canonicalJson, parseAuditAnchor, GENESIS_HASH, type AuditVerification, type AuditProblem, type AuditAnchor } from '../audit/chain.js';
 export { TokenService, hashToken, type AdminPrincipal, type TokenInfo } from '../auth/tokens.js';
-export { bootstrapAdminToken, type BootstrapResult } from '../auth/bootstrap.js';
+export { bootstrapAdminToken, bootstrapAdminTokenFromFile, type BootstrapResult } from '../auth/bootstrap.js';
 export { adminRoutes, ADMIN_PREFIX, type AdminRoutesOptions } from '../admin/routes.js';
 export { AdminClient, type AdminClientOptions } from '../admin/client.js';
 export { ADMIN_HTTP_STATUS, adminHttpStatus } from '../admin/http-status.js';

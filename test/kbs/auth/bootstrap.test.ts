@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { openKbsStore } from '../../../src/kbs/store/open-store.js';
 import { TokenService } from '../../../src/kbs/auth/tokens.js';
 import { createKeyring } from '../../../src/kbs/crypto/keyring.js';
-import { bootstrapAdminToken } from '../../../src/kbs/auth/bootstrap.js';
+import { bootstrapAdminToken, bootstrapAdminTokenFromFile } from '../../../src/kbs/auth/bootstrap.js';
+import { KbsStoreError } from '../../../src/kbs/store/errors.js';
 
 test('first start: one admin token, 0600 in a 0700 directory, a stale file replaced, concurrent starts mint one', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kubetee-kbs-boot-'));
@@ -53,6 +54,53 @@ test('first start: one admin token, 0600 in a 0700 directory, a stale file repla
     }
   } finally {
     await store2.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--bootstrap-token-file: the given token is the first admin token; malformed or unreadable is a typed error; a non-empty store ignores the file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kubetee-kbs-bootfile-'));
+  const keyring = createKeyring([Buffer.alloc(32, 7)]);
+  const given = `kbt_${Buffer.alloc(32, 9).toString('base64url')}`;
+  const file = join(dir, 'token');
+  writeFileSync(file, `  ${given}\n`);
+  const store = await openKbsStore(`sqlite:${join(dir, 'kbs.db')}`);
+  try {
+    const tokens = new TokenService({ store, keyring });
+    const r = await bootstrapAdminTokenFromFile(tokens, file);
+    assert.equal(r.created, true);
+    assert.equal(r.source, 'file');
+    assert.equal(r.file, file);
+    assert.equal((await tokens.authenticate(given)).role, 'admin');
+    assert.ok(!readdirSync(dir).some((f) => f.includes('admin')), 'nothing written to disk');
+    // Tokens exist: the file is not read at all (not even validated), the store is unchanged.
+    writeFileSync(file, 'garbage');
+    assert.deepEqual(await bootstrapAdminTokenFromFile(tokens, file), { created: false });
+    assert.deepEqual(await bootstrapAdminTokenFromFile(tokens, join(dir, 'missing')), { created: false });
+    assert.equal((await tokens.list()).length, 1);
+  } finally {
+    await store.close();
+  }
+
+  const empty = await openKbsStore(`sqlite:${join(dir, 'kbs2.db')}`);
+  try {
+    const tokens = new TokenService({ store: empty, keyring });
+    const secret = `kbt_${'x'.repeat(42)}`; // one character short
+    for (const content of [secret, `${given}${given}`, '', `${given}\nkbt_second`, 'not a token']) {
+      writeFileSync(file, content);
+      await assert.rejects(bootstrapAdminTokenFromFile(tokens, file), (err: Error & { code: string }) => {
+        assert.equal(err.code, 'BOOTSTRAP_TOKEN_INVALID');
+        assert.ok(err instanceof KbsStoreError);
+        assert.ok(!content || !err.message.includes(content.trim()), 'the file content is never echoed');
+        return true;
+      });
+    }
+    await assert.rejects(bootstrapAdminTokenFromFile(tokens, join(dir, 'missing')), { code: 'TOKEN_FILE_UNUSABLE' });
+    // createFirstAdmin refuses a value that is not a token, too.
+    await assert.rejects(tokens.createFirstAdmin(undefined, { token: 'kbt_short' }), { code: 'BOOTSTRAP_TOKEN_INVALID' });
+    assert.equal(await tokens.isEmpty(), true, 'no token minted on a failed bootstrap');
+  } finally {
+    await empty.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

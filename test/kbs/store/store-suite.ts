@@ -14,7 +14,7 @@ import { SecretService } from '../../../src/kbs/secrets/service.js';
 import { TokenService, hashToken } from '../../../src/kbs/auth/tokens.js';
 import { verifyAuditChain } from '../../../src/kbs/audit/append.js';
 import { openKbsData } from '../../../src/kbs/secrets/open-kbs-data.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -460,6 +460,34 @@ export function defineStoreSuite(name: string, getTarget: () => Promise<StoreTar
           assert.equal((await again.service.verifyAudit()).ok, true);
         } finally {
           await again.close();
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('--bootstrap-token-file: two brokers starting together on one empty database with the same file make one token row, the given one', async () => {
+      const url = await target!.newUrl();
+      const dir = mkdtempSync(join(tmpdir(), 'kbs-boot-file-'));
+      const env = { KUBETEE_KBS_MASTER_KEY: K1.toString('base64') };
+      const given = `kbt_${randomBytes(32).toString('base64url')}`;
+      const file = join(dir, 'token');
+      writeFileSync(file, `${given}\n`);
+      try {
+        const open = () => openKbsData({ db: url, env, adminTokenFile: join(dir, 'admin.token'), bootstrapTokenFile: file });
+        const [a, b] = await Promise.all([open(), open()]);
+        try {
+          assert.deepEqual([a.bootstrap.created, b.bootstrap.created].sort(), [false, true]);
+          assert.equal((a.bootstrap.created ? a : b).bootstrap.source, 'file');
+          const rows = await target!.raw(url, 'SELECT token_hash FROM admin_tokens');
+          assert.deepEqual(rows.map((r) => r['token_hash']), [hashToken(given)]);
+          assert.equal((await a.tokens.authenticate(given)).role, 'admin');
+          assert.equal((await b.tokens.authenticate(given)).role, 'admin');
+          assert.equal(existsSync(join(dir, 'admin.token')), false, 'nothing is written to disk');
+          assert.deepEqual((await a.service.listAudit()).filter((r) => r.action === 'token.create').length, 1);
+        } finally {
+          await a.close();
+          await b.close();
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });
