@@ -31,51 +31,33 @@ export function renderNetworkPolicies(values: Values): KubeObject[] {
       metadata: { name: 'kubetee-default-deny-ingress', namespace: ns, labels: commonLabels('kubetee') },
       spec: { podSelector: {}, policyTypes: ['Ingress'] },
     },
-    {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: { name: COMPONENTS.webhook, namespace: ns, labels: commonLabels(COMPONENTS.webhook) },
-      spec: {
-        podSelector: { matchLabels: selectorLabels(COMPONENTS.webhook) },
-        policyTypes: ['Ingress'],
-        ingress: [{ ports: [{ protocol: 'TCP', port: values.webhook.port }] }],
-      },
-    },
+    componentIngress(ns, COMPONENTS.webhook, [{ ports: [{ protocol: 'TCP', port: values.webhook.port }] }]),
   ];
   const metricsFrom = values.networkPolicies.metricsFrom;
   const monitoring = metricsFrom ? [JSON.parse(JSON.stringify(metricsFrom)) as Record<string, unknown>] : [];
   if (values.nodeAgent.enabled && metricsFrom) {
-    out.push({
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: { name: COMPONENTS.nodeAgent, namespace: ns, labels: commonLabels(COMPONENTS.nodeAgent) },
-      spec: {
-        podSelector: { matchLabels: selectorLabels(COMPONENTS.nodeAgent) },
-        policyTypes: ['Ingress'],
-        ingress: [{ from: monitoring, ports: [{ protocol: 'TCP', port: NODE_AGENT_FACTS.metricsPort }] }],
-      },
-    });
+    out.push(componentIngress(ns, COMPONENTS.nodeAgent, [{ from: monitoring, ports: [{ protocol: 'TCP', port: NODE_AGENT_FACTS.metricsPort }] }]));
   }
   if (values.kbs.enabled) {
-    out.push({
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: { name: COMPONENTS.kbs, namespace: ns, labels: commonLabels(COMPONENTS.kbs) },
-      spec: {
-        podSelector: { matchLabels: selectorLabels(COMPONENTS.kbs) },
-        policyTypes: ['Ingress'],
-        ingress: [
-          {
-            from: brokerClientPeers(values),
-            ports: [{ protocol: 'TCP', port: values.kbs.port }],
-          },
-          // /metrics lives on the broker's API port.
-          ...(metricsFrom ? [{ from: monitoring, ports: [{ protocol: 'TCP', port: values.kbs.port }] }] : []),
-        ],
-      },
-    });
+    out.push(
+      componentIngress(ns, COMPONENTS.kbs, [
+        { from: brokerClientPeers(values), ports: [{ protocol: 'TCP', port: values.kbs.port }] },
+        // /metrics lives on the broker's API port.
+        ...(metricsFrom ? [{ from: monitoring, ports: [{ protocol: 'TCP', port: values.kbs.port }] }] : []),
+      ]),
+    );
   }
   return out;
+}
+
+/** The ingress a component's pods accept (on top of the namespace's default deny). */
+function componentIngress(namespace: string, component: string, ingress: Record<string, unknown>[]): KubeObject {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: component, namespace, labels: commonLabels(component) },
+    spec: { podSelector: { matchLabels: selectorLabels(component) }, policyTypes: ['Ingress'], ingress },
+  };
 }
 
 /**

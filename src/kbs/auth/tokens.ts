@@ -5,8 +5,8 @@ import { KbsStoreError } from '../store/errors.js';
 import { appendAudit } from '../audit/append.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { RowMac } from '../crypto/row-mac.js';
-/** Bearer tokens look like `kbt_<43 base64url chars>` (256 random bits); see token-format.ts. */
-import { TOKEN_SHAPE, newTokenValue } from './token-format.js';
+// Bearer tokens look like `kbt_<43 base64url chars>` (256 random bits); the format lives in token-format.ts.
+import { isTokenShaped, newTokenValue } from './token-format.js';
 
 /** Tokens carry 256 random bits, so a plain SHA-256 is a sufficient one-way store (no salt or slow KDF needed). */
 export function hashToken(token: string): string {
@@ -82,7 +82,7 @@ export class TokenService {
     if (token === undefined || token === '') {
       throw new KbsStoreError('TOKEN_MISSING', 'no admin token was sent', { hint: 'send Authorization: Bearer <token> (the CLI reads it from --token-file)' });
     }
-    if (!TOKEN_SHAPE.test(token)) throw new KbsStoreError('TOKEN_INVALID', 'the admin token is malformed', { hint: 'check the token file; tokens look like kbt_…' });
+    if (!isTokenShaped(token)) throw new KbsStoreError('TOKEN_INVALID', 'the admin token is malformed', { hint: 'check the token file; tokens look like kbt_…' });
     const record = await this.store.transaction('read', (tx) => tx.getTokenByHash(hashToken(token)));
     if (!record) throw new KbsStoreError('TOKEN_INVALID', 'the admin token is not known to this broker', { hint: 'ask an administrator for a token (`kubetee kbs token create`)' });
     // Before the revoked and expiry checks: those fields are only meaningful once the row is authentic.
@@ -142,7 +142,7 @@ export class TokenService {
    * converge on one row.
    */
   async createFirstAdmin(persist?: (token: string) => void | Promise<void>, options: { token?: string } = {}): Promise<{ token: string; info: TokenInfo } | undefined> {
-    if (options.token !== undefined && !TOKEN_SHAPE.test(options.token)) {
+    if (options.token !== undefined && !isTokenShaped(options.token)) {
       throw new KbsStoreError('BOOTSTRAP_TOKEN_INVALID', 'the given first admin token does not have the token format', { hint: 'tokens are kbt_ followed by 43 base64url characters' });
     }
     const token = options.token ?? newTokenValue(this.random);
