@@ -37,7 +37,7 @@ export class DerReader {
   constructor(
     readonly bytes: Uint8Array,
     private readonly errorCode: AttestationErrorCode,
-    private readonly where: string,
+    readonly where: string,
   ) {}
 
   fail(what: string): never {

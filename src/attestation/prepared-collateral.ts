@@ -3,7 +3,8 @@ import { AttestationError } from './errors.js';
 import type { Collateral } from './collateral.js';
 import { decodePemChain } from './quote.js';
 import { parseQeIdentity, parseTcbInfo, type QeIdentity, type TcbInfo } from './tcb-info.js';
-import { sameBytes, verifyChainToRoot, type TrustStore } from './trust.js';
+import { checkPckCrlIssuerChain, checkTcbSigningChain } from './chain-roles.js';
+import { sameBytes, sha256Hex, verifyChainToRoot, type TrustStore } from './trust.js';
 import { parseCertificate, parseCrl, verifyDerSignature, verifyRawSignature, type Certificate, type Crl } from './x509.js';
 
 /**
@@ -17,6 +18,8 @@ export interface PreparedCollateral {
   qeIdentity: QeIdentity;
   rootCaCrl: Crl;
   pckCrl: Crl;
+  /** The one root every collateral chain and the Root CA CRL end at. */
+  root: Certificate;
   /** Verified chains (leaf first, root last). */
   tcbInfoChain: Certificate[];
   qeIdentityChain: Certificate[];
@@ -25,12 +28,29 @@ export interface PreparedCollateral {
 
 export function prepareCollateral(c: Collateral, trust: TrustStore): PreparedCollateral {
   const tcbInfoChain = verifiedChain(c.tcbInfoIssuerChain, trust, 'TCB Info issuer chain');
+  checkTcbSigningChain(tcbInfoChain, 'TCB Info issuer chain');
   // Intel signs TCB Info and QE Identity with the same chain: identical text, same verified result.
-  const qeIdentityChain = c.qeIdentityIssuerChain === c.tcbInfoIssuerChain ? tcbInfoChain : verifiedChain(c.qeIdentityIssuerChain, trust, 'QE Identity issuer chain');
+  let qeIdentityChain = tcbInfoChain;
+  if (c.qeIdentityIssuerChain !== c.tcbInfoIssuerChain) {
+    qeIdentityChain = verifiedChain(c.qeIdentityIssuerChain, trust, 'QE Identity issuer chain');
+    checkTcbSigningChain(qeIdentityChain, 'QE Identity issuer chain');
+  }
   const pckCrlChain = verifiedChain(c.pckCrlIssuerChain, trust, 'PCK CRL issuer chain');
-  const root = pckCrlChain[pckCrlChain.length - 1]!;
+  checkPckCrlIssuerChain(pckCrlChain, 'PCK CRL issuer chain');
 
-  // Step 5/6: signatures over the exact signed text, by the issuer chain's leaf (TCB Signing).
+  // One verification, one root: every chain ends at the same certificate.
+  const root = tcbInfoChain[tcbInfoChain.length - 1]!;
+  for (const [chain, label] of [
+    [qeIdentityChain, 'QE Identity issuer chain'],
+    [pckCrlChain, 'PCK CRL issuer chain'],
+  ] as const) {
+    const end = chain[chain.length - 1]!;
+    if (!sameBytes(end.der, root.der)) {
+      throw new AttestationError('ROOT_MISMATCH', `the ${label} ends at another root ("${end.subjectCn}", SHA-256 ${sha256Hex(end.der).slice(0, 16)}…) than the TCB Info issuer chain ("${root.subjectCn}", ${sha256Hex(root.der).slice(0, 16)}…)`);
+    }
+  }
+
+  // Step 5/6: signatures over the exact signed text, by the TCB Signing certificate.
   if (!verifyRawSignature(Buffer.from(c.tcbInfo, 'utf8'), tcbInfoChain[0]!.publicKey, hexBytes(c.tcbInfoSignature))) {
     throw new AttestationError('TCB_INFO_SIGNATURE_INVALID', `the TCB Info signature does not verify with the key of "${tcbInfoChain[0]!.subjectCn}"`);
   }
@@ -38,11 +58,15 @@ export function prepareCollateral(c: Collateral, trust: TrustStore): PreparedCol
     throw new AttestationError('QE_IDENTITY_SIGNATURE_INVALID', `the QE Identity signature does not verify with the key of "${qeIdentityChain[0]!.subjectCn}"`);
   }
 
-  // Step 3: CRLs. The Root CA CRL is issued and signed by the root; the PCK CRL by its CA.
+  // Step 3: CRLs. The Root CA CRL is issued and signed by this verification's root; the PCK CRL by its CA.
   const rootCaCrl = parseCrl(hexBytes(c.rootCaCrl), 'Root CA CRL');
-  const rootIssuer = findRootFor(rootCaCrl, trust, root);
-  if (!verifyDerSignature(rootCaCrl.hash, rootCaCrl.tbs, rootIssuer.publicKey, rootCaCrl.signature)) {
-    throw new AttestationError('CRL_SIGNATURE_INVALID', `the Root CA CRL signature does not verify with the key of "${rootIssuer.subjectCn}"`);
+  if (!sameBytes(rootCaCrl.issuer, root.subject)) {
+    throw new AttestationError('CRL_ISSUER_MISMATCH', `the Root CA CRL is issued by "${rootCaCrl.issuerCn}", not by the root "${root.subjectCn}"`);
+  }
+  if (!verifyDerSignature(rootCaCrl.hash, rootCaCrl.tbs, root.publicKey, rootCaCrl.signature)) {
+    const other = trust.roots.find((r) => r !== root && !sameBytes(r.der, root.der) && verifyDerSignature(rootCaCrl.hash, rootCaCrl.tbs, r.publicKey, rootCaCrl.signature));
+    if (other) throw new AttestationError('ROOT_MISMATCH', `the Root CA CRL is signed by another trusted root (SHA-256 ${sha256Hex(other.der).slice(0, 16)}…) than the collateral chains`);
+    throw new AttestationError('CRL_SIGNATURE_INVALID', `the Root CA CRL signature does not verify with the key of "${root.subjectCn}"`);
   }
   const pckCrl = parseCrl(hexBytes(c.pckCrl), 'PCK CRL');
   const pckCa = pckCrlChain[0]!;
@@ -58,6 +82,7 @@ export function prepareCollateral(c: Collateral, trust: TrustStore): PreparedCol
     qeIdentity: parseQeIdentity(c.qeIdentity),
     rootCaCrl,
     pckCrl,
+    root,
     tcbInfoChain,
     qeIdentityChain,
     pckCrlChain,
@@ -68,13 +93,6 @@ function verifiedChain(pem: string, trust: TrustStore, label: string): Certifica
   const ders = decodePemChain(Buffer.from(pem, 'latin1'), label);
   const certs = ders.map((der, i) => parseCertificate(der, `${label} certificate ${i}`));
   return verifyChainToRoot(certs, trust, label);
-}
-
-function findRootFor(crl: Crl, trust: TrustStore, fallback: Certificate): Certificate {
-  if (sameBytes(crl.issuer, fallback.subject)) return fallback;
-  const r = trust.roots.find((root) => sameBytes(root.subject, crl.issuer));
-  if (!r) throw new AttestationError('CRL_ISSUER_MISMATCH', `the Root CA CRL is issued by "${crl.issuerCn}", which is not a trusted root`);
-  return r;
 }
 
 function hexBytes(hex: string): Uint8Array {

@@ -6,6 +6,7 @@ import { parsePckExtension, type PckExtension } from './pck-extension.js';
 import { importRawP256Key, prepareCollateral, type PreparedCollateral } from './prepared-collateral.js';
 import { INTEL_QE_VENDOR_ID, parseQuote, type ParsedQuote } from './quote.js';
 import { checkTdxModule, maskedEqual, mergeAdvisories, mergeTcbStatus, selectPlatformTcbLevel, selectQeTcbLevel } from './tcb-evaluation.js';
+import { checkPckChain } from './chain-roles.js';
 import { createTrustStore, sameBytes, sha256Hex, verifyChainToRoot, type TrustStore } from './trust.js';
 import type { QuoteVerifierOptions, TcbStatus, VerificationCheck, VerificationResult, VerifyOptions } from './types.js';
 import { parseCertificate, verifyRawSignature, type Certificate, type Crl } from './x509.js';
@@ -96,13 +97,20 @@ export class QuoteVerifier {
 
     // Steps 2-3 (byte-only half) and 5-6 (signatures): cached per collateral content.
     const col = this.prepared(collateralInput);
-    ok('collateral-signatures', 'TCB Info, QE Identity, Root CA CRL and PCK CRL signatures and issuer chains verified to a trusted root');
+    ok('collateral-signatures', 'TCB Info and QE Identity signed by a TCB Signing certificate directly under the root; Root CA CRL by the root; PCK CRL by a PCK CA under the root');
 
     // Step 4: PCK chain from the quote (byte-only half cached per chain bytes).
     const pckChain = this.preparedPckChain(quote);
     const { pck } = pckChain;
     const [leaf, pckCa] = pckChain.chain as [Certificate, Certificate, ...Certificate[]];
     ok('pck-chain', `"${leaf.subjectCn}" <- "${pckCa.subjectCn}" <- trusted root`);
+
+    // One verification, one root: the quote's chain ends where every collateral chain and CRL ends.
+    const root = pckChain.chain[pckChain.chain.length - 1]!;
+    if (!sameBytes(root.der, col.root.der)) {
+      throw new AttestationError('ROOT_MISMATCH', `the quote's PCK chain ends at root "${root.subjectCn}" (SHA-256 ${sha256Hex(root.der).slice(0, 16)}…) but the collateral at "${col.root.subjectCn}" (${sha256Hex(col.root.der).slice(0, 16)}…)`);
+    }
+    ok('one-root', `quote and collateral chains end at the same root (SHA-256 ${sha256Hex(root.der).slice(0, 16)}…)`);
 
     // Steps 2-6 (time half): every certificate, CRL and document valid at `at`.
     let expiresAt = Infinity;
@@ -127,7 +135,9 @@ export class QuoteVerifier {
     ok('collateral-validity', `TCB Info and QE Identity current at ${at.toISOString()}`);
 
     // Steps 3-4: revocation. The PCK CRL must come from the CA that issued the leaf.
-    if (!sameBytes(col.pckCrl.issuer, leaf.issuer)) {
+    // The PCK CRL speaks for the CA that issued the leaf: same name and same key as the quote's PCK CA.
+    const crlCa = col.pckCrlChain[0]!;
+    if (!sameBytes(col.pckCrl.issuer, leaf.issuer) || !sameBytes(crlCa.subject, pckCa.subject) || !sameBytes(crlCa.spki, pckCa.spki)) {
       throw new AttestationError('CRL_ISSUER_MISMATCH', `the PCK CRL is issued by "${col.pckCrl.issuerCn}" but the PCK certificate by "${leaf.issuerCn}"`, {
         hint: 'fetch the PCK CRL for the CA that issued this PCK certificate (ca=processor or ca=platform)',
       });
@@ -251,11 +261,8 @@ export class QuoteVerifier {
     if (hit) return hit;
     const certs = ders.map((der, i) => parseCertificate(der, `PCK chain certificate ${i}`));
     const chain = verifyChainToRoot(certs, this.trust, 'PCK certificate chain');
-    if (chain.length < 3) throw new AttestationError('CERT_CHAIN_INVALID', `the PCK certificate chain must be leaf, PCK CA and root; found ${chain.length} certificates`);
+    checkPckChain(chain, 'PCK certificate chain');
     const leaf = chain[0]!;
-    if (!leaf.subjectCn.includes('SGX PCK Certificate')) {
-      throw new AttestationError('CERT_CHAIN_INVALID', `the leaf certificate "${leaf.subjectCn}" is not an SGX PCK Certificate`);
-    }
     if (!leaf.sgxExtension) throw new AttestationError('BAD_PCK_EXTENSION', 'the PCK certificate has no SGX extension (OID 1.2.840.113741.1.13.1)');
     const prepared: PreparedPckChain = { chain, pck: parsePckExtension(leaf.sgxExtension), leafHash: sha256Hex(leaf.der) };
     this.pckChains.set(key, prepared);

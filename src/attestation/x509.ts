@@ -31,6 +31,10 @@ export interface Certificate {
   readonly publicKey: KeyObject;
   /** basicConstraints cA (undefined when the extension is absent). */
   isCa: boolean | undefined;
+  /** basicConstraints pathLenConstraint (undefined when absent). */
+  pathLen: number | undefined;
+  /** keyUsage bits (KEY_USAGE flags; undefined when the extension is absent). */
+  keyUsage: number | undefined;
   /** DER of the Intel SGX extension value (OID 1.2.840.113741.1.13.1), if present. */
   sgxExtension: Uint8Array | undefined;
   /** First URI of the CRL distribution points extension, if present. */
@@ -57,8 +61,17 @@ const SIG_ALGS: Record<string, 'sha256' | 'sha384' | 'sha512'> = {
 };
 const OID_CN = '2.5.4.3';
 const OID_BASIC_CONSTRAINTS = '2.5.29.19';
+const OID_KEY_USAGE = '2.5.29.15';
 const OID_CRL_DISTRIBUTION_POINTS = '2.5.29.31';
 export const OID_SGX_EXTENSION = '1.2.840.113741.1.13.1';
+
+/** keyUsage bits (RFC 5280 §4.2.1.3: bit n of the BIT STRING is flag 1 << n here). */
+export const KEY_USAGE = {
+  digitalSignature: 1 << 0,
+  nonRepudiation: 1 << 1,
+  keyCertSign: 1 << 5,
+  cRLSign: 1 << 6,
+} as const;
 
 /** Parses a DER certificate; malformed input raises BAD_CERTIFICATE naming `where`. */
 export function parseCertificate(der: Uint8Array, where: string): Certificate {
@@ -88,6 +101,8 @@ export function parseCertificate(der: Uint8Array, where: string): Certificate {
   if (!nb || !na) d.fail('validity needs notBefore and notAfter');
 
   let isCa: boolean | undefined;
+  let pathLen: number | undefined;
+  let keyUsage: number | undefined;
   let sgxExtension: Uint8Array | undefined;
   let crlDistributionPoint: string | undefined;
   for (; i < f.length; i++) {
@@ -101,8 +116,19 @@ export function parseCertificate(der: Uint8Array, where: string): Certificate {
       if (valueNode.tag !== TAG.OCTET_STRING) d.fail(`extension ${oid} value is not an OCTET STRING`);
       if (oid === OID_BASIC_CONSTRAINTS) {
         const bc = d.expect(valueNode.valueStart, valueNode.end, TAG.SEQUENCE, 'BasicConstraints');
-        const first = d.children(bc)[0];
+        const [first, second] = d.children(bc);
         isCa = first?.tag === TAG.BOOLEAN && d.value(first)[0] !== 0;
+        const lenNode = first?.tag === TAG.INTEGER ? first : second;
+        if (lenNode?.tag === TAG.INTEGER) pathLen = d.smallInt(lenNode);
+      } else if (oid === OID_KEY_USAGE) {
+        const bits = d.expect(valueNode.valueStart, valueNode.end, TAG.BIT_STRING, 'KeyUsage');
+        const v = d.value(bits);
+        if (v.length < 1) d.fail('KeyUsage BIT STRING is empty');
+        keyUsage = 0;
+        // Bit n counts from the most significant bit of the first content byte.
+        for (let bit = 0; bit < (v.length - 1) * 8; bit++) {
+          if (v[1 + (bit >> 3)]! & (0x80 >> (bit & 7))) keyUsage |= 1 << bit;
+        }
       } else if (oid === OID_SGX_EXTENSION) {
         sgxExtension = d.value(valueNode);
       } else if (oid === OID_CRL_DISTRIBUTION_POINTS) {
@@ -129,6 +155,8 @@ export function parseCertificate(der: Uint8Array, where: string): Certificate {
       return (key ??= importSpki(d.raw(spkiNode), where));
     },
     isCa,
+    pathLen,
+    keyUsage,
     sgxExtension,
     crlDistributionPoint,
   };
@@ -229,7 +257,7 @@ function signatureHash(d: DerReader, alg: DerNode): 'sha256' | 'sha384' | 'sha51
   const oidNode = d.children(alg)[0] ?? d.fail('empty AlgorithmIdentifier');
   const oid = d.oid(oidNode);
   const hash = SIG_ALGS[oid];
-  if (!hash) throw new AttestationError('UNSUPPORTED_ALGORITHM', `signature algorithm ${oid} is not supported (ECDSA with SHA-2 only)`);
+  if (!hash) throw new AttestationError('UNSUPPORTED_ALGORITHM', `${d.where}: signature algorithm ${oid} is not supported (ECDSA with SHA-2 only)`);
   return hash;
 }
 

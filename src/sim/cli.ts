@@ -3,7 +3,7 @@
  * print its root, make quotes and collateral, publish TCB recoveries, revoke
  * its PCK certificate, serve a PCS. Thin: parse flags, call the library, print.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -12,7 +12,8 @@ import { fromHex, toHex } from '../common/hex.js';
 import { parsePort } from '../cli/options.js';
 import { SimulatedPlatform } from './platform.js';
 import { loadPlatform, savePlatform, stateExists } from './state-file.js';
-import type { SimPckCa } from './types.js';
+import { COLLATERAL_TAMPERS, QUOTE_TAMPERS } from './faults.js';
+import type { SimCollateralTamper, SimPckCa, SimQuoteTamper } from './types.js';
 import { waitForShutdownSignal } from '../common/signals.js';
 
 const DEFAULT_STATE = './.kubetee/sim-platform.json';
@@ -108,8 +109,20 @@ export function registerSim(program: Command): void {
     .option('--debug', 'set ATTRIBUTES.DEBUG')
     .option('--report-data <hex>', 'REPORTDATA, up to 64 bytes (zero padded)', hexBytes(64))
     .option('--quote-version <n>', '3 or 4', quoteVersion, 3)
+    .addOption(new Option('--fault <name>', 'negative tests: break exactly one check (e.g. pckChainLeafIsPckCa: a wrong certificate signs the QE report)').choices([...QUOTE_TAMPERS]))
     .action(
-      (opts: { state: string; out?: string; mrenclave?: Uint8Array; mrsigner?: Uint8Array; isvProdId: number; isvSvn: number; debug?: boolean; reportData?: Uint8Array; quoteVersion: 3 | 4 }) => {
+      (opts: {
+        state: string;
+        out?: string;
+        mrenclave?: Uint8Array;
+        mrsigner?: Uint8Array;
+        isvProdId: number;
+        isvSvn: number;
+        debug?: boolean;
+        reportData?: Uint8Array;
+        quoteVersion: 3 | 4;
+        fault?: SimQuoteTamper;
+      }) => {
         const p = loadPlatform(resolve(opts.state));
         const quote = p.quote({
           ...(opts.mrenclave ? { mrenclave: opts.mrenclave } : {}),
@@ -119,6 +132,7 @@ export function registerSim(program: Command): void {
           isvSvn: opts.isvSvn,
           debug: opts.debug === true,
           version: opts.quoteVersion,
+          ...(opts.fault ? { tamper: opts.fault } : {}),
         });
         writeOut(opts.out, opts.out === undefined ? `${toHex(quote)}\n` : quote);
       },
@@ -126,9 +140,12 @@ export function registerSim(program: Command): void {
 
   stateOption(sim.command('collateral').description('write fresh collateral (QuoteCollateralV3 JSON) valid now'))
     .option('--out <file>', 'write to a file instead of stdout')
-    .action((opts: { state: string; out?: string }) => {
+    .addOption(
+      new Option('--fault <name>', 'negative tests: break exactly one check (e.g. tcbInfoSignerPckLeaf: TCB Info signed by the PCK key)').choices([...COLLATERAL_TAMPERS]),
+    )
+    .action((opts: { state: string; out?: string; fault?: SimCollateralTamper }) => {
       const p = loadPlatform(resolve(opts.state));
-      writeOut(opts.out, `${JSON.stringify(p.collateral(), null, 2)}\n`);
+      writeOut(opts.out, `${JSON.stringify(p.collateral(opts.fault ? { tamper: opts.fault } : {}), null, 2)}\n`);
     });
 
   stateOption(sim.command('recover-tcb').description('publish a TCB recovery: the platform becomes OutOfDate until `update-tcb`')).action((opts: { state: string }) => {

@@ -82,7 +82,9 @@ export function makeCollateral(d: PlatformData, now: Date, tamper: SimCollateral
   });
 
   // PCK CRL. pckCrlWrongCa: a genuine CRL, but from a CA that did not issue this leaf (the root).
-  const pckCrlIssuer = tamper === 'pckCrlWrongCa' ? root : pckCa;
+  // pckCrlSignerTcbSigning: issued by a certificate that is no CA at all.
+  const tcbSigning = { cert: d.certs.tcbSigning, ski: subjectKeyId(d.certs.tcbSigning), key: d.keys.tcbSigning };
+  const pckCrlIssuer = tamper === 'pckCrlWrongCa' ? root : tamper === 'pckCrlSignerTcbSigning' ? tcbSigning : pckCa;
   const pckWindow = windowFor('pckCrlExpired');
   const pckCrl = buildCrl({
     issuerName: subjectNameDer(pckCrlIssuer.cert),
@@ -129,16 +131,26 @@ export function makeCollateral(d: PlatformData, now: Date, tamper: SimCollateral
     ...(tamper === 'qeIdentityNoMatchingLevel' ? { lowestIsvSvn: d.qeSvn + 1 } : {}),
   });
 
-  const tcbChain = pemChain([d.certs.tcbSigning, d.certs.root]);
+  // Wrong-signer faults: a correct signature by a key whose certificate chains to the root but plays another role.
+  const signers = {
+    tcbSigning: { key: d.keys.tcbSigning, chain: [d.certs.tcbSigning, d.certs.root] },
+    pckLeaf: { key: d.keys.pckLeaf, chain: [d.certs.pckLeaf, d.certs.pckCa, d.certs.root] },
+    pckCa: { key: d.keys.pckCa, chain: [d.certs.pckCa, d.certs.root] },
+    root: { key: d.keys.root, chain: [d.certs.root] },
+  };
+  const signerOf = (prefix: 'tcbInfoSigner' | 'qeIdentitySigner') =>
+    tamper === `${prefix}PckLeaf` ? signers.pckLeaf : tamper === `${prefix}PckCa` ? signers.pckCa : tamper === `${prefix}Root` ? signers.root : signers.tcbSigning;
+  const tcbSigner = signerOf('tcbInfoSigner');
+  const qeSigner = signerOf('qeIdentitySigner');
   return {
-    pck_crl_issuer_chain: pemChain(pckCrlIssuer === root ? [d.certs.root] : [d.certs.pckCa, d.certs.root]),
+    pck_crl_issuer_chain: pemChain(pckCrlIssuer === root ? [d.certs.root] : [pckCrlIssuer.cert, d.certs.root]),
     root_ca_crl: toHex(rootCaCrl),
     pck_crl: toHex(pckCrl),
-    tcb_info_issuer_chain: tcbChain,
+    tcb_info_issuer_chain: pemChain(tcbSigner.chain),
     tcb_info: tcbInfo,
-    tcb_info_signature: signText(tcbInfo, tamper === 'tcbInfoSignature' ? strangerKey() : d.keys.tcbSigning),
-    qe_identity_issuer_chain: tcbChain,
+    tcb_info_signature: signText(tcbInfo, tamper === 'tcbInfoSignature' ? strangerKey() : tcbSigner.key),
+    qe_identity_issuer_chain: pemChain(qeSigner.chain),
     qe_identity: qeIdentity,
-    qe_identity_signature: signText(qeIdentity, tamper === 'qeIdentitySignature' ? strangerKey() : d.keys.tcbSigning),
+    qe_identity_signature: signText(qeIdentity, tamper === 'qeIdentitySignature' ? strangerKey() : qeSigner.key),
   };
 }

@@ -22,6 +22,8 @@ export const QUOTE_TAMPERS: readonly SimQuoteTamper[] = [
   'qeMiscselect',
   'certDataType',
   'trailingBytes',
+  'pckChainLeafIsPckCa',
+  'pckChainLeafIsTcbSigning',
 ];
 
 export const COLLATERAL_TAMPERS: readonly SimCollateralTamper[] = [
@@ -46,6 +48,13 @@ export const COLLATERAL_TAMPERS: readonly SimCollateralTamper[] = [
   'qeIdentityExpired',
   'qeIdentityNotYetValid',
   'qeIdentityNoMatchingLevel',
+  'tcbInfoSignerPckLeaf',
+  'tcbInfoSignerPckCa',
+  'tcbInfoSignerRoot',
+  'qeIdentitySignerPckLeaf',
+  'qeIdentitySignerPckCa',
+  'qeIdentitySignerRoot',
+  'pckCrlSignerTcbSigning',
 ];
 
 /** A key nobody trusts: signing with it yields a well-formed signature that never verifies. */

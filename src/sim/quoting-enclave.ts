@@ -53,6 +53,16 @@ export function makeQuote(d: PlatformData, options: SimQuoteOptions): Uint8Array
   let leaf = d.certs.pckLeaf;
   if (tamper === 'pckLeafExpired') leaf = d.certs.pckLeafExpired;
   if (tamper === 'pckChainSignature') leaf = corruptCertificateSignature(leaf);
+  // Wrong-signer faults: another certificate of this PKI poses as the PCK leaf and signs the QE report.
+  let chain = [leaf, d.certs.pckCa, d.certs.root];
+  let pckKey = d.keys.pckLeaf;
+  if (tamper === 'pckChainLeafIsPckCa') {
+    chain = [d.certs.pckCa, d.certs.root];
+    pckKey = d.keys.pckCa;
+  } else if (tamper === 'pckChainLeafIsTcbSigning') {
+    chain = [d.certs.tcbSigning, d.certs.root];
+    pckKey = d.keys.tcbSigning;
+  }
   const faults: QuoteFaults = {
     ...(tamper === 'quoteSignature' ? { corruptQuoteSignature: true } : {}),
     ...(tamper === 'qeReportSignature' ? { corruptQeReportSignature: true } : {}),
@@ -72,9 +82,9 @@ export function makeQuote(d: PlatformData, options: SimQuoteOptions): Uint8Array
       enclave,
       qe,
       qeAuthData: QE_AUTH_DATA,
-      pckChainPem: pemChain([leaf, d.certs.pckCa, d.certs.root]),
+      pckChainPem: pemChain(chain),
       attestationKey: d.keys.attestation,
-      pckKey: d.keys.pckLeaf,
+      pckKey,
     },
     faults,
   );

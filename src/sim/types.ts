@@ -89,7 +89,11 @@ export type SimQuoteTamper =
   /** The PCK chain record is labelled certification data type 3 (encrypted PPID) instead of 5. */
   | 'certDataType'
   /** 16 non-zero bytes appended after the quote. */
-  | 'trailingBytes';
+  | 'trailingBytes'
+  /** Wrong signer: the PCK CA certificate poses as the PCK leaf (chain [PCK CA, root]) and signs the QE report. */
+  | 'pckChainLeafIsPckCa'
+  /** Wrong signer: the TCB Signing certificate poses as the PCK leaf (chain [TCB Signing, root]) and signs the QE report. */
+  | 'pckChainLeafIsTcbSigning';
 
 /** Collateral-side faults; each breaks exactly one check. */
 export type SimCollateralTamper =
@@ -126,7 +130,21 @@ export type SimCollateralTamper =
   /** QE Identity issued a day in the future. */
   | 'qeIdentityNotYetValid'
   /** Every QE TCB level is above the QE's ISVSVN. */
-  | 'qeIdentityNoMatchingLevel';
+  | 'qeIdentityNoMatchingLevel'
+  /** Wrong signer: TCB Info signed by the PCK leaf key, issuer chain [PCK leaf, PCK CA, root] (a leaked PCK key). */
+  | 'tcbInfoSignerPckLeaf'
+  /** Wrong signer: TCB Info signed by the PCK CA key, issuer chain [PCK CA, root]. */
+  | 'tcbInfoSignerPckCa'
+  /** Wrong signer: TCB Info signed by the root key, issuer chain [root]. */
+  | 'tcbInfoSignerRoot'
+  /** Wrong signer: QE Identity signed by the PCK leaf key under [PCK leaf, PCK CA, root]. */
+  | 'qeIdentitySignerPckLeaf'
+  /** Wrong signer: QE Identity signed by the PCK CA key under [PCK CA, root]. */
+  | 'qeIdentitySignerPckCa'
+  /** Wrong signer: QE Identity signed by the root key under [root]. */
+  | 'qeIdentitySignerRoot'
+  /** Wrong signer: PCK CRL issued and signed by the TCB Signing certificate (not a CA), chain [TCB Signing, root]. */
+  | 'pckCrlSignerTcbSigning';
 
 export interface SimCollateralOptions {
   tamper?: SimCollateralTamper;

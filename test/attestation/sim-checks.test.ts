@@ -27,7 +27,7 @@ const QUOTE_CASES: Record<SimQuoteTamper, string> = {
   attestationKeyType: 'UNSUPPORTED_KEY_TYPE',
   qeVendorId: 'UNKNOWN_QE_VENDOR',
   truncated: 'QUOTE_TRUNCATED',
-  pckChainSignature: 'CERT_CHAIN_INVALID',
+  pckChainSignature: 'CERT_SIGNATURE_INVALID',
   pckLeafExpired: 'CERT_EXPIRED',
   qeMrsigner: 'QE_IDENTITY_MISMATCH',
   qeIsvProdId: 'QE_IDENTITY_MISMATCH',
@@ -38,6 +38,8 @@ const QUOTE_CASES: Record<SimQuoteTamper, string> = {
   qeReportSignature: 'QE_REPORT_SIGNATURE_INVALID',
   qeReportData: 'QE_REPORT_DATA_MISMATCH',
   quoteSignature: 'QUOTE_SIGNATURE_INVALID',
+  pckChainLeafIsPckCa: 'PCK_CHAIN_INVALID',
+  pckChainLeafIsTcbSigning: 'PCK_CHAIN_INVALID',
 };
 
 const COLLATERAL_CASES: Record<SimCollateralTamper, string> = {
@@ -62,6 +64,13 @@ const COLLATERAL_CASES: Record<SimCollateralTamper, string> = {
   qeIdentityExpired: 'QE_IDENTITY_EXPIRED',
   qeIdentityNotYetValid: 'QE_IDENTITY_NOT_YET_VALID',
   qeIdentityNoMatchingLevel: 'QE_TCB_LEVEL_NOT_FOUND',
+  tcbInfoSignerPckLeaf: 'TCB_SIGNING_CERT_INVALID',
+  tcbInfoSignerPckCa: 'TCB_SIGNING_CERT_INVALID',
+  tcbInfoSignerRoot: 'TCB_SIGNING_CERT_INVALID',
+  qeIdentitySignerPckLeaf: 'TCB_SIGNING_CERT_INVALID',
+  qeIdentitySignerPckCa: 'TCB_SIGNING_CERT_INVALID',
+  qeIdentitySignerRoot: 'TCB_SIGNING_CERT_INVALID',
+  pckCrlSignerTcbSigning: 'CRL_ISSUER_MISMATCH',
 };
 
 describe('verifier against the simulated platform: each check fails alone', () => {

@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +54,20 @@ describe('kubetee sim', () => {
     const outdated = verifier.verify(await readFile(join(dir, 'q.bin')), await readFile(join(dir, 'c.json'), 'utf8'));
     assert.equal(outdated.status, 'OutOfDate');
     assert.deepEqual(outdated.advisoryIds, ['SIM-SA-00001']);
+  });
+
+  test('--fault produces the wrong-signer cases from the shell, and rejects unknown names', async () => {
+    assert.equal(sim('quote', '--out', join(dir, 'q.bin')).status, 0);
+    const collateral = sim('collateral', '--out', join(dir, 'forged.json'), '--fault', 'tcbInfoSignerPckLeaf');
+    assert.equal(collateral.status, 0, collateral.stderr);
+    assert.throws(() => verifier.verify(new Uint8Array(readFileSync(join(dir, 'q.bin'))), readFileSync(join(dir, 'forged.json'), 'utf8')), { code: 'TCB_SIGNING_CERT_INVALID' });
+    const quote = sim('quote', '--out', join(dir, 'bad.bin'), '--fault', 'pckChainLeafIsPckCa');
+    assert.equal(quote.status, 0, quote.stderr);
+    assert.equal(sim('collateral', '--out', join(dir, 'c.json')).status, 0);
+    assert.throws(() => verifier.verify(new Uint8Array(readFileSync(join(dir, 'bad.bin'))), readFileSync(join(dir, 'c.json'), 'utf8')), { code: 'PCK_CHAIN_INVALID' });
+    const unknown = sim('collateral', '--fault', 'noSuchFault');
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /noSuchFault/);
   });
 
   test('a missing state file exits 2 with a coded message and a hint', () => {

@@ -10,6 +10,7 @@ export const CHECK_ORDER = [
   'parse',
   'collateral-signatures',
   'pck-chain',
+  'one-root',
   'certificate-validity',
   'crl-validity',
   'collateral-validity',
