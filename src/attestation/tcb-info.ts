@@ -1,5 +1,6 @@
 import { AttestationError } from './errors.js';
-import type { TcbStatus } from './types.js';
+import { orderTcbLevels } from './tcb-evaluation.js';
+import { QE_LEVEL_STATUSES, TCB_LEVEL_STATUSES, TDX_MODULE_LEVEL_STATUSES, type TcbStatus } from './types.js';
 
 export interface TcbLevel {
   sgxComponents: number[];
@@ -101,10 +102,15 @@ class Fields {
     return d;
   }
 
-  status(v: unknown, path: string): TcbStatus {
-    // An unknown status is kept as text and rejected only if the level that matches carries it
-    // (tcb-evaluation.ts), so a status Intel adds to some other level cannot break every quote.
-    return this.str(v, path) as TcbStatus;
+  /** Intel QVL rejects the whole document when any level carries a status it does not know (TcbLevel::parseStatus). */
+  status(v: unknown, path: string, valid: readonly string[]): TcbStatus {
+    const s = this.str(v, path);
+    if (!valid.includes(s)) {
+      throw new AttestationError('UNKNOWN_TCB_STATUS', `${this.doc} ${path}: "${s}" is not a TCB status Intel defines here (${valid.join(', ')})`, {
+        hint: 'update kubetee; a status this version does not know is never treated as acceptable',
+      });
+    }
+    return s as TcbStatus;
   }
 
   advisories(v: unknown, path: string): string[] {
@@ -148,14 +154,16 @@ export function parseTcbInfo(text: string): TcbInfo {
       pceSvn: f.int(tcb['pcesvn'], `${p}.tcb.pcesvn`, 0xffff),
       tdxComponents,
       tcbDate: f.str(l['tcbDate'], `${p}.tcbDate`),
-      status: f.status(l['tcbStatus'], `${p}.tcbStatus`),
+      status: f.status(l['tcbStatus'], `${p}.tcbStatus`, TCB_LEVEL_STATUSES),
       advisoryIds: f.advisories(l['advisoryIDs'], `${p}.advisoryIDs`),
     };
   });
   let tdxModule: TcbInfo['tdxModule'];
   let tdxModuleIdentities: TcbInfo['tdxModuleIdentities'];
   if (id === 'TDX') {
-    if (o['tdxModule'] !== undefined) {
+    // QVL's TDX TCB Info parser requires tdxModule (MRSIGNERSEAM is always checked against something).
+    if (o['tdxModule'] === undefined) f.fail('tdxModule', 'is required in TDX TCB Info');
+    {
       const m = f.obj(o['tdxModule'], 'tdxModule');
       tdxModule = {
         mrsigner: f.hex(m['mrsigner'], 'tdxModule.mrsigner', 48),
@@ -178,7 +186,7 @@ export function parseTcbInfo(text: string): TcbInfo {
             return {
               isvSvn: f.int(f.obj(l['tcb'], `${q}.tcb`)['isvsvn'], `${q}.tcb.isvsvn`, 255),
               tcbDate: f.str(l['tcbDate'], `${q}.tcbDate`),
-              status: f.status(l['tcbStatus'], `${q}.tcbStatus`),
+              status: f.status(l['tcbStatus'], `${q}.tcbStatus`, TDX_MODULE_LEVEL_STATUSES),
               advisoryIds: f.advisories(l['advisoryIDs'], `${q}.advisoryIDs`),
             };
           }),
@@ -197,7 +205,8 @@ export function parseTcbInfo(text: string): TcbInfo {
     tcbEvaluationDataNumber: o['tcbEvaluationDataNumber'] === undefined ? 0 : f.int(o['tcbEvaluationDataNumber'], 'tcbEvaluationDataNumber'),
     tdxModule,
     tdxModuleIdentities,
-    tcbLevels: levels,
+    // QVL's order, not the JSON's (tcb-evaluation.ts orderTcbLevels).
+    tcbLevels: orderTcbLevels(levels, id === 'TDX'),
   };
 }
 
@@ -237,7 +246,7 @@ export function parseQeIdentity(text: string): QeIdentity {
       return {
         isvSvn: f.int(f.obj(l['tcb'], `${p}.tcb`)['isvsvn'], `${p}.tcb.isvsvn`, 0xffff),
         tcbDate: f.str(l['tcbDate'], `${p}.tcbDate`),
-        status: f.status(l['tcbStatus'], `${p}.tcbStatus`),
+        status: f.status(l['tcbStatus'], `${p}.tcbStatus`, QE_LEVEL_STATUSES),
         advisoryIds: f.advisories(l['advisoryIDs'], `${p}.advisoryIDs`),
       };
     }),

@@ -1,7 +1,7 @@
 import type { SgxReportBody } from './report-body.js';
 
-/** Intel's TCB status names (TCB Info v2/v3, QE Identity v2). */
-export const TCB_STATUSES = [
+/** The statuses a TCB Info level may carry (Intel QVL TcbLevel.cpp validStatuses). */
+export const TCB_LEVEL_STATUSES = [
   'UpToDate',
   'SWHardeningNeeded',
   'ConfigurationNeeded',
@@ -10,6 +10,16 @@ export const TCB_STATUSES = [
   'OutOfDateConfigurationNeeded',
   'Revoked',
 ] as const;
+/** The statuses a QE Identity level may carry (QVL EvaluateTcb.cpp VALID_QE_STATUSES). */
+export const QE_LEVEL_STATUSES = ['UpToDate', 'OutOfDate', 'ConfigurationNeeded', 'Revoked', 'OutOfDateConfigurationNeeded'] as const;
+/** The statuses a TDX module identity level may carry (QVL VALID_MODULE_TCB_STATUSES). */
+export const TDX_MODULE_LEVEL_STATUSES = ['UpToDate', 'OutOfDate', 'Revoked'] as const;
+
+/**
+ * Every TCB status name: the level statuses plus the two a TD 1.5 quote can
+ * get after an in-place TDX module update (QVL checkForRelaunch).
+ */
+export const TCB_STATUSES = [...TCB_LEVEL_STATUSES, 'TDRelaunchAdvised', 'TDRelaunchAdvisedConfigurationNeeded'] as const;
 export type TcbStatus = (typeof TCB_STATUSES)[number];
 
 /** Identity of a verified SGX enclave, as the broker's policy sees it. */

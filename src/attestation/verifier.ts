@@ -5,7 +5,7 @@ import { collateralDigest, parseCollateral, type Collateral, type QuoteCollatera
 import { parsePckExtension, type PckExtension } from './pck-extension.js';
 import { importRawP256Key, prepareCollateral, type PreparedCollateral } from './prepared-collateral.js';
 import { INTEL_QE_VENDOR_ID, parseQuote, type ParsedQuote } from './quote.js';
-import { checkTdxModule, maskedEqual, mergeAdvisories, mergeTcbStatus, selectPlatformTcbLevel, selectQeTcbLevel } from './tcb-evaluation.js';
+import { checkTdxModuleIdentity, maskedEqual, mergeAdvisories, mergeTcbStatus, relaunchStatus, selectPlatformTcbLevel, selectQeTcbLevel, selectTdxModuleLevel } from './tcb-evaluation.js';
 import { checkPckChain } from './chain-roles.js';
 import { createTrustStore, sameBytes, sha256Hex, verifyChainToRoot, type TrustStore } from './trust.js';
 import type { QuoteVerifierOptions, TcbStatus, VerificationCheck, VerificationResult, VerifyOptions } from './types.js';
@@ -211,16 +211,21 @@ export class QuoteVerifier {
     }
     ok('quote-signature', `header and body (${quote.signedBytes.length} bytes) signed by the attestation key`);
 
-    // Step 10: platform TCB level (and the TDX module).
+    // Step 10: platform TCB level, the TDX module and (TD 1.5) the relaunch rule, as Intel QVL's checkTcbLevel.
     const teeTcbSvn = quote.tee === 'tdx' ? quote.body.subarray(0, 16) : undefined;
-    const level = selectPlatformTcbLevel(tcbInfo, pck, teeTcbSvn);
+    if (quote.td && teeTcbSvn) checkTdxModuleIdentity(tcbInfo, teeTcbSvn, quote.td.mrsignerseam, quote.td.seamAttributes);
+    const { sgx: sgxLevel, level } = selectPlatformTcbLevel(tcbInfo, pck, teeTcbSvn);
     let platformStatus: TcbStatus = level.status;
     let moduleLevel: { status: TcbStatus; advisoryIds: string[] } | undefined;
-    if (quote.td && teeTcbSvn) {
-      moduleLevel = checkTdxModule(tcbInfo, teeTcbSvn, quote.td.mrsignerseam, quote.td.seamAttributes);
+    if (teeTcbSvn) {
+      moduleLevel = selectTdxModuleLevel(tcbInfo, teeTcbSvn);
       if (moduleLevel) platformStatus = mergeTcbStatus(platformStatus, moduleLevel.status);
+      const teeTcbSvn2 = quote.bodyType === 'td15' ? quote.body.subarray(584, 600) : undefined;
+      if (teeTcbSvn2 && platformStatus !== 'Revoked') {
+        platformStatus = relaunchStatus(tcbInfo, teeTcbSvn2, sgxLevel.status, platformStatus, moduleLevel?.status, qeLevel.status);
+      }
     }
-    ok('platform-tcb', `TCB level ${level.tcbDate}: ${level.status}${moduleLevel ? `; TDX module ${moduleLevel.status}` : ''}`);
+    ok('platform-tcb', `TCB level ${level.tcbDate}: ${level.status}${moduleLevel ? `; TDX module ${moduleLevel.status}` : ''}${platformStatus.startsWith('TDRelaunch') ? `; ${platformStatus}` : ''}`);
 
     // Step 11: merge with the QE's level; Revoked is a rejection.
     const status = mergeTcbStatus(platformStatus, qeLevel.status);

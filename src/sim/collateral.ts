@@ -42,6 +42,8 @@ export function tcbInfoText(p: TcbInfoParams): string {
     pceId: p.pceId.toLowerCase(),
     tcbType: 0,
     tcbEvaluationDataNumber: p.tcbEvaluationDataNumber,
+    // A well-formed TDX TCB Info (negative tests only) names the TDX module signer, as Intel's does.
+    ...(p.id === 'TDX' ? { tdxModule: { mrsigner: '00'.repeat(48), attributes: '0000000000000000', attributesMask: 'FFFFFFFFFFFFFFFF' } } : {}),
     tcbLevels: p.levels.map((level) => ({
       tcb: {
         sgxtcbcomponents: level.tcb.sgxTcbComponents.map((svn, i) => ({ svn, ...COMPONENT_LABELS[i] })),

@@ -73,7 +73,7 @@ test('debug quote: DEBUG flag decoded, TCB Info v2 evaluation gives SWHardeningN
   const tcbInfo = parseTcbInfo(c.tcb_info);
   assert.equal(tcbInfo.version, 2);
   assert.equal(tcbInfo.id, 'SGX');
-  const level = selectPlatformTcbLevel(tcbInfo, pck, undefined);
+  const { level } = selectPlatformTcbLevel(tcbInfo, pck, undefined);
   assert.equal(level, tcbInfo.tcbLevels[0]);
   assert.equal(level.status, 'SWHardeningNeeded');
   const qeLevel = selectQeTcbLevel(parseQeIdentity(c.qe_identity), q.qe.qeReportBody.isvSvn);
