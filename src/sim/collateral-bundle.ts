@@ -12,11 +12,11 @@ import { pemChain, qeIdentityText, signText, tcbInfoText } from './collateral.js
 import { buildCrl } from './crl.js';
 import { SimError } from './errors.js';
 import { COLLATERAL_TAMPERS, otherHex, strangerKey } from './faults.js';
-import { invalid } from './options.js';
+import { invalid, resolveTcb } from './options.js';
 import type { PlatformData } from './platform-data.js';
 import { SIM_QE_ISV_PROD_ID, SIM_QE_MRSIGNER } from './quoting-enclave.js';
-import { BASE_TCB_EVALUATION_DATA_NUMBER, midnight, recoveredTcb, tcbLevels } from './tcb-levels.js';
-import type { QuoteCollateralV3Json, SimCollateralTamper } from './types.js';
+import { BASE_TCB_EVALUATION_DATA_NUMBER, midnight, recoveredTcb, tcbLevels, type TcbLevel } from './tcb-levels.js';
+import type { QuoteCollateralV3Json, SimCollateralOptions, SimCollateralTamper } from './types.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -48,7 +48,8 @@ export function tcbEvaluationDataNumberOf(d: PlatformData): number {
   return BASE_TCB_EVALUATION_DATA_NUMBER + d.tcbRecoveryDates.length;
 }
 
-export function makeCollateral(d: PlatformData, now: Date, tamper: SimCollateralTamper | undefined): QuoteCollateralV3Json {
+export function makeCollateral(d: PlatformData, now: Date, options: SimCollateralOptions = {}): QuoteCollateralV3Json {
+  const { tamper, tdx } = options;
   if (tamper !== undefined && !COLLATERAL_TAMPERS.includes(tamper)) {
     throw invalid(`unknown collateral tamper ${JSON.stringify(tamper)}`, `one of: ${COLLATERAL_TAMPERS.join(', ')}`);
   }
@@ -99,7 +100,15 @@ export function makeCollateral(d: PlatformData, now: Date, tamper: SimCollateral
 
   // TCB Info.
   const recoveries = d.tcbRecoveryDates.length;
-  let levels = tcbLevels(d.tcb, d.createdAt, d.tcbRecoveryDates);
+  let levels: TcbLevel[] = options.tcbLevels
+    ? options.tcbLevels.map((l) => ({
+        tcb: resolveTcb({ sgxTcbComponents: l.sgxTcbComponents, pceSvn: l.pceSvn }),
+        ...(l.tdxTcbComponents ? { tdxTcbComponents: resolveTcb({ sgxTcbComponents: l.tdxTcbComponents }).sgxTcbComponents } : {}),
+        tcbDate: l.tcbDate ?? midnight(d.createdAt),
+        tcbStatus: l.tcbStatus,
+        advisoryIDs: l.advisoryIDs ?? [],
+      }))
+    : tcbLevels(d.tcb, d.createdAt, d.tcbRecoveryDates);
   if (tamper === 'tcbInfoNoMatchingLevel') {
     levels = [{ tcb: recoveredTcb(d.tcb, recoveries + 1), tcbDate: midnight(new Date(issued)), tcbStatus: 'UpToDate', advisoryIDs: [] }];
   }
@@ -109,7 +118,19 @@ export function makeCollateral(d: PlatformData, now: Date, tamper: SimCollateral
   }
   const tcbWindow = windowFor('tcbInfoExpired', 'tcbInfoNotYetValid');
   const tcbInfo = tcbInfoText({
-    id: tamper === 'tcbInfoWrongTee' ? 'TDX' : 'SGX',
+    id: (tamper === 'tcbInfoWrongTee') !== (tdx !== undefined) ? 'TDX' : 'SGX',
+    ...(tdx?.tdxModule !== undefined ? { tdxModule: tdx.tdxModule } : {}),
+    ...(tdx?.tdxModuleIdentities
+      ? {
+          tdxModuleIdentities: tdx.tdxModuleIdentities.map((m) => ({
+            id: m.id,
+            mrsigner: m.mrsigner ?? '00'.repeat(48),
+            attributes: m.attributes ?? '0000000000000000',
+            attributesMask: 'FFFFFFFFFFFFFFFF',
+            tcbLevels: m.tcbLevels.map((l) => ({ tcb: { isvsvn: l.isvsvn }, tcbDate: l.tcbDate ?? midnight(d.createdAt), tcbStatus: l.tcbStatus, ...(l.advisoryIDs ? { advisoryIDs: l.advisoryIDs } : {}) })),
+          })),
+        }
+      : {}),
     issueDate: tcbWindow.from,
     nextUpdate: tcbWindow.until,
     fmspc: tamper === 'tcbInfoFmspc' ? otherHex(d.fmspc) : d.fmspc,
@@ -121,6 +142,7 @@ export function makeCollateral(d: PlatformData, now: Date, tamper: SimCollateral
   // QE Identity.
   const qeWindow = windowFor('qeIdentityExpired', 'qeIdentityNotYetValid');
   const qeIdentity = qeIdentityText({
+    id: tdx ? 'TD_QE' : 'QE',
     issueDate: qeWindow.from,
     nextUpdate: qeWindow.until,
     tcbEvaluationDataNumber: tcbEvaluationDataNumberOf(d),

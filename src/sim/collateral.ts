@@ -22,8 +22,11 @@ export function isoSeconds(date: Date): string {
 }
 
 export interface TcbInfoParams {
-  /** "SGX" for this platform; "TDX" only in negative tests. */
+  /** "SGX", or "TDX" for TDX collateral (and the wrong-TEE negative test). */
   id: 'SGX' | 'TDX';
+  /** TDX only: tdxModule (null: left out) and tdxModuleIdentities, in Intel's JSON shape. */
+  tdxModule?: { mrsigner: string; attributes: string; attributesMask: string } | null;
+  tdxModuleIdentities?: unknown[];
   issueDate: Date;
   nextUpdate: Date;
   fmspc: string;
@@ -42,14 +45,15 @@ export function tcbInfoText(p: TcbInfoParams): string {
     pceId: p.pceId.toLowerCase(),
     tcbType: 0,
     tcbEvaluationDataNumber: p.tcbEvaluationDataNumber,
-    // A well-formed TDX TCB Info (negative tests only) names the TDX module signer, as Intel's does.
-    ...(p.id === 'TDX' ? { tdxModule: { mrsigner: '00'.repeat(48), attributes: '0000000000000000', attributesMask: 'FFFFFFFFFFFFFFFF' } } : {}),
+    // A TDX TCB Info names the TDX module signer, as Intel's does.
+    ...(p.id === 'TDX' && p.tdxModule !== null ? { tdxModule: p.tdxModule ?? { mrsigner: '00'.repeat(48), attributes: '0000000000000000', attributesMask: 'FFFFFFFFFFFFFFFF' } } : {}),
+    ...(p.id === 'TDX' && p.tdxModuleIdentities ? { tdxModuleIdentities: p.tdxModuleIdentities } : {}),
     tcbLevels: p.levels.map((level) => ({
       tcb: {
         sgxtcbcomponents: level.tcb.sgxTcbComponents.map((svn, i) => ({ svn, ...COMPONENT_LABELS[i] })),
         pcesvn: level.tcb.pceSvn,
-        // A well-formed TDX TCB Info (negative tests only) also lists the TDX components, after pcesvn as Intel does.
-        ...(p.id === 'TDX' ? { tdxtcbcomponents: level.tcb.sgxTcbComponents.map(() => ({ svn: 0 })) } : {}),
+        // TDX TCB Info also lists the TDX components, after pcesvn as Intel does.
+        ...(p.id === 'TDX' ? { tdxtcbcomponents: (level.tdxTcbComponents ?? level.tcb.sgxTcbComponents.map(() => 0)).map((svn) => ({ svn })) } : {}),
       },
       tcbDate: level.tcbDate,
       tcbStatus: level.tcbStatus,
@@ -60,6 +64,8 @@ export function tcbInfoText(p: TcbInfoParams): string {
 }
 
 export interface QeIdentityParams {
+  /** "QE" (SGX) or "TD_QE" (TDX). */
+  id?: 'QE' | 'TD_QE';
   issueDate: Date;
   nextUpdate: Date;
   tcbEvaluationDataNumber: number;
@@ -88,7 +94,7 @@ export function qeIdentityText(p: QeIdentityParams): string {
     levels.push({ tcb: { isvsvn: p.qeSvn - 2 }, tcbDate: '2021-11-10T00:00:00Z', tcbStatus: 'OutOfDate', advisoryIDs: [QE_ADVISORY_ID] });
   }
   const identity = {
-    id: 'QE',
+    id: p.id ?? 'QE',
     version: 2,
     issueDate: isoSeconds(p.issueDate),
     nextUpdate: isoSeconds(p.nextUpdate),

@@ -30,4 +30,7 @@ export type {
   SimQuoteTamper,
   SimServeOptions,
   SimTcb,
+  SimTcbLevelSpec,
+  SimTdQuoteOptions,
+  SimTdxModuleIdentity,
 } from './types.js';

@@ -167,7 +167,7 @@ export class SimulatedPlatform {
 
   /** Collateral valid at the platform's current time, in dcap-qvl QuoteCollateralV3 JSON. */
   collateral(options: SimCollateralOptions = {}): QuoteCollateralV3Json {
-    return makeCollateral(this.#data, this.now(), options.tamper);
+    return makeCollateral(this.#data, this.now(), options);
   }
 
   /**

@@ -16,6 +16,32 @@ export const INTEL_QE_VENDOR_ID = Buffer.from('939a7233f79c4ca9940a0db3957f0607'
 export const ATTESTATION_KEY_TYPE_ECDSA_P256 = 2;
 export const CERT_DATA_PCK_CHAIN = 5;
 export const CERT_DATA_QE_REPORT = 6;
+export const TEE_TYPE_TDX = 0x81;
+export const TD_REPORT10_SIZE = 584;
+export const TD_REPORT15_SIZE = 648;
+
+/** TD report 1.0 (584 bytes) or, with `teeTcbSvn2`, 1.5 (648); offsets as docs/attestation.md §1.4. */
+export function encodeTdReport(f: {
+  teeTcbSvn: Uint8Array;
+  mrSignerSeam: Uint8Array;
+  seamAttributes: Uint8Array;
+  tdAttributes: bigint;
+  xfam: bigint;
+  mrTd: Uint8Array;
+  reportData: Uint8Array;
+  teeTcbSvn2?: Uint8Array;
+}): Uint8Array {
+  const out = Buffer.alloc(f.teeTcbSvn2 ? TD_REPORT15_SIZE : TD_REPORT10_SIZE);
+  out.set(f.teeTcbSvn, 0);
+  out.set(f.mrSignerSeam, 64);
+  out.set(f.seamAttributes, 112);
+  out.writeBigUInt64LE(f.tdAttributes, 120);
+  out.writeBigUInt64LE(f.xfam, 128);
+  out.set(f.mrTd, 136);
+  out.set(f.reportData, 520);
+  if (f.teeTcbSvn2) out.set(f.teeTcbSvn2, 584); // MRSERVICETD (600..648) stays zero
+  return new Uint8Array(out);
+}
 
 export interface QuoteParts {
   version: number;
@@ -31,6 +57,8 @@ export interface QuoteParts {
   pckChainPem: string;
   attestationKey: KeyObject;
   pckKey: KeyObject;
+  /** A TD report body instead of `enclave` (TEE type TDX): quote v4 for TD 1.0 (584 bytes), v5 for TD 1.5 (648). */
+  tdBody?: Uint8Array;
 }
 
 /** Hooks that let the platform break exactly one property of an otherwise valid quote. */
@@ -76,6 +104,8 @@ export function qeReportDataFor(attestationPublicKey: Uint8Array, qeAuthData: Ui
 
 export interface HeaderFields {
   version: number;
+  /** 0 SGX (default), 0x81 TDX. */
+  teeType?: number;
   qeSvn: number;
   pceSvn: number;
   qeId: Uint8Array;
@@ -87,7 +117,7 @@ export function encodeHeader(p: HeaderFields): Uint8Array {
   return Buffer.concat([
     u16(p.version),
     u16(p.attestationKeyType ?? ATTESTATION_KEY_TYPE_ECDSA_P256),
-    u32(0), // TEE type SGX (reserved in v3)
+    u32(p.teeType ?? 0), // TEE type: SGX 0 (reserved in v3), TDX 0x81
     u16(p.qeSvn),
     u16(p.pceSvn),
     p.qeVendorId ?? INTEL_QE_VENDOR_ID,
@@ -100,11 +130,17 @@ export function assembleQuote(parts: QuoteParts, faults: QuoteFaults = {}): Uint
   const attestationPublicKey = rawPublicKey(parts.attestationKey);
   const header = encodeHeader({
     ...parts,
+    ...(parts.tdBody ? { teeType: TEE_TYPE_TDX } : {}),
     version: faults.headerVersion ?? parts.version,
     ...(faults.attestationKeyType !== undefined ? { attestationKeyType: faults.attestationKeyType } : {}),
     ...(faults.qeVendorId !== undefined ? { qeVendorId: faults.qeVendorId } : {}),
   });
-  const body = encodeReportBody(parts.enclave);
+  // TD 1.5 bodies travel in quote v5, after a body descriptor (type 3, size) that is signed too.
+  const body = parts.tdBody
+    ? parts.tdBody.length === TD_REPORT15_SIZE
+      ? Buffer.concat([u16(3), u32(TD_REPORT15_SIZE), parts.tdBody])
+      : parts.tdBody
+    : encodeReportBody(parts.enclave);
   let isvSignature = signRaw(Buffer.concat([header, body]), parts.attestationKey);
   if (faults.corruptQuoteSignature) isvSignature = flipLastByte(isvSignature);
 
@@ -119,7 +155,7 @@ export function assembleQuote(parts: QuoteParts, faults: QuoteFaults = {}): Uint
   const pckChain = certificationData(faults.pckCertDataType ?? CERT_DATA_PCK_CHAIN, Buffer.concat([Buffer.from(parts.pckChainPem, 'ascii'), Buffer.alloc(1)]));
   const qeCertification = Buffer.concat([qeReport, qeReportSignature, u16(parts.qeAuthData.length), parts.qeAuthData]);
   const signatureData =
-    parts.version === 4
+    parts.version >= 4
       ? Buffer.concat([isvSignature, attestationPublicKey, certificationData(CERT_DATA_QE_REPORT, Buffer.concat([qeCertification, pckChain]))])
       : Buffer.concat([isvSignature, attestationPublicKey, qeCertification, pckChain]);
   return new Uint8Array(Buffer.concat([header, body, u32(signatureData.length), signatureData]));

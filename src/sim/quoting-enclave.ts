@@ -5,12 +5,12 @@
 import { createHash } from 'node:crypto';
 import { pemChain } from './collateral.js';
 import { corruptCertificateSignature, QUOTE_TAMPERS } from './faults.js';
-import { checkUint, invalid, measurement, paddedReportData } from './options.js';
+import { checkUint, invalid, measurement, paddedReportData, parseHexOption } from './options.js';
 import { currentTcb, type PlatformData } from './platform-data.js';
-import { assembleQuote, type QuoteFaults } from './quote.js';
+import { assembleQuote, encodeTdReport, TD_REPORT15_SIZE, type QuoteFaults } from './quote.js';
 import { FLAG_DEBUG, FLAG_INIT, FLAG_MODE64BIT, FLAG_PROVISIONKEY, type ReportBodyFields } from './report.js';
 import { cpuSvnOf } from './sgx-extension.js';
-import type { SimQuoteOptions } from './types.js';
+import type { SimQuoteOptions, SimTdQuoteOptions } from './types.js';
 
 /** The simulated QE's identity: a fixed MRSIGNER/MRENCLAVE that is visibly not Intel's. */
 export const SIM_QE_MRSIGNER = createHash('sha256').update('kubetee simulated quoting enclave signer').digest();
@@ -73,9 +73,11 @@ export function makeQuote(d: PlatformData, options: SimQuoteOptions): Uint8Array
     ...(tamper === 'attestationKeyType' ? { attestationKeyType: 3 } : {}),
     ...(tamper === 'certDataType' ? { pckCertDataType: 3 } : {}),
   };
+  const td = options.tdx ? tdBody(options.tdx, paddedReportData(options.reportData)) : undefined;
   const quote = assembleQuote(
     {
-      version,
+      version: td ? (td.length === TD_REPORT15_SIZE ? 5 : 4) : version,
+      ...(td ? { tdBody: td } : {}),
       qeSvn: d.qeSvn,
       pceSvn: tcb.pceSvn,
       qeId: d.qeId,
@@ -92,4 +94,25 @@ export function makeQuote(d: PlatformData, options: SimQuoteOptions): Uint8Array
   if (tamper === 'truncated') return quote.slice(0, quote.length - 200);
   if (tamper === 'trailingBytes') return Uint8Array.from(Buffer.concat([quote, Buffer.alloc(16, 0xa5)]));
   return quote;
+}
+
+/** TDATTRIBUTES with only SEPT_VE_DISABLE (bit 28) set, as production TDs run. */
+const TD_ATTRIBUTES_DEFAULT = 1n << 28n;
+
+function svn16(name: string, svns: number[]): Uint8Array {
+  if (!Array.isArray(svns) || svns.length !== 16) throw invalid(`${name} must list 16 SVNs, got ${Array.isArray(svns) ? svns.length : typeof svns}`, 'pass 16 numbers 0..255');
+  return Uint8Array.from(svns.map((v, i) => checkUint(`${name}[${i}]`, v, 255)));
+}
+
+function tdBody(o: SimTdQuoteOptions, reportData: Uint8Array): Uint8Array {
+  return encodeTdReport({
+    teeTcbSvn: svn16('tdx.teeTcbSvn', o.teeTcbSvn),
+    ...(o.teeTcbSvn2 ? { teeTcbSvn2: svn16('tdx.teeTcbSvn2', o.teeTcbSvn2) } : {}),
+    mrSignerSeam: o.mrSignerSeam === undefined ? new Uint8Array(48) : parseHexOption('tdx.mrSignerSeam', o.mrSignerSeam, 48),
+    seamAttributes: o.seamAttributes === undefined ? new Uint8Array(8) : parseHexOption('tdx.seamAttributes', o.seamAttributes, 8),
+    tdAttributes: TD_ATTRIBUTES_DEFAULT,
+    xfam: 0xe7n,
+    mrTd: createHash('sha384').update('kubetee simulated TD').digest(),
+    reportData,
+  });
 }

@@ -11,9 +11,12 @@ export type TcbStatus = 'UpToDate' | 'SWHardeningNeeded' | 'ConfigurationNeeded'
 
 export interface TcbLevel {
   tcb: SimTcb;
+  /** TDX TCB Info only (default all zero). */
+  tdxTcbComponents?: number[];
   /** ISO date at midnight UTC, as Intel writes tcbDate. */
   tcbDate: string;
-  tcbStatus: TcbStatus;
+  /** Intel's names; anything else only in negative tests. */
+  tcbStatus: TcbStatus | (string & {});
   advisoryIDs: string[];
 }
 

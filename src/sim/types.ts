@@ -53,6 +53,45 @@ export interface SimQuoteOptions {
   version?: 3 | 4;
   /** Produce a deliberately broken quote where exactly one verification check fails (negative tests). */
   tamper?: SimQuoteTamper;
+  /**
+   * A TDX quote (TD report) instead of an SGX one: v4 with a TD 1.0 body, or
+   * v5 with a TD 1.5 body when `teeTcbSvn2` is given. The enclave identity
+   * options above are then ignored (REPORTDATA still applies).
+   */
+  tdx?: SimTdQuoteOptions;
+}
+
+/** The TD report fields that decide a TDX quote's TCB evaluation. */
+export interface SimTdQuoteOptions {
+  /** TEE_TCB_SVN, 16 SVNs (byte 0 = TDX module SVN, byte 1 = module major version). */
+  teeTcbSvn: number[];
+  /** TD 1.5 only: the TCB the TD runs on now (after an in-place module update). */
+  teeTcbSvn2?: number[];
+  /** MRSIGNERSEAM, 48 bytes hex. Default all zero (Intel's module signer is all zero). */
+  mrSignerSeam?: string;
+  /** SEAMATTRIBUTES, 8 bytes hex. Default zero. */
+  seamAttributes?: string;
+}
+
+/** One TCB Info level, stated explicitly (TCB ordering and TDX tests). */
+export interface SimTcbLevelSpec {
+  sgxTcbComponents: number[];
+  pceSvn: number;
+  /** TDX TCB Info only: 16 SVNs. Default all zero. */
+  tdxTcbComponents?: number[];
+  tcbStatus: string;
+  advisoryIDs?: string[];
+  /** Default the platform's provisioning date. */
+  tcbDate?: string;
+}
+
+/** TDX module identity entry of a TDX TCB Info. */
+export interface SimTdxModuleIdentity {
+  /** "TDX_" + two hex digits of the module major version. */
+  id: string;
+  mrsigner?: string;
+  attributes?: string;
+  tcbLevels: { isvsvn: number; tcbStatus: string; advisoryIDs?: string[]; tcbDate?: string }[];
 }
 
 /**
@@ -148,6 +187,14 @@ export type SimCollateralTamper =
 
 export interface SimCollateralOptions {
   tamper?: SimCollateralTamper;
+  /** Publish exactly these TCB Info levels, in this (JSON) order, instead of the platform's history. */
+  tcbLevels?: SimTcbLevelSpec[];
+  /** TDX collateral (TCB Info id "TDX", QE Identity "TD_QE") for quotes made with `tdx`. */
+  tdx?: {
+    /** TCB Info tdxModule; null leaves it out (malformed TCB Info). Default: all-zero signer and attributes. */
+    tdxModule?: { mrsigner: string; attributes: string; attributesMask: string } | null;
+    tdxModuleIdentities?: SimTdxModuleIdentity[];
+  };
 }
 
 /**

@@ -272,3 +272,28 @@ test('a rejection carries the checks that passed before it, in order', async () 
     assert.deepEqual(err.passedChecks, []);
   }
 });
+
+describe('TDX quotes from the simulated platform (v4 TD 1.0, v5 TD 1.5)', () => {
+  const zero = (): number[] => new Array<number>(16).fill(0);
+  const svn = (s0: number, s1: number, s2: number): number[] => [s0, s1, s2, ...zero().slice(3)];
+  const identities = { tdxModuleIdentities: [{ id: 'TDX_03', tcbLevels: [{ isvsvn: 5, tcbStatus: 'UpToDate' }, { isvsvn: 0, tcbStatus: 'OutOfDate', advisoryIDs: ['SIM-SA-M1'] }] }] };
+
+  test('module version 0 and 3, module out of date, and the TD 1.5 relaunch rule', async () => {
+    const platform = await SimulatedPlatform.create({ now: AT });
+    const verifier = new QuoteVerifier({ trustedRootCaDer: [platform.rootCaDer], cacheMaxEntries: 0 });
+    const v0 = verifier.verify(platform.quote({ tdx: { teeTcbSvn: zero() } }), platform.collateral({ tdx: {} }), { at: AT });
+    assert.deepEqual([v0.tee, v0.quoteVersion, v0.status], ['tdx', 4, 'UpToDate']);
+    const collateral = platform.collateral({ tdx: identities });
+    assert.equal(verifier.verify(platform.quote({ tdx: { teeTcbSvn: svn(5, 3, 0) } }), collateral, { at: AT }).status, 'UpToDate');
+    const behind = verifier.verify(platform.quote({ tdx: { teeTcbSvn: svn(2, 3, 0) } }), collateral, { at: AT });
+    assert.deepEqual([behind.status, behind.tdxModuleStatus, behind.advisoryIds], ['OutOfDate', 'OutOfDate', ['SIM-SA-M1']]);
+    const relaunch = verifier.verify(platform.quote({ tdx: { teeTcbSvn: svn(2, 3, 0), teeTcbSvn2: svn(5, 3, 0) } }), collateral, { at: AT });
+    assert.deepEqual([relaunch.quoteVersion, relaunch.status], [5, 'TDRelaunchAdvised']);
+    // Version 3 without module identities in TCB Info: QVL's TCB_INFO_MISMATCH; a wrong SEAM signer: TDX_MODULE_MISMATCH.
+    assert.equal(rejectionCode(() => verifier.verify(platform.quote({ tdx: { teeTcbSvn: svn(5, 3, 0) } }), platform.collateral({ tdx: {} }), { at: AT })), 'TCB_INFO_MISMATCH');
+    assert.equal(rejectionCode(() => verifier.verify(platform.quote({ tdx: { teeTcbSvn: zero(), mrSignerSeam: 'ab'.repeat(48) } }), platform.collateral({ tdx: {} }), { at: AT })), 'TDX_MODULE_MISMATCH');
+    // An SGX quote with TDX collateral and the other way round.
+    assert.equal(rejectionCode(() => verifier.verify(platform.quote(), collateral, { at: AT })), 'TCB_INFO_MISMATCH');
+    assert.equal(rejectionCode(() => verifier.verify(platform.quote({ tdx: { teeTcbSvn: zero() } }), platform.collateral(), { at: AT })), 'TCB_INFO_MISMATCH');
+  });
+});
