@@ -34,6 +34,9 @@ function buildTrustStore(rootsDer: Uint8Array[]): TrustStore {
     if (!verifyDerSignature(cert.hash, cert.tbs, cert.publicKey, cert.signature)) {
       throw new AttestationError('CERT_CHAIN_INVALID', `trusted root ${i} (${cert.subjectCn}) is not correctly self-signed`);
     }
+    if (cert.isCa !== true || !sameBytes(cert.subject, cert.issuer)) {
+      throw new AttestationError('CERT_CHAIN_INVALID', `trusted root ${i} (${cert.subjectCn}) is not a self-issued CA certificate (basicConstraints cA)`);
+    }
     return cert;
   });
   return { byHash: new Map(roots.map((r) => [sha256Hex(r.der), r])), roots };

@@ -91,3 +91,8 @@ describe('one verification, one root (mixed roots)', () => {
     assert.equal(rejectionCode(() => both.verify(a.quote(), mixedCrl, { at: AT })), 'ROOT_MISMATCH');
   });
 });
+
+test('a trusted root must be a self-issued CA: a leaf passed as trustedRootCaDer is refused up front', async () => {
+  const p = await SimulatedPlatform.create({ now: AT });
+  assert.equal(rejectionCode(() => new QuoteVerifier({ trustedRootCaDer: [p.pckCertificateDer] })), 'CERT_CHAIN_INVALID');
+});
