@@ -101,6 +101,29 @@ test('attest verify: rejection exits 1 with exactly {verified:false,error:{code,
   assert.doesNotMatch(plain.stderr, /\s+at\s+\S+\s+\(/);
 });
 
+test('attest verify: a flipped byte in the root certificate of the quote\'s chain names the damaged certificate, no --trust-root hint (issue 13.3)', async (t) => {
+  if (!haveFixtures(t)) return;
+  const quote = Buffer.from(quoteFixture(AUTOMATA_SGX));
+  const text = quote.toString('latin1');
+  const rootBegin = text.lastIndexOf('-----BEGIN CERTIFICATE-----');
+  const rootEnd = text.indexOf('-----END CERTIFICATE-----', rootBegin);
+  const at = rootBegin + Math.floor((rootEnd - rootBegin) * 0.75); // inside the root's extensions
+  const b64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const i = b64.indexOf(String.fromCharCode(quote[at]!));
+  assert.ok(i >= 0, 'the chosen byte is a base64 character');
+  quote[at] = b64.charCodeAt((i + 1) % 64);
+  const dir = mkdtempSync(join(tmpdir(), 'kubetee-attest-damaged-'));
+  try {
+    writeFileSync(join(dir, 'q.dat'), quote);
+    const r = await runInProcess(['attest', 'verify', '--quote', join(dir, 'q.dat'), '--collateral', fixturePath('assembled/collateral_sgx_00606a_2025-08_eval17.json'), '--at', '2025-08-30T00:00:00Z']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /kubetee: error \[CERT_SIGNATURE_INVALID\]: PCK certificate chain certificate 2 \("Intel SGX Root CA"\)/);
+    assert.doesNotMatch(r.stderr, /trust-root|UNTRUSTED_ROOT/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('attest verify: quote as hex text, with and without 0x', async (t) => {
   if (!haveFixtures(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'kubetee-attest-'));
