@@ -7,6 +7,8 @@
 #
 # Usage: cluster-up.sh BIN_DIR STATE_DIR
 # Writes STATE_DIR/kubeconfig and STATE_DIR/logs/*.log; prints the kubeconfig path.
+# Env (used by the real-kubelet tier, scripts/e2e/node): KUBETEE_E2E_KWOK=0 starts
+# no kwok; KUBETEE_E2E_APISERVER_ARGS adds kube-apiserver flags (space-separated).
 set -euo pipefail
 
 bin="${1:?usage: cluster-up.sh BIN_DIR STATE_DIR}"
@@ -94,7 +96,7 @@ start kube-apiserver "$bin/kube-apiserver" \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
   --service-cluster-ip-range=10.96.0.0/24 --allow-privileged=true \
-  --cert-dir="$state/apiserver-certs"
+  --cert-dir="$state/apiserver-certs" ${KUBETEE_E2E_APISERVER_ARGS:-}
 wait_for kube-apiserver 90 curl -sf --cacert "$pki/ca.crt" -H "Authorization: Bearer $token" "https://127.0.0.1:$api_port/readyz"
 
 start kube-controller-manager "$bin/kube-controller-manager" \
@@ -108,7 +110,7 @@ start kube-scheduler "$bin/kube-scheduler" \
   --bind-address=127.0.0.1 --secure-port="$sched_port" \
   --authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics
 # kwok only manages nodes annotated kwok.x-k8s.io/node=fake (as kwokctl runs it).
-start kwok "$bin/kwok" --kubeconfig="$state/kubeconfig" --config="$bin/kwok-stages.yaml" \
+[ "${KUBETEE_E2E_KWOK:-1}" = 0 ] || start kwok "$bin/kwok" --kubeconfig="$state/kubeconfig" --config="$bin/kwok-stages.yaml" \
   --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
   --server-address="127.0.0.1:$kwok_port" --node-ip=127.0.0.1
 

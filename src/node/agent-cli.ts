@@ -14,6 +14,7 @@ import { waitForShutdownSignal } from '../common/signals.js';
 
 interface AgentFlags {
   hostRoot: string;
+  kubeletHostRoot: string;
   profile: 'alibaba' | 'intel';
   kubeletDir: string;
   podResourcesSocket: string;
@@ -42,6 +43,7 @@ function declareAgent(cmd: Command): void {
   cmd
     .description('run the SGX node agent: detection, EPC device plugin, node labels, EPC accounting, metrics')
     .option('--host-root <dir>', 'root of the host filesystem (e.g. /host in a pod)', '/')
+    .option('--kubelet-host-root <dir>', 'the host root as the kubelet sees it: prefix of the device and AESM paths handed out (a simulated host tree on the kubelet\'s machine: same as --host-root)', '/')
     .option('--profile <name>', 'resource profile: alibaba (sgx_epc_MiB) or intel (enclave/provision slots + sgx.intel.com/epc)', parseProfile, 'alibaba')
     .option('--kubelet-dir <dir>', 'kubelet device-plugins directory', DEFAULT_DEVICE_PLUGIN_DIR)
     .option('--pod-resources-socket <path>', 'kubelet pod-resources socket ("" disables EPC accounting)', DEFAULT_POD_RESOURCES_SOCKET)
@@ -60,6 +62,7 @@ function declareAgent(cmd: Command): void {
       const logger = createLogger({ level: flags.logLevel, name: 'kubetee-node-agent' });
       const options: NodeAgentOptions = {
         hostRoot: resolve(flags.hostRoot),
+        kubeletHostRoot: resolve(flags.kubeletHostRoot),
         profile: flags.profile,
         kubeletDir: resolve(flags.kubeletDir),
         podResourcesSocket: flags.podResourcesSocket === '' ? null : resolve(flags.podResourcesSocket),

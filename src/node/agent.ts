@@ -30,6 +30,13 @@ export { DEFAULT_POD_RESOURCES_SOCKET } from './host-paths.js';
 
 export interface NodeAgentOptions {
   hostRoot: string;
+  /**
+   * The host root as the kubelet sees it (default `/`): prefix of the device
+   * and AESM paths handed out in Allocate. In a pod (`hostRoot` /host) and on
+   * a node it stays `/`; a simulated host tree on the kubelet's own machine
+   * (the real-kubelet e2e tier) sets it to that tree.
+   */
+  kubeletHostRoot?: string;
   profile: ResourceProfile;
   /** kubelet device-plugins directory (real path as the agent sees it). */
   kubeletDir?: string;
@@ -203,6 +210,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
           profile: options.profile,
           numaEpc: probe.numaEpc,
           aesmHostDir: aesmInUse ? aesmHostDir : null,
+          ...(options.kubeletHostRoot ? { kubeletHostRoot: options.kubeletHostRoot } : {}),
           ...(options.enclaveSlots ? { enclaveSlots: options.enclaveSlots } : {}),
           ...(options.provisionSlots ? { provisionSlots: options.provisionSlots } : {}),
         },

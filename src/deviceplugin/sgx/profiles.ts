@@ -16,8 +16,9 @@
  * exists and, when AESM is used, its socket answers; provision devices only
  * while the provision node exists.
  */
+import { join } from 'node:path';
 import { RESOURCES, type ResourceProfile } from '../../common/labels.js';
-import { defaultAllocate, type DeviceInfo, type DevicePart, type Mount } from '../api.js';
+import { defaultAllocate, type DeviceInfo, type DevicePart, type DeviceSpec, type Mount } from '../api.js';
 import { preferByNuma } from '../numa-preferred.js';
 import { enclaveDeviceSpecs, provisionDeviceSpecs } from './device-specs.js';
 import type { SgxNodeState, SgxStateSource } from './state.js';
@@ -34,6 +35,12 @@ export interface SgxPluginConfig {
   numaEpc: { node: number; bytes: number }[];
   /** AESM socket directory on the host, when AESM is used on this node. */
   aesmHostDir: string | null;
+  /**
+   * Where the kubelet and the container runtime see the host's root (default
+   * `/`): prefixed to every host path handed out (device nodes, AESM
+   * directory). Only a simulated host tree on the kubelet's own machine sets it.
+   */
+  kubeletHostRoot?: string;
   enclaveSlots?: number;
   provisionSlots?: number;
 }
@@ -49,10 +56,19 @@ export function epcDeviceLayout(numaEpc: SgxPluginConfig['numaEpc']): { id: stri
   return out;
 }
 
+/** A host path as the kubelet sees it. */
+function kubeletPath(config: SgxPluginConfig, hostPath: string): string {
+  return config.kubeletHostRoot && config.kubeletHostRoot !== '/' ? join(config.kubeletHostRoot, hostPath) : hostPath;
+}
+
+function rooted(config: SgxPluginConfig, specs: DeviceSpec[]): DeviceSpec[] {
+  return specs.map((d) => ({ ...d, host_path: kubeletPath(config, d.host_path) }));
+}
+
 function aesmParts(config: SgxPluginConfig): { mounts: Mount[]; envs: Record<string, string> } {
   if (config.aesmHostDir === null) return { mounts: [], envs: {} };
   return {
-    mounts: [{ host_path: config.aesmHostDir, container_path: AESM_CONTAINER_DIR, read_only: true }],
+    mounts: [{ host_path: kubeletPath(config, config.aesmHostDir), container_path: AESM_CONTAINER_DIR, read_only: true }],
     // Tells the SGX quote library (libsgx-quote-ex) to use AESM out of process.
     envs: { SGX_AESM_ADDR: '1' },
   };
@@ -77,7 +93,7 @@ function statePart(resourceName: string, state: SgxStateSource, build: (s: SgxNo
 function provisionPart(resourceName: string, config: SgxPluginConfig, state: SgxStateSource): DevicePart {
   const slots = config.provisionSlots ?? DEFAULT_SLOTS;
   return statePart(resourceName, state, (s) => {
-    const specs = provisionDeviceSpecs(new Set(s.present));
+    const specs = rooted(config, provisionDeviceSpecs(new Set(s.present)));
     return Array.from({ length: slots }, (_, i) => ({ id: `sgx-provision-${i}`, healthy: specs.length > 0, deviceSpecs: specs }));
   });
 }
@@ -91,7 +107,7 @@ export function sgxDeviceParts(config: SgxPluginConfig, state: SgxStateSource): 
       state,
       (s) => {
         const healthy = enclaveHealthy(s);
-        const specs = enclaveDeviceSpecs(new Set(s.present));
+        const specs = rooted(config, enclaveDeviceSpecs(new Set(s.present)));
         return layout.map((d) => ({ id: d.id, healthy, numaNodes: [d.node], deviceSpecs: specs, mounts: aesm.mounts, envs: aesm.envs }));
       },
       {
@@ -109,7 +125,7 @@ export function sgxDeviceParts(config: SgxPluginConfig, state: SgxStateSource): 
   const slots = config.enclaveSlots ?? DEFAULT_SLOTS;
   const enclave = statePart(RESOURCES.intel.enclave, state, (s) => {
     const healthy = enclaveHealthy(s);
-    const specs = enclaveDeviceSpecs(new Set(s.present));
+    const specs = rooted(config, enclaveDeviceSpecs(new Set(s.present)));
     return Array.from({ length: slots }, (_, i) => ({ id: `sgx-enclave-${i}`, healthy, deviceSpecs: specs, mounts: aesm.mounts, envs: aesm.envs }));
   });
   return [enclave, provisionPart(RESOURCES.intel.provision, config, state)];
