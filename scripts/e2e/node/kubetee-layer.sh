@@ -30,7 +30,7 @@ while read -r lib; do libs+=("${lib#/}"); done < <(ldd "$node_bin" | awk '$2 == 
 
 # The app: this checkout, renamed to /app.
 base="$(basename "$repo")"
-"${t[@]}" -C "$(dirname "$repo")" --transform "flags=r;s,^$base/,app/," -rf "$out" \
+"${t[@]}" -C "$(dirname "$repo")" --transform "flags=rh;s,^$base/,app/," -rf "$out" \
   "$base/package.json" "$base/bin" "$base/dist" "$base/proto"
 
 # Production dependencies as npm resolved them: package-lock.json marks
@@ -43,4 +43,4 @@ node -e '
 ' "$repo/package-lock.json" > "$work/dev-packages"
 echo node_modules/.bin >> "$work/dev-packages"
 "${t[@]}" -C "$(dirname "$modules")" --anchored --exclude-from="$work/dev-packages" \
-  --transform "flags=r;s,^$(basename "$modules"),app/node_modules," -rf "$out" "$(basename "$modules")"
+  --transform "flags=rh;s,^$(basename "$modules"),app/node_modules," -rf "$out" "$(basename "$modules")"

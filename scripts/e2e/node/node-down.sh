@@ -47,7 +47,7 @@ fi
 [ -s "$state/containerd.pid" ] && stop_pid "$(cat "$state/containerd.pid")" containerd
 rm -f "$state/containerd.pid"
 for p in /proc/[0-9]*; do
-  cmdline="$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null)" || continue
+  cmdline="$( (tr '\0' ' ' < "$p/cmdline") 2>/dev/null)" || continue
   case "$cmdline" in
     *containerd-shim*"$sock"*) stop_pid "${p#/proc/}" "containerd shim" ;;
   esac

@@ -42,7 +42,7 @@ done
 ip link show "$bridge" >/dev/null 2>&1 && fail "network interface $bridge exists (leftover of a crashed run? ip link del $bridge)"
 
 # Record what exists before, so teardown removes only what this run created.
-for d in /var/lib/kubelet /var/log/containers /var/run/netns /run/containerd /var/lib/cni /etc/cni; do
+for d in /var/lib/kubelet /var/log/containers /var/run/netns /run/containerd /var/lib/cni /etc/cni /var/log/pods; do
   [ -e "$d" ] || echo "created-dir $d" >> "$changes"
 done
 ls /var/run/netns 2>/dev/null | sed 's/^/netns-before /' >> "$changes" || true
@@ -117,16 +117,18 @@ JSON
 # required here: the VM's bounding set lacks CAP_SYS_RESOURCE, and without it
 # every sandbox fails in runc ("can't get final child's PID from pipe: EOF").
 # `runv` and `kata` handlers map to runc: they prove RuntimeClass plumbing only.
+# runv keeps runc's state in its own root, so a test sees which handler ran a container.
 ctrd="$state/containerd"
 mkdir -p "$ctrd/root" "$ctrd/state"
 sock="$ctrd/containerd.sock"
-runtime() { # handler name
+runtime() { # handler name [runc state root]
   cat <<TOML
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.$1]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.$1.options]
         SystemdCgroup = false
 TOML
+  [ -z "${2:-}" ] || printf '        Root = "%s"\n' "$2"
 }
 cat > "$ctrd/config.toml" <<TOML
 version = 2
@@ -144,6 +146,8 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "localhost/kubetee-e2e/pause:1"
   restrict_oom_score_adj = true
+  # Pod network namespaces under containerd's own state dir, not /var/run/netns.
+  netns_mounts_under_state_dir = true
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
   enable_selinux = false
@@ -152,7 +156,7 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
 $(runtime runc)
-$(runtime runv)
+$(runtime runv "$state/runc-runv")
 $(runtime kata)
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
@@ -232,7 +236,7 @@ authorization:
   mode: Webhook
 YAML
 printf '%s\n' "$node_bin/kubelet" --config="$state/kubelet-config.yaml" --kubeconfig="$kubeconfig" \
-  --hostname-override="$node_name" --root-dir="$kroot" --v=2 > "$state/kubelet.args"
+  --hostname-override="$node_name" --root-dir="$kroot" --cert-dir="$kroot/pki" --v=2 > "$state/kubelet.args"
 "$here/kubelet.sh" start "$state"
 
 token="$(awk -F, 'NR==1{print $1}' "$state/pki/tokens.csv")"
