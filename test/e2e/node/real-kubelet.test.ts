@@ -395,21 +395,25 @@ describe('kubetee on a real kubelet node (containerd + runc; SGX devices are sta
     // Device loss on the host (the stand-in node disappears, as on a driver unload):
     // the kubelet keeps the capacity but nothing is allocatable.
     tree.removeDevice('/dev/sgx_enclave');
-    await eventually('the kubelet to see the EPC devices Unhealthy', async () => {
-      const n = await readNode();
-      return n.status?.allocatable?.[EPC] === '0' && n.status?.capacity?.[EPC] === String(EPC_MIB) ? true : undefined;
-    }, 60_000);
-    assert.equal(metricValue(await metrics(), 'kubetee_sgx_devices', { resource: EPC, health: 'unhealthy' }), EPC_MIB);
-    // A pod asking for EPC now does not fit.
-    await core.createNamespacedPod({ namespace: 'conf', body: pod('during-loss', [sleeper('app', { [EPC]: '2' })]) });
-    await eventually('the scheduler to report insufficient EPC', async () => {
-      const p = await core.readNamespacedPod({ namespace: 'conf', name: 'during-loss' });
-      const c = p.status?.conditions?.find((x) => x.type === 'PodScheduled');
-      return c?.status === 'False' && /Insufficient alibabacloud\.com\/sgx_epc_MiB/.test(c.message ?? '') ? true : undefined;
-    }, 60_000);
-    // Recovery: the device is back, allocatable is restored and the waiting pod runs.
-    mknodStandin(tree.path('/dev/sgx_enclave'), enclaveDev, '0666');
+    try {
+      await eventually('the kubelet to see the EPC devices Unhealthy', async () => {
+        const n = await readNode();
+        return n.status?.allocatable?.[EPC] === '0' && n.status?.capacity?.[EPC] === String(EPC_MIB) ? true : undefined;
+      }, 60_000);
+      assert.equal(metricValue(await metrics(), 'kubetee_sgx_devices', { resource: EPC, health: 'Unhealthy' }), EPC_MIB);
+      // A pod asking for EPC now does not fit.
+      await core.createNamespacedPod({ namespace: 'conf', body: pod('during-loss', [sleeper('app', { [EPC]: '2' })]) });
+      await eventually('the scheduler to report insufficient EPC', async () => {
+        const p = await core.readNamespacedPod({ namespace: 'conf', name: 'during-loss' });
+        const c = p.status?.conditions?.find((x) => x.type === 'PodScheduled');
+        return c?.status === 'False' && /Insufficient alibabacloud\.com\/sgx_epc_MiB/.test(c.message ?? '') ? true : undefined;
+      }, 60_000);
+    } finally {
+      // Recovery: the device is back (also when an assertion above failed, so later tests have a healthy node).
+      mknodStandin(tree.path('/dev/sgx_enclave'), enclaveDev, '0666');
+    }
     await eventually('the kubelet to see the EPC devices Healthy again', async () => ((await nodeQuantity('allocatable', EPC)) === String(EPC_MIB) ? true : undefined), 60_000);
+    assert.equal(metricValue(await metrics(), 'kubetee_sgx_devices', { resource: EPC, health: 'Healthy' }), EPC_MIB);
     await runningPod('conf', 'during-loss');
     assert.equal((await probe('conf', 'during-loss')).get('/dev/sgx_enclave'), `open ${hex(enclaveDev)}`);
     for (const name of ['after-restart', 'during-loss']) await deletePod('conf', name);
