@@ -20,14 +20,17 @@ let n = 0;
 const FAST = { pollIntervalMs: 200, backoffInitialMs: 50, backoffMaxMs: 400 };
 
 /** Host tree + AESM stand-in + state watcher + SGX parts + kubelet stand-in, all real. */
-async function setup(t: { after(fn: () => unknown): void }, spec: HostTreeSpec, profile: SgxPluginConfig['profile'], opts: { aesm?: boolean } = {}) {
+async function setup(t: { after(fn: () => unknown): void }, spec: HostTreeSpec, profile: SgxPluginConfig['profile'], opts: { aesm?: boolean; kubeletHostRoot?: (treeRoot: string) => string } = {}) {
   const dir = join(base, `n${n++}`);
   const tree = createHostTree(join(dir, 'host'), spec);
   const aesm = opts.aesm ? await startAesmStandin(tree.aesmSocketDir) : undefined;
   const probe = await probeNode({ hostRoot: tree.root, aesmSocketDir: tree.aesmSocketDir });
   const state = await watchSgxState({ hostRoot: tree.root, aesmSocketPath: opts.aesm ? aesmSocketPath(tree.aesmSocketDir) : null, pollIntervalMs: 200 });
   const kubelet = await startKubeletStandin({ dir: join(dir, 'dp') });
-  const parts = sgxDeviceParts({ profile, numaEpc: probe.numaEpc, aesmHostDir: opts.aesm ? '/var/run/aesmd' : null, enclaveSlots: 4, provisionSlots: 3 }, state);
+  const parts = sgxDeviceParts(
+    { profile, numaEpc: probe.numaEpc, aesmHostDir: opts.aesm ? '/var/run/aesmd' : null, enclaveSlots: 4, provisionSlots: 3, ...(opts.kubeletHostRoot ? { kubeletHostRoot: opts.kubeletHostRoot(tree.root) } : {}) },
+    state,
+  );
   const plugins = await startDevicePlugins(parts, { pluginDir: kubelet.dir, ...FAST });
   t.after(async () => {
     await plugins.close();
@@ -66,6 +69,19 @@ test('alibaba profile, two NUMA nodes: one device per MiB with topology, no prov
   ]);
   assert.deepEqual(prov.container_responses[0]!.envs, {});
   await assert.rejects(kubelet.allocate(RESOURCES.alibaba.epc, [['4064']]), (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT);
+});
+
+test('a simulated host tree on the kubelet\'s own machine: host paths handed out are inside the tree (kubeletHostRoot)', async (t) => {
+  const { kubelet, tree } = await setup(t, { machine: 'icelake-client', driver: 'in-kernel' }, 'alibaba', { aesm: true, kubeletHostRoot: (root) => root });
+  const c = (await kubelet.allocate(RESOURCES.alibaba.epc, [['0']])).container_responses[0]!;
+  // The kubelet opens the host side; the container keeps the standard names.
+  assert.deepEqual(c.devices, [
+    { host_path: tree.path('/dev/sgx_enclave'), container_path: '/dev/sgx_enclave', permissions: 'rw' },
+    { host_path: tree.path('/dev/sgx_enclave'), container_path: '/dev/sgx/enclave', permissions: 'rw' },
+  ]);
+  assert.deepEqual(c.mounts, [{ host_path: tree.path('/var/run/aesmd'), container_path: '/var/run/aesmd', read_only: true }]);
+  const prov = (await kubelet.allocate(RESOURCES.alibaba.provision, [['sgx-provision-0']])).container_responses[0]!;
+  assert.deepEqual(prov.devices.map((d) => d.host_path), [tree.path('/dev/sgx_provision'), tree.path('/dev/sgx_provision')]);
 });
 
 test('preferred allocation keeps a container on one NUMA node when it fits', async (t) => {

@@ -32,6 +32,8 @@ for tool in containerd ctr runc busybox ip openssl curl; do
 done
 [ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] && [ -x /usr/lib/cni/loopback ] \
   || fail "CNI plugins are missing (apt-get install containernetworking-plugins)"
+# The test image holds busybox alone: it must not need shared libraries.
+if ldd "$(command -v busybox)" >/dev/null 2>&1; then fail "$(command -v busybox) is dynamically linked; install busybox-static"; fi
 [ -x "$node_bin/kubelet" ] && [ -x "$node_bin/pause" ] || fail "no kubelet/pause in $node_bin (scripts/e2e/node/build.sh)"
 if [ -S "$dp_dir/kubelet.sock" ] && curl -s --max-time 1 --unix-socket "$dp_dir/kubelet.sock" http://x/ >/dev/null 2>&1; then
   fail "another kubelet serves $dp_dir/kubelet.sock; only one kubelet can run per machine"

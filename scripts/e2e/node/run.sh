@@ -15,9 +15,11 @@ phase() { echo "e2e node: $1 ($(( $(date +%s) - t0 ))s since start)"; }
 bin_dir="$(scripts/e2e/build.sh | tail -n 1)"
 node_bin="$(scripts/e2e/node/build.sh | tail -n 1)"
 phase "binaries ready"
-# The local kubetee image is this checkout's dist.
-npm run --silent build
-phase "dist built"
+# The local kubetee image is this checkout's dist: rebuilt when a source is newer.
+if [ ! -f dist/cli/run.js ] || [ -n "$(find src proto package.json -newer dist/cli/run.js -print -quit)" ]; then
+  npm run --silent build
+  phase "dist built"
+fi
 
 state="$(mktemp -d "${TMPDIR:-/tmp}/kubetee-e2e-node.XXXXXX")"
 cleanup() {
