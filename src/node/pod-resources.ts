@@ -56,22 +56,38 @@ export function accountEpc(pods: PodResourcesPod[], profile: ResourceProfile): C
   return out.sort((a, b) => `${a.namespace}/${a.pod}/${a.container}`.localeCompare(`${b.namespace}/${b.pod}/${b.container}`));
 }
 
+/** Devices the kubelet can allocate, per resource, with their NUMA topology (GetAllocatableResources). */
+export interface AllocatableDevices {
+  resource_name: string;
+  device_ids: string[];
+  topology?: { nodes?: { ID: number }[] } | null;
+}
+
 /** Calls PodResourcesLister.List on kubelet's pod-resources socket. */
-export function listPodResources(socketPath: string, timeoutMs = 3000): Promise<PodResourcesPod[]> {
+export async function listPodResources(socketPath: string, timeoutMs = 3000): Promise<PodResourcesPod[]> {
+  return (await call<{ pod_resources: PodResourcesPod[] }>(socketPath, 'List', timeoutMs)).pod_resources;
+}
+
+/** Calls PodResourcesLister.GetAllocatableResources: every device the kubelet can hand out. */
+export async function listAllocatableDevices(socketPath: string, timeoutMs = 3000): Promise<AllocatableDevices[]> {
+  return (await call<{ devices: AllocatableDevices[] }>(socketPath, 'GetAllocatableResources', timeoutMs)).devices;
+}
+
+function call<T>(socketPath: string, method: 'List' | 'GetAllocatableResources', timeoutMs: number): Promise<T> {
   const api = podResourcesApi();
   const client = new api.client(`unix:${socketPath}`, grpc.credentials.createInsecure());
   return new Promise((resolve, reject) => {
-    const fn = client['List'] as (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v: { pod_resources: PodResourcesPod[] }) => void) => void;
+    const fn = client[method] as (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v: T) => void) => void;
     fn.call(client, {}, { deadline: Date.now() + timeoutMs }, (err, value) => {
       client.close();
       if (err) {
         reject(
-          new NodeError('POD_RESOURCES_FAILED', `pod-resources List on ${socketPath} failed: ${err.details || err.message}`, {
+          new NodeError('POD_RESOURCES_FAILED', `pod-resources ${method} on ${socketPath} failed: ${err.details || err.message}`, {
             cause: err,
             hint: 'mount /var/lib/kubelet/pod-resources (the directory, so kubelet restarts are survived) or pass --pod-resources-socket ""',
           }),
         );
-      } else resolve(value.pod_resources);
+      } else resolve(value);
     });
   });
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../../common/log.js';
 import { KubeteeError } from '../../common/errors.js';
 import { startNodeAgent, type NodeAgent } from '../../node/agent.js';
 import { nodeLabelsFor } from '../../node/labels.js';
+import { epcUsage } from '../../node/epc-usage.js';
 import { createHostTree, SIMULATED_MACHINES, type SimulatedMachine } from '../../node/testing/host-tree.js';
 import { startAesmStandin, type AesmStandin } from '../../node/testing/aesm-standin.js';
 import { startPodResourcesStandin, type PodResourcesStandin } from '../../node/testing/pod-resources-standin.js';
@@ -110,18 +111,8 @@ export async function startSimulatedNode(dataDir: string, logger: Logger): Promi
   const node: SimulatedNode = {
     async nodes(): Promise<NodeView[]> {
       const status = agent.status();
-      const numa = numaOf();
-      const capacity = new Map<number, number>();
-      for (const id of numa.values()) capacity.set(id, (capacity.get(id) ?? 0) + MiB);
-      const allocated = new Map<number, number>();
-      let allocatedBytes = 0;
-      for (const a of status.allocations) {
-        for (const id of a.deviceIds) {
-          const n = numa.get(id) ?? 0;
-          allocated.set(n, (allocated.get(n) ?? 0) + MiB);
-          allocatedBytes += MiB;
-        }
-      }
+      // The same computation the real-kubelet e2e tier checks against a real kubelet's pod-resources.
+      const usage = epcUsage([...numaOf()].map(([id, numaNode]) => ({ id, numaNode })), status.allocations);
       const shape = SIMULATED_MACHINES[SIM_NODE_MACHINE];
       return [
         {
@@ -133,9 +124,9 @@ export async function startSimulatedNode(dataDir: string, logger: Logger): Promi
           driver: agent.probe.driver,
           aesm: status.aesmAlive === true,
           resourceName: RESOURCES.alibaba.epc,
-          capacityBytes: [...capacity.values()].reduce((a, b) => a + b, 0),
-          allocatedBytes,
-          sections: [...capacity.entries()].sort(([a], [b]) => a - b).map(([n, bytes]) => ({ numaNode: n, capacityBytes: bytes, allocatedBytes: allocated.get(n) ?? 0 })),
+          capacityBytes: usage.capacityBytes,
+          allocatedBytes: usage.allocatedBytes,
+          sections: usage.sections,
           labels: nodeLabelsFor(agent.probe, status.aesmAlive === true),
         },
       ];

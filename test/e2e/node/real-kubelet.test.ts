@@ -22,7 +22,8 @@ import { resolveValues } from '../../../src/deploy/values.js';
 import { trustPolicyFor } from '../../../src/deploy/manifests/trust-policy.js';
 import { SANDBOX_NODE_LABELS } from '../../../src/deploy/manifests/runtime-classes.js';
 import { createHostTree, startAesmStandin, type AesmStandin, type HostTree } from '../../../src/node/testing/index.js';
-import { accountEpc, listPodResources } from '../../../src/node/pod-resources.js';
+import { accountEpc, listAllocatableDevices, listPodResources, type ContainerEpc } from '../../../src/node/pod-resources.js';
+import { epcUsage } from '../../../src/node/epc-usage.js';
 import { eventually, execIn, metricValue, mknodStandin, pickStandinDevices, sleep, type CharDevice } from './helpers.js';
 
 const KUBECONFIG = process.env['KUBETEE_E2E_KUBECONFIG'];
@@ -326,7 +327,14 @@ describe('kubetee on a real kubelet node (containerd + runc; SGX devices are sta
     assert.equal((await probe('conf', 'enclave')).get('/dev/sgx_enclave'), `open ${hex(enclaveDev)}`);
   });
 
-  test('4: EPC accounting from the real kubelet\'s pod-resources API matches the running pods, and frees a deleted pod\'s EPC', async () => {
+  /** The dashboard's node view of EPC, computed from the real kubelet: allocatable devices (with NUMA) and held IDs. */
+  async function dashboardEpc(accounted: ContainerEpc[]) {
+    const allocatable = await listAllocatableDevices(POD_RESOURCES_SOCKET);
+    const devices = allocatable.filter((d) => d.resource_name === EPC).flatMap((d) => d.device_ids.map((id) => ({ id, numaNode: d.topology?.nodes?.[0]?.ID ?? 0 })));
+    return epcUsage(devices, accounted);
+  }
+
+  test('4: EPC accounting from the real kubelet\'s pod-resources API matches the running pods, and frees a deleted pod\'s EPC (accounting, agent metrics, dashboard model)', async () => {
     const accounted = accountEpc(await listPodResources(POD_RESOURCES_SOCKET), 'alibaba');
     const byPod = new Map(accounted.map((a) => [`${a.namespace}/${a.pod}/${a.container}`, a]));
     assert.deepEqual([...byPod.keys()].sort(), ['conf/enclave/app', 'conf/quoting/app']);
@@ -338,6 +346,12 @@ describe('kubetee on a real kubelet node (containerd + runc; SGX devices are sta
     const inContainer = (await probe('conf', 'enclave')).get('SGX_VISIBLE_DEVICES')!.split(',').sort();
     assert.deepEqual([...byPod.get('conf/enclave/app')!.deviceIds].sort(), inContainer);
 
+    // The dashboard's node view: 188 MiB on NUMA node 0, 24 MiB of it held.
+    assert.deepEqual(await dashboardEpc(accounted), {
+      capacityBytes: EPC_MIB * MiB,
+      allocatedBytes: 24 * MiB,
+      sections: [{ numaNode: 0, capacityBytes: EPC_MIB * MiB, allocatedBytes: 24 * MiB }],
+    });
     // The agent's own accounting (its pod-resources poll) as it serves it.
     await eventually('the agent to account both pods', async () => {
       const m = await metrics();
@@ -353,6 +367,7 @@ describe('kubetee on a real kubelet node (containerd + runc; SGX devices are sta
       return pods.some((p) => p.name === 'quoting') ? undefined : pods;
     }), 'alibaba');
     assert.deepEqual(after.map((a) => `${a.namespace}/${a.pod}`), ['conf/enclave']);
+    assert.equal((await dashboardEpc(after)).allocatedBytes, 16 * MiB);
     await eventually('the agent to free the deleted pod\'s EPC', async () => {
       const m = await metrics();
       return metricValue(m, 'kubetee_sgx_epc_allocated_bytes') === 16 * MiB &&
