@@ -22,9 +22,17 @@ if [ ! -f dist/cli/run.js ] || [ -n "$(find src proto package.json -newer dist/c
 fi
 
 state="$(mktemp -d "${TMPDIR:-/tmp}/kubetee-e2e-node.XXXXXX")"
+tests_pid=""
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  # Teardown must run to the end whatever fails in it (errexit would end it at the first non-zero status).
+  set +e
+  # On Ctrl+C the test runner (started in the background, so it ignores SIGINT) stops first.
+  if [ -n "$tests_pid" ] && kill -0 "$tests_pid" 2>/dev/null; then
+    kill -TERM "$tests_pid" 2>/dev/null
+    wait "$tests_pid" 2>/dev/null
+  fi
   local down_start
   down_start=$(date +%s)
   scripts/e2e/node/node-down.sh "$state" || { [ "$rc" -eq 0 ] && rc=1; }
@@ -47,8 +55,14 @@ trap 'exit 130' INT TERM
 kubeconfig="$(scripts/e2e/node/node-up.sh "$bin_dir" "$node_bin" "$state")"
 phase "cluster with a real kubelet up"
 
-# timeout bounds a hang; the suite itself takes a few minutes.
+# timeout bounds a hang; the suite itself takes a few minutes. In the
+# background with `wait`, so a Ctrl+C runs the trap at once (bash defers traps
+# while a foreground child runs, and timeout keeps its child out of the
+# terminal's process group).
 KUBETEE_E2E_KUBECONFIG="$kubeconfig" KUBETEE_E2E_STATE="$state" KUBETEE_E2E_NODE_SCRIPTS="$repo/scripts/e2e/node" \
   timeout --signal=TERM --kill-after=20 900 \
-  node --import tsx --test --test-concurrency=1 --test-reporter=spec test/e2e/node/*.test.ts
+  node --import tsx --test --test-concurrency=1 --test-reporter=spec test/e2e/node/*.test.ts &
+tests_pid=$!
+wait "$tests_pid"
+tests_pid=""
 phase "tests passed"
