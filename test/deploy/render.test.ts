@@ -133,7 +133,7 @@ test('RuntimeClasses per profile with handler, overhead and scheduling; the trus
   assert.deepEqual((runv['overhead'] as { podFixed: object }).podFixed, { cpu: '250m', memory: '512Mi' });
   assert.deepEqual((runv['scheduling'] as { nodeSelector: object }).nodeSelector, { 'kubetee.io/runtime.runv': 'true' });
   const policy = parsePolicy(String((get(render(), 'ConfigMap', 'kubetee-trust-policy')['data'] as Record<string, string>)['policy.yaml']), 'rendered');
-  assert.deepEqual(policy.sandboxRuntimeClasses, ['runv', 'kata-qemu', 'gvisor']);
+  assert.deepEqual(policy.sandboxRuntimeClasses.map((c) => c.name), ['runv', 'kata-qemu', 'gvisor']);
   assert.equal(policy.sandboxed.defaultRuntimeClass, 'runv');
   const intel = render({ profile: 'intel' });
   assert.deepEqual(intel.filter((o) => o.kind === 'RuntimeClass').map((o) => o.metadata.name), ['kata-qemu', 'gvisor']);
