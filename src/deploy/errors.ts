@@ -15,7 +15,8 @@ export type DeployErrorCode =
   | 'ROLLOUT_FAILED'
   | 'TLS_INVALID'
   | 'NODE_INIT_INVALID'
-  | 'DOCTOR_BLOCKING';
+  | 'DOCTOR_BLOCKING'
+  | 'RUNTIMECLASS_EXISTS';
 
 export class DeployError extends KubeteeError<DeployErrorCode> {}
 

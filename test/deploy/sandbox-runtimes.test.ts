@@ -14,6 +14,8 @@ import { resolveValues, type ValuesInput } from '../../src/deploy/values.js';
 import { generateWebhookTls, type WebhookTls } from '../../src/deploy/webhook-tls.js';
 import type { KubeObject } from '../../src/deploy/objects.js';
 import { DeployError } from '../../src/deploy/errors.js';
+import { checkRuntimeClasses } from '../../src/deploy/install.js';
+import type { Cluster } from '../../src/deploy/cluster.js';
 import { DEFAULT_POLICY, defaultPolicyFor } from '../../src/webhook/policy/default-policy.js';
 import { parsePolicy } from '../../src/webhook/policy/load-policy.js';
 
@@ -117,11 +119,37 @@ test('values: every problem with the runtime lists is named with its path', () =
   };
   const rc = { overhead: { cpu: '250m', memory: '160Mi' }, nodeSelector: { a: 'b' } };
   assert.match(problems({ existingRuntimeClasses: ['kata-qmeu'] }), /existingRuntimeClasses\.0: "kata-qmeu" is not a runtime kubetee knows .*declare it as \{name: kata-qmeu, epc: annotation\}/);
-  assert.match(problems({ existingRuntimeClasses: [{ name: 'x', epc: 'maybe' }] }), /existingRuntimeClasses\.0\.epc: must be one of annotation, unsupported/);
+  assert.match(problems({ existingRuntimeClasses: [{ name: 'x', epc: 'maybe' as 'annotation' }] }), /existingRuntimeClasses\.0\.epc: must be one of annotation, unsupported/);
   assert.match(problems({ runtimeClasses: [{ name: 'vm', handler: 'vmm', ...rc }] }), /runtimeClasses\.0\.epc: handler "vmm" is not a runtime kubetee knows; say how it gives enclaves EPC/);
   assert.match(problems({ existingRuntimeClasses: ['kata-qemu'] }), /existingRuntimeClasses\.0: RuntimeClass "kata-qemu" is one kubetee creates by default for the alibaba profile .*also set runtimeClasses/, 'a default created class named again as existing');
   assert.equal(resolveValues({ runtimeClasses: [], existingRuntimeClasses: ['kata-qemu'] }, 'v').existingRuntimeClasses[0]!.name, 'kata-qemu');
   assert.match(problems({ runtimeClasses: [{ name: 'kata', handler: 'kata', ...rc }], existingRuntimeClasses: ['kata'] }), /existingRuntimeClasses\.0: RuntimeClass "kata" is listed twice/);
   assert.match(problems({ existingRuntimeClasses: ['kata'], hostRuntimeClasses: ['kata'] }), /hostRuntimeClasses\.0: RuntimeClass "kata" is listed twice/);
   assert.match(problems({ runtimeClasses: [] }), /runtimeClasses: no sandbox RuntimeClass/);
+});
+
+test('install never takes over a RuntimeClass it did not create, and warns about named classes that do not exist', async () => {
+  // The API operations install's preflight uses, over an in-memory object set (the e2e suite runs it against a real API server).
+  const live = new Map<string, KubeObject>();
+  const cluster = {
+    server: 'memory',
+    context: 'memory',
+    get: async (ref: Pick<KubeObject, 'kind' | 'metadata'>) => live.get(`${ref.kind}/${ref.metadata.name}`),
+  } as unknown as Cluster;
+  const rc = (name: string, labels: Record<string, string> = {}): KubeObject => ({ apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name, labels }, handler: name });
+  const values = resolveValues({ existingRuntimeClasses: ['kata'], hostRuntimeClasses: ['nvidia'] }, 'v');
+  const objects = renderManifests(values, tls);
+  const lines: string[] = [];
+  live.set('RuntimeClass/kata-qemu', rc('kata-qemu', { 'app.kubernetes.io/managed-by': 'kubetee-install' }));
+  live.set('RuntimeClass/kata', rc('kata'));
+  await checkRuntimeClasses(cluster, values, objects, (l) => lines.push(l));
+  assert.deepEqual(lines, ['warning: RuntimeClass nvidia (hostRuntimeClasses) does not exist in the cluster; the API server rejects pods that name it until it does (kubetee doctor: RUNTIMECLASS_MISSING)']);
+  // kata-deploy's own kata-qemu: refused, with the fix.
+  live.set('RuntimeClass/kata-qemu', rc('kata-qemu', { 'app.kubernetes.io/managed-by': 'kata-deploy' }));
+  await assert.rejects(checkRuntimeClasses(cluster, values, objects, () => {}), (err: unknown) => {
+    assert.ok(err instanceof DeployError && err.code === 'RUNTIMECLASS_EXISTS' && err.exitCode === 2);
+    assert.match(err.message, /RuntimeClass kata-qemu already exists and was not created by kubetee/);
+    assert.match(err.hint ?? '', /existingRuntimeClasses.*runtimeClasses \(which defaults to the alibaba profile's classes: set it explicitly\)/);
+    return true;
+  });
 });
