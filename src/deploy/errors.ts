@@ -16,7 +16,8 @@ export type DeployErrorCode =
   | 'TLS_INVALID'
   | 'NODE_INIT_INVALID'
   | 'DOCTOR_BLOCKING'
-  | 'RUNTIMECLASS_EXISTS';
+  | 'RUNTIMECLASS_EXISTS'
+  | 'RUNTIMECLASS_EPC_MISMATCH';
 
 export class DeployError extends KubeteeError<DeployErrorCode> {}
 

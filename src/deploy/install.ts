@@ -1,5 +1,6 @@
 import type { Cluster } from './cluster.js';
 import { DeployError } from './errors.js';
+import { epcMismatch } from './doctor/checks.js';
 import { describeChange } from './diff.js';
 import { randomBytes } from 'node:crypto';
 import { COMPONENTS, FIELD_MANAGER, KBS_BOOTSTRAP_TOKEN_SECRET, KBS_MASTER_KEY_SECRET, WEBHOOK_TLS_SECRET } from './names.js';
@@ -149,9 +150,16 @@ export async function checkRuntimeClasses(cluster: Cluster, values: Values, rend
   }
   for (const [list, names] of [['existingRuntimeClasses', values.existingRuntimeClasses.map((c) => c.name)], ['hostRuntimeClasses', values.hostRuntimeClasses]] as const) {
     for (const name of names) {
-      if (!(await cluster.get({ apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name } }))) {
+      const live = await cluster.get({ apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name } });
+      if (!live) {
         print(`warning: RuntimeClass ${name} (${list}) does not exist in the cluster; the API server rejects pods that name it until it does (kubetee doctor: RUNTIMECLASS_MISSING)`);
+        continue;
       }
+      const declared = values.existingRuntimeClasses.find((c) => c.name === name);
+      const mismatch = declared && epcMismatch(declared, live);
+      // Its handler cannot carry EPC while the policy would size enclaves by annotation: refuse, or enclaves start without EPC.
+      if (mismatch?.severity === 'error') throw new DeployError('RUNTIMECLASS_EPC_MISMATCH', mismatch.message, { hint: mismatch.hint, exitCode: 2 });
+      if (mismatch) print(`warning: ${mismatch.message}; ${mismatch.hint}`);
     }
   }
 }

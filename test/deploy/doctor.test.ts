@@ -225,6 +225,19 @@ test('RuntimeClasses against the installed trust policy: named but missing, pres
   assert.equal(h.code, 'RUNTIMECLASS_MISSING');
   assert.equal(h.severity, 'error');
   assert.match(h.message, /injects it into sandboxed pods/);
+  // A class the policy sizes by annotation whose handler cannot carry EPC (a "kata" running Firecracker) admits broken enclaves: an error.
+  const fc = healthy();
+  fc.trustPolicy = named.trustPolicy;
+  fc.runtimeClasses.push(rc('kata', 'kata-fc'), rc('kata-clh', 'kata-clh'), rc('nvidia', 'nvidia'));
+  const m = runChecks(fc).find((x) => x.code === 'RUNTIMECLASS_EPC_MISMATCH')!;
+  assert.equal(m.scope, 'runtimeclass/kata');
+  assert.equal(m.severity, 'error');
+  assert.match(m.message, /sizes enclaves in RuntimeClass kata with the sgx\.intel\.com\/epc annotation, but its handler kata-fc cannot give enclaves EPC/);
+  assert.match(m.hint!, /existingRuntimeClasses: \[\{name: kata, epc: unsupported\}\]/);
+  // The reverse (policy denies, handler could carry it) only costs pods that could have run: a warning.
+  const gv = healthy();
+  gv.runtimeClasses = gv.runtimeClasses.map((o) => (o.metadata.name === 'gvisor' ? { ...o, handler: 'kata-qemu' } : o));
+  assert.equal(runChecks(gv).find((x) => x.code === 'RUNTIMECLASS_EPC_MISMATCH')?.severity, 'warning');
   const bad = healthy();
   bad.trustPolicy = readTrustPolicy({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kubetee-trust-policy' }, data: { 'policy.yaml': 'apiVersion: policy.kubetee.io/v1\nkind: AdmissionPolicy\nsandboxRuntimeClasses: [kata-qmeu]\n' } });
   assert.deepEqual(codes(runChecks(bad)), ['component/kubetee-webhook TRUST_POLICY_INVALID']);

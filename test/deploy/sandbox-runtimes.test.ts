@@ -144,6 +144,10 @@ test('install never takes over a RuntimeClass it did not create, and warns about
   live.set('RuntimeClass/kata', rc('kata'));
   await checkRuntimeClasses(cluster, values, objects, (l) => lines.push(l));
   assert.deepEqual(lines, ['warning: RuntimeClass nvidia (hostRuntimeClasses) does not exist in the cluster; the API server rejects pods that name it until it does (kubetee doctor: RUNTIMECLASS_MISSING)']);
+  // The operator's "kata" really runs Firecracker: the policy would size enclaves by annotation that never arrives: refused.
+  live.set('RuntimeClass/kata', { ...rc('kata'), handler: 'kata-fc' });
+  await assert.rejects(checkRuntimeClasses(cluster, values, objects, () => {}), (err: unknown) => err instanceof DeployError && err.code === 'RUNTIMECLASS_EPC_MISMATCH' && /handler kata-fc cannot give enclaves EPC/.test(err.message));
+  live.set('RuntimeClass/kata', rc('kata'));
   // kata-deploy's own kata-qemu: refused, with the fix.
   live.set('RuntimeClass/kata-qemu', rc('kata-qemu', { 'app.kubernetes.io/managed-by': 'kata-deploy' }));
   await assert.rejects(checkRuntimeClasses(cluster, values, objects, () => {}), (err: unknown) => {

@@ -3,7 +3,7 @@ import { MIB, QuantityError, parseWholeQuantity } from '../../common/quantity.js
 import { INSTANCE_TYPE_LABEL, sgxCapability } from '../instance-types.js';
 import { AESM_QCNL_KEY, COMPONENTS, TRUST_POLICY_CONFIGMAP, WEBHOOK_CONFIGURATION } from '../names.js';
 import { SGX_RESOURCE_NAMES, confidentialTaints, isNodeStateTaint, tolerates, tolerationFor, type Taint } from '../../common/sgx-tolerations.js';
-import { knownRuntimeByHandler, knownRuntimeByName } from '../../common/sandbox-runtimes.js';
+import { knownRuntimeByHandler, knownRuntimeByName, type EpcCarriage } from '../../common/sandbox-runtimes.js';
 import type { AdmissionPolicy } from '../../webhook/policy/schema.js';
 import type { KubeObject } from '../objects.js';
 import { serviceDnsNames, tlsProblems } from '../webhook-tls.js';
@@ -40,6 +40,7 @@ export type FindingCode =
   | 'RUNTIMECLASS_NO_NODES'
   | 'RUNTIMECLASS_MISSING'
   | 'RUNTIMECLASS_NOT_IN_POLICY'
+  | 'RUNTIMECLASS_EPC_MISMATCH'
   | 'TRUST_POLICY_INVALID'
   | 'NODE_TAINT_NOT_TOLERATED'
   | 'KBS_UNHEALTHY'
@@ -353,6 +354,29 @@ function webhooksOf(config: KubeObject | undefined): WebhookEntry[] {
   return ((config?.['webhooks'] as WebhookEntry[] | undefined) ?? []);
 }
 
+/**
+ * The policy trusts a class's name for how it carries EPC; its handler says
+ * what really runs. A class the policy sizes by annotation whose handler
+ * cannot carry EPC (a "kata" class running gVisor or Firecracker) would admit
+ * enclaves that start without EPC: an error. The reverse only denies pods
+ * that could have run: a warning.
+ */
+export function epcMismatch(declared: { name: string; epc: EpcCarriage }, live: KubeObject): Finding | undefined {
+  const handler = String(live['handler']);
+  const runtime = knownRuntimeByHandler(handler);
+  if (!runtime || runtime.epc === declared.epc) return undefined;
+  const failsOpen = declared.epc === 'annotation';
+  return {
+    scope: `runtimeclass/${declared.name}`,
+    severity: failsOpen ? 'error' : 'warning',
+    code: 'RUNTIMECLASS_EPC_MISMATCH',
+    message: failsOpen
+      ? `the trust policy sizes enclaves in RuntimeClass ${declared.name} with the sgx.intel.com/epc annotation, but its handler ${handler} cannot give enclaves EPC (${runtime.epcReason}): confidential pods in it are admitted and their enclaves fail at start`
+      : `the trust policy denies enclaves in RuntimeClass ${declared.name} (epc: unsupported), but its handler ${handler} takes EPC from the sgx.intel.com/epc annotation`,
+    hint: `declare it in your values as existingRuntimeClasses: [{name: ${declared.name}, epc: ${runtime.epc}}] (or fix the RuntimeClass's handler) and run kubetee install`,
+  };
+}
+
 const isKubeteeObject = (o: KubeObject): boolean => labelsOf(o)['app.kubernetes.io/part-of'] === 'kubetee';
 
 /**
@@ -403,6 +427,11 @@ function checkRuntimeClasses(snapshot: ClusterSnapshot): Finding[] {
       message: `the trust policy counts RuntimeClass ${name} as a sandbox, but the cluster has no such RuntimeClass: the API server rejects every pod that names it${injected ? ', and the webhook injects it into sandboxed pods that name none, so they all fail' : ''}`,
       hint: `create the RuntimeClass (install the runtime, e.g. kata-deploy), or remove ${name} from existingRuntimeClasses in your values and run kubetee install`,
     });
+  }
+  for (const declared of policy.sandboxRuntimeClasses) {
+    const live = snapshot.runtimeClasses.find((rc) => nameOf(rc) === declared.name);
+    const finding = live && epcMismatch(declared, live);
+    if (finding) out.push(finding);
   }
   for (const name of policy.hostRuntimeClasses.filter((n) => !liveNames.has(n))) {
     out.push({ scope: `runtimeclass/${name}`, severity: 'warning', code: 'RUNTIMECLASS_MISSING', message: `the trust policy lists RuntimeClass ${name} as a host-kernel runtime, but the cluster has no such RuntimeClass`, hint: `create it, or remove ${name} from hostRuntimeClasses in your values and run kubetee install` });
