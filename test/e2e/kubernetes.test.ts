@@ -287,6 +287,15 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
     assert.match(r.stderr, /RuntimeClass kata already exists and was not created by kubetee/);
     const kata = await cluster.get({ apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'kata' } });
     assert.equal((kata?.['overhead'] as { podFixed: Record<string, string> }).podFixed['memory'], '200Mi', 'the operator\'s class is untouched');
+    // A class named as a Kata VM whose handler is Firecracker would admit enclaves that start without EPC: refused.
+    await objects.create({ apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'kata-fast' }, handler: 'kata-fc' } as never);
+    const misdeclared = join(work, 'values-misdeclared.yaml');
+    writeFileSync(misdeclared, stringify({ ...(parseYaml(readFileSync(valuesFile, 'utf8')) as object), existingRuntimeClasses: ['kata', { name: 'kata-fast', epc: 'annotation' }] }));
+    const m = cli(['install', '--values', misdeclared, '--timeout', '60']);
+    assert.equal(m.status, 2, `${m.stdout}\n${m.stderr}`);
+    assert.match(m.stderr, /RUNTIMECLASS_EPC_MISMATCH/);
+    assert.match(m.stderr, /handler kata-fc cannot give enclaves EPC/);
+    await objects.delete({ apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'kata-fast' } } as never);
   });
 
   test('install is idempotent and the dry-run diff is empty afterwards', async () => {

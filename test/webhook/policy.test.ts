@@ -144,6 +144,15 @@ test('kubetee policy explain: a workload manifest, rule by rule, as JSON', () =>
   assert.equal(out.trust.level, 'sandboxed');
   assert.deepEqual(out.patch, [{ op: 'add', path: '/spec/runtimeClassName', value: 'runv' }]);
   assert.deepEqual(out.validate.filter((v) => v.status === 'deny').map((v) => v.ruleId), ['sandboxed.no-host-namespaces']);
+  // Without --policy the profile's built-in policy applies: an intel install creates no runv, so kata-qemu is injected.
+  const intel = JSON.parse(runCli(['policy', 'explain', deployment, '--namespace-labels', 'kubetee.io/trust=sandboxed', '--profile', 'intel', '--output', 'json']).stdout) as { patch: unknown[] };
+  assert.deepEqual(intel.patch, [{ op: 'add', path: '/spec/runtimeClassName', value: 'kata-qemu' }]);
+  // An enclave in a gVisor sandbox, explained: denied with the reason.
+  const gv = write('gvisor.yaml', `apiVersion: v1\nkind: Pod\nmetadata: {name: e}\nspec:\n  runtimeClassName: gvisor\n  containers: [{name: e, image: x, resources: {limits: {sgx.intel.com/epc: 8Mi}, requests: {sgx.intel.com/epc: 8Mi}}}]\n`);
+  const g = runCli(['policy', 'explain', gv, '--namespace-labels', 'kubetee.io/trust=confidential', '--profile', 'intel']);
+  assert.equal(g.status, 1, g.stdout + g.stderr);
+  assert.match(g.stdout, /confidential\.runtime-carries-epc/);
+  assert.match(g.stdout, /RuntimeClass "gvisor" cannot give an enclave EPC/);
   const fine = write('fine.yaml', `apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: web, image: nginx}]\n`);
   const admitted = runCli(['policy', 'explain', fine, '--namespace-labels', 'kubetee.io/trust=sandboxed']);
   assert.equal(admitted.status, 0, admitted.stderr);
