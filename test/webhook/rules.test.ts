@@ -710,6 +710,29 @@ test('confidential: a pod that skipped the mutating webhook is denied by the val
   ids(body.response.auditAnnotations?.['denied-by']).forEach((id) => observed.add(id));
 });
 
+test('confidential: a Kata pod whose EPC annotation was dropped or shrunk after mutation is denied by validation', async () => {
+  const h = handlerFor('intel');
+  const wired = (annotations: Obj): Obj =>
+    pod(
+      {
+        runtimeClassName: 'kata-qemu',
+        containers: [container('app', epc({ 'sgx.intel.com/epc': '64Mi', 'sgx.intel.com/enclave': '1' }))],
+        tolerations: [{ key: 'kubetee.io/sgx', operator: 'Exists' }, { key: 'sgx.intel.com/epc', operator: 'Exists' }, { key: 'sgx.intel.com/enclave', operator: 'Exists' }],
+        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [AFFINITY] }] } } },
+      },
+      { annotations },
+    );
+  const validate = async (object: Obj) => ((await h.review('validate', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'k1', kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', namespace: 'team', object } }, 'confidential')).body as { response: { allowed: boolean; status?: { message: string } } }).response;
+  assert.equal((await validate(wired({ 'sgx.intel.com/epc': '64Mi' }))).allowed, true);
+  assert.equal((await validate(wired({ 'sgx.intel.com/epc': '67108864' }))).allowed, true, 'the same size in bytes');
+  for (const [annotations, says] of [[{}, /lacks it/], [{ 'sgx.intel.com/epc': '1Mi' }, /has sgx\.intel\.com\/epc="1Mi" instead of 64Mi/]] as const) {
+    const r = await validate(wired(annotations));
+    assert.equal(r.allowed, false);
+    assert.match(r.status!.message, /\[confidential\.runtime-carries-epc\] RuntimeClass "kata-qemu" is a Kata VM that takes its EPC from the sgx\.intel\.com\/epc annotation/);
+    assert.match(r.status!.message, says);
+  }
+});
+
 test('sandboxed: a pod that skipped the mutating webhook is denied (no runtimeClassName)', async () => {
   const h = handlerFor('alibaba');
   const r = await h.review('validate', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u3', kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', namespace: 'team', object: pod() } }, 'sandboxed');
