@@ -36,12 +36,14 @@ function collect(value: string, previous: string[]): string[] {
 
 const profileOption = (): Option => new Option('--profile <profile>', "the cluster's active EPC resource profile").choices(['alibaba', 'intel']).default('alibaba');
 
-async function policyFrom(path: string | undefined): Promise<AdmissionPolicy> {
+/** The policy file, or the built-in policy of the profile (its default install's sandbox classes). */
+async function policyFrom(path: string | undefined, profile?: ResourceProfile): Promise<AdmissionPolicy> {
   if (path) {
     const { loadPolicyFile } = await import('../webhook/policy/load-policy.js');
     return loadPolicyFile(resolve(path));
   }
-  return (await import('../webhook/policy/default-policy.js')).DEFAULT_POLICY;
+  const builtIn = await import('../webhook/policy/default-policy.js');
+  return profile ? builtIn.defaultPolicyFor(profile) : builtIn.DEFAULT_POLICY;
 }
 
 interface ServeOptions {
@@ -61,7 +63,7 @@ async function serve(opts: ServeOptions): Promise<void> {
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new UsageError('USAGE', '--tls-cert and --tls-key go together', { hint: 'pass both, or --ca-dir DIR for a self-managed CA' });
   if (opts.tlsCert && opts.caDir) throw new UsageError('USAGE', '--tls-cert/--tls-key and --ca-dir are alternatives', { hint: 'pass one of them' });
   if (!opts.tlsCert && !opts.caDir) throw new UsageError('USAGE', 'no TLS configured: the API server only calls webhooks over HTTPS', { hint: 'pass --ca-dir DIR (kubetee creates and rotates a CA there) or --tls-cert FILE --tls-key FILE' });
-  const policy = await policyFrom(opts.policy);
+  const policy = await policyFrom(opts.policy, opts.profile);
   const { createLogger } = await import('../common/log.js');
   const { startWebhookServer } = await import('../webhook/server.js');
   const { SelfManagedCa } = await import('../webhook/tls/self-managed-ca.js');
@@ -152,7 +154,7 @@ export function registerWebhookCommands(program: Command): void {
     .action(async (file: string) => {
       const p = await policyFrom(file);
       process.stdout.write(
-        `policy OK: ${file}\n  default trust level: ${p.defaultTrustLevel}\n  sandbox runtime classes: ${p.sandboxRuntimeClasses.join(', ')} (default ${p.sandboxed.defaultRuntimeClass})\n  pod overrides: ${Object.entries(p.podOverrides)
+        `policy OK: ${file}\n  default trust level: ${p.defaultTrustLevel}\n  sandbox runtime classes: ${p.sandboxRuntimeClasses.map((c) => `${c.name} (EPC: ${c.epc})`).join(', ')}; default ${p.sandboxed.defaultRuntimeClass}\n  host-kernel runtime classes: ${p.hostRuntimeClasses.length ? p.hostRuntimeClasses.join(', ') : 'none'}\n  pod overrides: ${Object.entries(p.podOverrides)
           .map(([k, v]) => `${k} → ${v.length ? v.join('|') : 'none'}`)
           .join('; ')}\n`,
       );
@@ -176,7 +178,7 @@ export function registerWebhookCommands(program: Command): void {
       const { podFromManifest } = await import('../webhook/pod-manifest.js');
       const { explainPod, formatExplanation } = await import('../webhook/explain.js');
       const manifest = podFromManifest(text, file);
-      const e = explainPod({ pod: manifest.pod, namespace: o.namespace ?? manifest.namespace ?? 'default', namespaceLabels: o.namespaceLabels, policy: await policyFrom(o.policy), profile: o.profile });
+      const e = explainPod({ pod: manifest.pod, namespace: o.namespace ?? manifest.namespace ?? 'default', namespaceLabels: o.namespaceLabels, policy: await policyFrom(o.policy, o.profile), profile: o.profile });
       if (o.output === 'json') {
         process.stdout.write(
           `${JSON.stringify({ admitted: e.admitted, trust: e.validate.trust ?? e.mutate.trust, patch: e.mutate.patch, mutate: e.mutate.results, validate: e.validate.results, pod: e.validate.pod }, null, 2)}\n`,

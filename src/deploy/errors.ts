@@ -15,7 +15,9 @@ export type DeployErrorCode =
   | 'ROLLOUT_FAILED'
   | 'TLS_INVALID'
   | 'NODE_INIT_INVALID'
-  | 'DOCTOR_BLOCKING';
+  | 'DOCTOR_BLOCKING'
+  | 'RUNTIMECLASS_EXISTS'
+  | 'RUNTIMECLASS_EPC_MISMATCH';
 
 export class DeployError extends KubeteeError<DeployErrorCode> {}
 

@@ -1,4 +1,6 @@
 import type { Cluster } from './cluster.js';
+import { DeployError } from './errors.js';
+import { epcMismatch } from './doctor/checks.js';
 import { describeChange } from './diff.js';
 import { randomBytes } from 'node:crypto';
 import { COMPONENTS, FIELD_MANAGER, KBS_BOOTSTRAP_TOKEN_SECRET, KBS_MASTER_KEY_SECRET, WEBHOOK_TLS_SECRET } from './names.js';
@@ -72,6 +74,7 @@ export async function install(cluster: Cluster, values: Values, options: Install
     options.print(reused ? 'webhook certificate: reusing the one in the cluster' : `webhook certificate: issuing a new CA and certificate${reason ? ` (${reason})` : ''}`);
   }
   const objects = renderManifests(values, tls);
+  await checkRuntimeClasses(cluster, values, objects, options.print);
   const result: InstallResult = { objects, created: 0, updated: 0, unchanged: 0, pruned: 0 };
   if (options.dryRun) {
     const nsExists = (await cluster.get(objects[0]!)) !== undefined;
@@ -127,6 +130,40 @@ export async function install(cluster: Cluster, values: Values, options: Install
   return result;
 }
 
+/**
+ * Install never takes over a RuntimeClass it did not create (kata-deploy's
+ * kata-qemu, say): applying would relabel it as kubetee's, and uninstall or a
+ * later values change would delete it. Such a class belongs in
+ * existingRuntimeClasses. Classes named there (or in hostRuntimeClasses) that
+ * do not exist yet only get a warning: the runtime may be installed later,
+ * and doctor reports them until then.
+ */
+export async function checkRuntimeClasses(cluster: Cluster, values: Values, rendered: readonly KubeObject[], print: (line: string) => void): Promise<void> {
+  for (const rc of rendered.filter((o) => o.kind === 'RuntimeClass')) {
+    const live = await cluster.get(rc);
+    if (live && live.metadata.labels?.['app.kubernetes.io/managed-by'] !== FIELD_MANAGER) {
+      throw new DeployError('RUNTIMECLASS_EXISTS', `RuntimeClass ${rc.metadata.name} already exists and was not created by kubetee (handler ${String(live['handler'])}); install would take it over, and uninstall delete it`, {
+        hint: `name it under existingRuntimeClasses in your values and leave it out of runtimeClasses${values.runtimeClasses ? '' : ` (which defaults to the ${values.profile} profile's classes: set it explicitly)`}; see docs/admission.md#sandbox-runtimes`,
+        exitCode: 2,
+      });
+    }
+  }
+  for (const [list, names] of [['existingRuntimeClasses', values.existingRuntimeClasses.map((c) => c.name)], ['hostRuntimeClasses', values.hostRuntimeClasses]] as const) {
+    for (const name of names) {
+      const live = await cluster.get({ apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name } });
+      if (!live) {
+        print(`warning: RuntimeClass ${name} (${list}) does not exist in the cluster; the API server rejects pods that name it until it does (kubetee doctor: RUNTIMECLASS_MISSING)`);
+        continue;
+      }
+      const declared = values.existingRuntimeClasses.find((c) => c.name === name);
+      const mismatch = declared && epcMismatch(declared, live);
+      // Its handler cannot carry EPC while the policy would size enclaves by annotation: refuse, or enclaves start without EPC.
+      if (mismatch?.severity === 'error') throw new DeployError('RUNTIMECLASS_EPC_MISMATCH', mismatch.message, { hint: mismatch.hint, exitCode: 2 });
+      if (mismatch) print(`warning: ${mismatch.message}; ${mismatch.hint}`);
+    }
+  }
+}
+
 function indent(text: string): string {
   return text
     .split('\n')
@@ -172,5 +209,7 @@ export async function staleObjects(cluster: Cluster, values: Values, rendered: r
   const wanted = new Set(rendered.map(objectRef));
   const installed = await listInstalled(cluster, values.namespace);
   // Only what install itself applied: objects applied by hand (e.g. the node-init DaemonSet) are left alone.
-  return installed.filter((o) => !wanted.has(objectRef(o)) && !isBrokerData(o) && o.metadata.labels?.['app.kubernetes.io/managed-by'] === FIELD_MANAGER);
+  // A class an earlier install created and the values now name as the cluster's own stays.
+  const kept = new Set(values.existingRuntimeClasses.map((c) => c.name));
+  return installed.filter((o) => !wanted.has(objectRef(o)) && !isBrokerData(o) && o.metadata.labels?.['app.kubernetes.io/managed-by'] === FIELD_MANAGER && !(o.kind === 'RuntimeClass' && kept.has(o.metadata.name)));
 }

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { TRUST_LEVELS } from '../common/labels.js';
+import { tryParseQuantity } from '../common/quantity.js';
+import { EPC_CARRIAGE, defaultSandboxRuntimes, knownRuntimeByHandler, knownRuntimeByName } from '../common/sandbox-runtimes.js';
+import { runtimeClassName, sandboxRuntimeClassEntry } from '../webhook/policy/schema.js';
 import { VERSION } from '../common/version.js';
 import { NODE_AGENT_FACTS } from '../node/manifests.js';
 import { valuesError } from './errors.js';
@@ -15,7 +18,8 @@ import { valuesError } from './errors.js';
 const dnsLabel = z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters)');
-const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$/, 'must be a Kubernetes quantity such as 250m, 128Mi or 1Gi');
+// The shared quantity grammar (src/common/quantity.ts), so values accept exactly what the API server does.
+const quantity = z.string().refine((s) => tryParseQuantity(s) !== undefined, 'must be a Kubernetes quantity such as 250m, 128Mi or 1Gi');
 const labelMap = z.record(z.string().min(1), z.string());
 
 const resourcesSchema = z
@@ -97,6 +101,8 @@ const runtimeClassSchema = z
     /** Labels of nodes that can run this runtime; merged into every pod that uses it. */
     nodeSelector: labelMap.refine((m) => Object.keys(m).length > 0, 'needs at least one label so pods only land on nodes with the runtime'),
     tolerations: z.array(tolerationSchema).default([]),
+    /** How the runtime gives an enclave EPC; default: from its handler (or name) in kubetee's runtime list. */
+    epc: z.enum(EPC_CARRIAGE).optional(),
   })
   .strict();
 
@@ -214,8 +220,16 @@ export const valuesSchema = z
       })
       .strict()
       .default({ enabled: true, replicas: 1, port: 8080, pccsURL: INTEL_PCS_URL, storage: { size: '1Gi' }, resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '512Mi' } } }),
-    /** Sandbox runtimes; `undefined` means the profile's defaults. */
+    /** Sandbox RuntimeClasses install creates; `undefined` means the profile's defaults (src/common/sandbox-runtimes.ts). */
     runtimeClasses: z.array(runtimeClassSchema).optional(),
+    /**
+     * Sandbox RuntimeClasses that already exist (kata-deploy, the CoCo
+     * operator, created by hand): not created or touched by install, counted
+     * as sandboxes by the trust policy. A name kubetee knows, or {name, epc}.
+     */
+    existingRuntimeClasses: z.array(sandboxRuntimeClassEntry).default([]),
+    /** RuntimeClasses that run pods on the host kernel (runc-like), which confidential pods may use. */
+    hostRuntimeClasses: z.array(runtimeClassName).default([]),
     networkPolicies: z
       .object({
         enabled: z.boolean().default(true),
@@ -245,9 +259,36 @@ export const valuesSchema = z
       ctx.addIssue({ code: 'custom', path: ['webhook', 'caBundle'], message: 'webhook.caBundle must be the base64 encoding of a PEM certificate' });
     }
     const names = new Set<string>();
+    const seen = (name: string, path: (string | number)[]): void => {
+      if (names.has(name)) ctx.addIssue({ code: 'custom', path, message: `RuntimeClass "${name}" is listed twice (runtimeClasses, existingRuntimeClasses and hostRuntimeClasses name each class once)` });
+      names.add(name);
+    };
     for (const [i, rc] of (v.runtimeClasses ?? []).entries()) {
-      if (names.has(rc.name)) ctx.addIssue({ code: 'custom', path: ['runtimeClasses', i, 'name'], message: `duplicate RuntimeClass name "${rc.name}"` });
-      names.add(rc.name);
+      seen(rc.name, ['runtimeClasses', i, 'name']);
+      if (!rc.epc && !knownRuntimeByHandler(rc.handler) && !knownRuntimeByName(rc.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['runtimeClasses', i, 'epc'],
+          message: `handler "${rc.handler}" is not a runtime kubetee knows; say how it gives enclaves EPC: epc: annotation (a Kata VM sized by the sgx.intel.com/epc annotation) or epc: unsupported`,
+        });
+      }
+    }
+    if (!v.runtimeClasses) {
+      const created = defaultSandboxRuntimes(v.profile).map((r) => r.name);
+      for (const [i, rc] of v.existingRuntimeClasses.entries()) {
+        if (created.includes(rc.name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['existingRuntimeClasses', i],
+            message: `RuntimeClass "${rc.name}" is one kubetee creates by default for the ${v.profile} profile (${created.join(', ')}); to use the cluster's own, also set runtimeClasses to the classes kubetee should create (e.g. without ${rc.name}, or [])`,
+          });
+        }
+      }
+    }
+    for (const [i, rc] of v.existingRuntimeClasses.entries()) seen(rc.name, ['existingRuntimeClasses', i]);
+    for (const [i, name] of v.hostRuntimeClasses.entries()) seen(name, ['hostRuntimeClasses', i]);
+    if (v.runtimeClasses?.length === 0 && v.existingRuntimeClasses.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['runtimeClasses'], message: 'no sandbox RuntimeClass: sandboxed namespaces could never run a pod; keep the defaults, list the classes to create, or name the cluster\'s own in existingRuntimeClasses' });
     }
   });
 

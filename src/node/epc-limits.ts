@@ -9,6 +9,7 @@
  */
 import { RESOURCES, type ResourceProfile } from '../common/labels.js';
 import type { ContainerEpc } from './pod-resources.js';
+import { QuantityError, parseWholeQuantity } from '../common/quantity.js';
 
 export interface PodInfo {
   uid: string;
@@ -26,14 +27,20 @@ export interface EpcLimit {
   bytes: number;
 }
 
-const SUFFIX: Record<string, number> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
-
-/** Parses an integral Kubernetes quantity ("64Mi", "1048576", "1G"); null when not a whole byte count. */
+/**
+ * An integral Kubernetes quantity as a byte count ("64Mi", "1048576", "1G",
+ * "1.5Gi"); null when it is not a whole byte count that fits a safe integer.
+ * The grammar is the shared one (src/common/quantity.ts).
+ */
 export function parseByteQuantity(q: string): number | null {
-  const m = /^(\d+)(Ki|Mi|Gi|Ti|k|K|M|G|T)?$/.exec(q.trim());
-  if (!m) return null;
-  const v = Number(m[1]) * SUFFIX[m[2] ?? '']!;
-  return Number.isSafeInteger(v) ? v : null;
+  let bytes: bigint;
+  try {
+    bytes = parseWholeQuantity(q, 'EPC limit');
+  } catch (err) {
+    if (err instanceof QuantityError) return null;
+    throw err;
+  }
+  return bytes <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(bytes) : null;
 }
 
 /** "containerd://abc" → "abc". */

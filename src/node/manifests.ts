@@ -3,6 +3,7 @@
  * the node agent and AESM touch on the host, with which access, and why.
  * Plain data (no rendering): src/deploy owns the manifests and imports these.
  */
+import { SGX_RESOURCE_NAMES } from '../common/sgx-tolerations.js';
 import { RESOURCES, SGX_TAINT } from '../common/labels.js';
 import { DEFAULT_DEVICE_PLUGIN_DIR } from '../deviceplugin/api.js';
 import { DEFAULT_AESM_SOCKET_DIR, DEFAULT_POD_RESOURCES_SOCKET } from './host-paths.js';
@@ -18,6 +19,16 @@ export interface HostPathFact {
   readOnly: boolean;
   why: string;
 }
+
+/**
+ * SGX node pools are tainted with kubetee's taint or with the name of an SGX
+ * resource (intel or alibaba, the ExtendedResourceToleration convention); the
+ * node DaemonSets must land there under either, or no EPC is ever advertised.
+ */
+const SGX_NODE_TOLERATIONS = [
+  { key: SGX_TAINT.key, operator: 'Exists', effect: SGX_TAINT.effect },
+  ...SGX_RESOURCE_NAMES.map((key) => ({ key, operator: 'Exists', effect: 'NoSchedule' }) as const),
+] as const;
 
 /** Node agent (`kubetee node-agent`). With these mounts `--host-root /` sees the host's view of every path it reads. */
 export const NODE_AGENT_FACTS = {
@@ -69,10 +80,7 @@ export const NODE_AGENT_FACTS = {
     { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] },
     { apiGroups: [''], resources: ['nodes/status'], verbs: ['patch'] },
   ],
-  tolerations: [
-    { key: SGX_TAINT.key, operator: 'Exists', effect: SGX_TAINT.effect },
-    { key: RESOURCES.alibaba.epc, operator: 'Exists', effect: 'NoSchedule' },
-  ],
+  tolerations: SGX_NODE_TOLERATIONS,
   priorityClassName: 'system-node-critical',
   resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
 } as const;
@@ -105,8 +113,5 @@ export const AESM_FACTS = {
   },
   /** The node agent marks SGX devices Unhealthy while the socket does not answer; a readiness probe on the socket is enough. */
   readinessExec: ['test', '-S', `${DEFAULT_AESM_SOCKET_DIR}/aesm.socket`],
-  tolerations: [
-    { key: SGX_TAINT.key, operator: 'Exists', effect: SGX_TAINT.effect },
-    { key: RESOURCES.alibaba.epc, operator: 'Exists', effect: 'NoSchedule' },
-  ],
+  tolerations: SGX_NODE_TOLERATIONS,
 } as const;

@@ -1,6 +1,6 @@
 import { RESOURCES, type ResourceProfile } from '../common/labels.js';
 import type { Container } from './pod.js';
-import { MIB, ceilInteger, formatBinaryBytes, isInteger, multiply, parseQuantity, quantityEquals, type Quantity } from './quantity.js';
+import { MAX_INT64, MIB, ceilInteger, formatBinaryBytes, isInteger, multiply, tryParseQuantity, quantityEquals, type Quantity } from '../common/quantity.js';
 
 /**
  * Every EPC resource name a manifest may use, with the size of one unit:
@@ -21,7 +21,7 @@ export function activeEpcResource(profile: ResourceProfile): string {
 export type EpcSide = 'requests' | 'limits';
 
 // Kubernetes quantities are int64; anything larger is a typo, not a size.
-const MAX_EPC_BYTES = (1n << 63n) - 1n;
+const MAX_EPC_BYTES = MAX_INT64;
 
 /** What one container asks for, read without judging it. */
 export interface ContainerEpc {
@@ -39,7 +39,7 @@ function sideBytes(map: Record<string, string | number> | null | undefined, side
   for (const name of EPC_RESOURCE_NAMES) {
     if (!Object.hasOwn(map, name)) continue;
     names.add(name);
-    const q: Quantity | undefined = parseQuantity(map[name]);
+    const q: Quantity | undefined = tryParseQuantity(map[name]);
     if (!q) {
       problems.push(`${side}["${name}"] = ${JSON.stringify(map[name])} is not a Kubernetes quantity`);
       continue;
@@ -89,8 +89,8 @@ export function epcQuantityForProfile(bytes: bigint, profile: ResourceProfile): 
 
 /** True when `value` (under the active name) already equals what we would write. */
 export function epcValueMatches(value: unknown, bytes: bigint, profile: ResourceProfile): boolean {
-  const q = parseQuantity(value);
+  const q = tryParseQuantity(value);
   if (!q) return false;
-  const want = parseQuantity(epcQuantityForProfile(bytes, profile).value);
+  const want = tryParseQuantity(epcQuantityForProfile(bytes, profile).value);
   return want !== undefined && quantityEquals(q, want);
 }

@@ -15,7 +15,8 @@ export { decide, denialMessage, formatDenial, type AdmissionInput, type Decision
 export { explainPod, formatExplanation, type Explanation } from './explain.js';
 export { RULES, RULE_IDS, ENGINE_RULE_IDS } from './rules/catalogue.js';
 export type { Rule, Finding, RulePhase } from './rules/rule.js';
-export { DEFAULT_POLICY } from './policy/default-policy.js';
+export { DEFAULT_POLICY, defaultPolicyFor } from './policy/default-policy.js';
+export { runtimeEpcFor, type RuntimeEpc } from './runtime-epc.js';
 export { parsePolicy, loadPolicyFile, validatePolicy } from './policy/load-policy.js';
 export { POLICY_API_VERSION, POLICY_KIND, policySchema, type AdmissionPolicy, type AdmissionPolicyInput } from './policy/schema.js';
 export { buildWebhookConfigurations, namespaceSelectorFor, WEBHOOK_CONFIGURATION_NAME, DEFAULT_EXCLUDED_NAMESPACES, type ClientTarget, type WebhookConfigurationOptions } from './webhook-configurations.js';

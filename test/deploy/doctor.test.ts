@@ -2,6 +2,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blocking, collateralExpiry, runChecks, type ClusterSnapshot, type Finding } from '../../src/deploy/doctor/checks.js';
 import { selectorMatches } from '../../src/deploy/doctor/selectors.js';
+import { readTrustPolicy } from '../../src/deploy/doctor/collect.js';
 import { formatReport } from '../../src/deploy/doctor/report.js';
 import { sgxCapability } from '../../src/deploy/instance-types.js';
 import { renderManifests } from '../../src/deploy/render.js';
@@ -51,6 +52,7 @@ function healthy(): ClusterSnapshot {
     webhookTlsSecret: tlsSecret,
     aesmConfig: of('ConfigMap').find((c) => c.metadata.name === 'kubetee-aesm-config'),
     runtimeClasses: of('RuntimeClass'),
+    trustPolicy: readTrustPolicy(of('ConfigMap').find((c) => c.metadata.name === 'kubetee-trust-policy')),
     webhookProbe: { status: 'ok', namespace: 'conf' },
     kbsProbe: { status: 'skipped' },
     now: NOW,
@@ -193,6 +195,86 @@ test('RuntimeClasses without nodes: a warning while another sandbox works, an er
   const none = healthy();
   none.nodes[1]!.metadata.labels = {};
   assert.ok(runChecks(none).filter((x) => x.code === 'RUNTIMECLASS_NO_NODES').every((x) => x.severity === 'error'));
+});
+
+test('RuntimeClasses against the installed trust policy: named but missing, present but not named, policy unreadable', () => {
+  assert.equal(healthy().trustPolicy?.status, 'ok');
+  const rc = (name: string, handler: string): KubeObject => ({ apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name }, handler, scheduling: { nodeSelector: { 'katacontainers.io/kata-runtime': 'true' } } });
+  // The operator's kata (CoCo operator) and a runc variant, not named in the values.
+  const extra = healthy();
+  extra.runtimeClasses.push(rc('kata', 'kata'), rc('nvidia', 'nvidia'));
+  const f = runChecks(extra);
+  assert.deepEqual(codes(f), ['runtimeclass/kata RUNTIMECLASS_NOT_IN_POLICY', 'runtimeclass/nvidia RUNTIMECLASS_NOT_IN_POLICY']);
+  assert.ok(f.filter((x) => x.code === 'RUNTIMECLASS_NOT_IN_POLICY').every((x) => x.severity === 'warning'));
+  assert.match(f.find((x) => x.scope === 'runtimeclass/kata')!.hint!, /add kata to existingRuntimeClasses in your values/);
+  assert.match(f.find((x) => x.scope === 'runtimeclass/nvidia')!.message, /enclave pods \(kubetee cannot tell how it gives them EPC\)/);
+  assert.match(f.find((x) => x.scope === 'runtimeclass/nvidia')!.hint!, /hostRuntimeClasses/);
+  // Named in the values: no finding, and its nodes are checked like kubetee's own.
+  const named = healthy();
+  const values = resolveValues({ aesm: { pccsURL: REGIONAL_PCCS }, existingRuntimeClasses: ['kata', 'kata-clh'], hostRuntimeClasses: ['nvidia'] }, 'test');
+  named.trustPolicy = readTrustPolicy(renderManifests(values, tls).find((o) => o.metadata.name === 'kubetee-trust-policy'));
+  named.runtimeClasses.push(rc('kata', 'kata'), rc('nvidia', 'nvidia'));
+  const g = runChecks(named);
+  assert.deepEqual(codes(g), ['runtimeclass/kata-clh RUNTIMECLASS_MISSING']);
+  assert.equal(g.find((x) => x.scope === 'runtimeclass/kata-clh')!.severity, 'warning');
+  assert.ok(g.some((x) => x.scope === 'runtimeclass/kata' && x.code === 'COMPONENT_OK'));
+  // The class injected into sandboxed pods is gone: every sandboxed pod without a class fails, an error.
+  const gone = healthy();
+  gone.runtimeClasses = gone.runtimeClasses.filter((o) => o.metadata.name !== 'runv');
+  const h = runChecks(gone).find((x) => x.scope === 'runtimeclass/runv')!;
+  assert.equal(h.code, 'RUNTIMECLASS_MISSING');
+  assert.equal(h.severity, 'error');
+  assert.match(h.message, /injects it into sandboxed pods/);
+  // A class the policy sizes by annotation whose handler cannot carry EPC (a "kata" running Firecracker) admits broken enclaves: an error.
+  const fc = healthy();
+  fc.trustPolicy = named.trustPolicy;
+  fc.runtimeClasses.push(rc('kata', 'kata-fc'), rc('kata-clh', 'kata-clh'), rc('nvidia', 'nvidia'));
+  const m = runChecks(fc).find((x) => x.code === 'RUNTIMECLASS_EPC_MISMATCH')!;
+  assert.equal(m.scope, 'runtimeclass/kata');
+  assert.equal(m.severity, 'error');
+  assert.match(m.message, /sizes enclaves in RuntimeClass kata with the sgx\.intel\.com\/epc annotation, but its handler kata-fc cannot give enclaves EPC/);
+  assert.match(m.hint!, /existingRuntimeClasses: \[\{name: kata, epc: unsupported\}\]/);
+  // The reverse (policy denies, handler could carry it) only costs pods that could have run: a warning.
+  const gv = healthy();
+  gv.runtimeClasses = gv.runtimeClasses.map((o) => (o.metadata.name === 'gvisor' ? { ...o, handler: 'kata-qemu' } : o));
+  assert.equal(runChecks(gv).find((x) => x.code === 'RUNTIMECLASS_EPC_MISMATCH')?.severity, 'warning');
+  const bad = healthy();
+  bad.trustPolicy = readTrustPolicy({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kubetee-trust-policy' }, data: { 'policy.yaml': 'apiVersion: policy.kubetee.io/v1\nkind: AdmissionPolicy\nsandboxRuntimeClasses: [kata-qmeu]\n' } });
+  assert.deepEqual(codes(runChecks(bad)), ['component/kubetee-webhook TRUST_POLICY_INVALID']);
+  assert.deepEqual(readTrustPolicy(undefined), { status: 'missing' });
+});
+
+test('SGX node taints that no confidential pod tolerates are warned about; kubetee\'s and resource-name taints are fine', () => {
+  const tainted = (taints: { key: string; value?: string; effect: string }[], alloc: Record<string, string> = { [RESOURCES.alibaba.epc]: '93', [RESOURCES.alibaba.provision]: '110' }): ClusterSnapshot => {
+    const s = healthy();
+    s.nodes[0] = { ...s.nodes[0]!, spec: { taints }, status: { allocatable: alloc } };
+    return s;
+  };
+  const ok = [
+    [{ key: 'kubetee.io/sgx', value: 'true', effect: 'NoSchedule' }],
+    [{ key: RESOURCES.alibaba.epc, effect: 'NoSchedule' }],
+    [{ key: RESOURCES.alibaba.provision, effect: 'NoSchedule' }, { key: RESOURCES.alibaba.epc, effect: 'NoSchedule' }],
+    [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }],
+    [{ key: 'kubetee.io/sgx', value: 'true', effect: 'PreferNoSchedule' }, { key: 'zone', value: 'a', effect: 'PreferNoSchedule' }],
+  ];
+  for (const taints of ok) assert.deepEqual(codes(runChecks(tainted(taints))), [], JSON.stringify(taints));
+  const intelNode = tainted([{ key: RESOURCES.intel.epc, effect: 'NoSchedule' }, { key: RESOURCES.intel.enclave, effect: 'NoSchedule' }], { [RESOURCES.intel.epc]: '96Mi', [RESOURCES.intel.enclave]: '20', [RESOURCES.intel.provision]: '20' });
+  assert.deepEqual(codes(runChecks(intelNode)), []);
+  const bad = [
+    [{ key: 'dedicated', value: 'enclaves', effect: 'NoSchedule' }],
+    [{ key: 'kubetee.io/sgx', value: 'yes', effect: 'NoSchedule' }],
+    [{ key: RESOURCES.alibaba.epc, effect: 'NoExecute' }],
+    // A resource the node does not offer (another profile's name): no pod that fits here requests it.
+    [{ key: RESOURCES.intel.epc, effect: 'NoSchedule' }],
+  ];
+  for (const taints of bad) {
+    const f = runChecks(tainted(taints));
+    assert.deepEqual(codes(f), ['node/sgx-1 NODE_TAINT_NOT_TOLERATED'], JSON.stringify(taints));
+    const finding = f.find((x) => x.code === 'NODE_TAINT_NOT_TOLERATED')!;
+    assert.equal(finding.severity, 'warning');
+    assert.match(finding.message, new RegExp(`taint ${taints[0]!.key.replace(/[./]/g, '\\$&')}.* is tolerated by no confidential pod`));
+    assert.match(finding.hint!, /kubectl taint node sgx-1 /);
+  }
 });
 
 test('broker: down, unhealthy, simulated root trusted, collateral expiring or expired', () => {

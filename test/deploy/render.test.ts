@@ -70,6 +70,11 @@ test('node agent: only on SGX nodes, with the device-plugin and pod-resources ho
   assert.ok(terms.some((t) => t.matchExpressions[0]!.key === NODE_LABELS.sgx && t.matchExpressions[0]!.values[0] === 'true'));
   assert.ok(terms.some((t) => t.matchExpressions[0]!.key === 'node.kubernetes.io/instance-type' && t.matchExpressions[0]!.values.includes('ecs.g7t.xlarge')));
   assert.ok(podSpec(ds).tolerations.some((t: { key: string }) => t.key === SGX_TAINT.key));
+  // SGX node pools tainted with any SGX resource name (either profile) still get the node agent and AESM.
+  for (const name of ['kubetee-node-agent', 'kubetee-aesm']) {
+    const keys = podSpec(get(render({ profile: 'intel' }), 'DaemonSet', name)).tolerations.map((t: { key: string }) => t.key);
+    for (const key of [SGX_TAINT.key, RESOURCES.intel.epc, RESOURCES.intel.enclave, RESOURCES.intel.provision, RESOURCES.alibaba.epc]) assert.ok(keys.includes(key), `${name} tolerates ${key}`);
+  }
   const paths = podSpec(ds).volumes.map((v: { hostPath?: { path: string } }) => v.hostPath?.path);
   assert.ok(paths.includes('/var/lib/kubelet/device-plugins'));
   assert.ok(paths.includes('/var/lib/kubelet/pod-resources'));
@@ -133,7 +138,7 @@ test('RuntimeClasses per profile with handler, overhead and scheduling; the trus
   assert.deepEqual((runv['overhead'] as { podFixed: object }).podFixed, { cpu: '250m', memory: '512Mi' });
   assert.deepEqual((runv['scheduling'] as { nodeSelector: object }).nodeSelector, { 'kubetee.io/runtime.runv': 'true' });
   const policy = parsePolicy(String((get(render(), 'ConfigMap', 'kubetee-trust-policy')['data'] as Record<string, string>)['policy.yaml']), 'rendered');
-  assert.deepEqual(policy.sandboxRuntimeClasses, ['runv', 'kata-qemu', 'gvisor']);
+  assert.deepEqual(policy.sandboxRuntimeClasses.map((c) => c.name), ['runv', 'kata-qemu', 'gvisor']);
   assert.equal(policy.sandboxed.defaultRuntimeClass, 'runv');
   const intel = render({ profile: 'intel' });
   assert.deepEqual(intel.filter((o) => o.kind === 'RuntimeClass').map((o) => o.metadata.name), ['kata-qemu', 'gvisor']);

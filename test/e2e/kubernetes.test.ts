@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, type V1Pod } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
+import { parse as parseYaml, stringify } from 'yaml';
 import { runCli, startCli, waitForOutput } from '../helpers/cli.js';
 import { NODE_LABELS, RESOURCES, SGX_TAINT, TRUST_LABEL } from '../../src/common/labels.js';
 import { apiErrorMessage, connectCluster, type Cluster } from '../../src/deploy/cluster.js';
@@ -22,6 +22,7 @@ import { isClusterScoped } from '../../src/deploy/objects.js';
 import { PART_OF_SELECTOR, WEBHOOK_CONFIGURATION } from '../../src/deploy/names.js';
 import { SANDBOX_NODE_LABELS } from '../../src/deploy/manifests/runtime-classes.js';
 import { freePort } from '../helpers/net.js';
+import { parsePolicy } from '../../src/webhook/policy/load-policy.js';
 
 const KUBECONFIG = process.env['KUBETEE_E2E_KUBECONFIG'];
 const STATE = process.env['KUBETEE_E2E_STATE'];
@@ -179,13 +180,24 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
     const tls = await generateWebhookTls({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], now: new Date() });
     writeFileSync(join(work, 'tls.crt'), tls.certPem);
     writeFileSync(join(work, 'tls.key'), tls.keyPem, { mode: 0o600 });
+    // The operator's own Kata class (as the CoCo operator would create it), named in the values.
+    await objects.create({
+      apiVersion: 'node.k8s.io/v1',
+      kind: 'RuntimeClass',
+      metadata: { name: 'kata' },
+      handler: 'kata',
+      overhead: { podFixed: { cpu: '250m', memory: '200Mi' } },
+      scheduling: { nodeSelector: { [SANDBOX_NODE_LABELS.kata]: 'true' } },
+    } as never);
     const valuesDoc = {
       webhook: { externalURL: webhookUrl, caBundle: Buffer.from(tls.caPem).toString('base64') },
       kbs: { storage: { storageClassName: 'kubetee-e2e' } },
+      existingRuntimeClasses: ['kata'],
     };
     valuesFile = join(work, 'values.yaml');
     writeFileSync(valuesFile, stringify(valuesDoc));
-    // The same policy install puts into the trust-policy ConfigMap.
+    // Until install wrote the trust-policy ConfigMap: the policy it will write. After install the
+    // webhook is restarted on the ConfigMap's own content (test 'install applies everything').
     writeFileSync(join(work, 'policy.yaml'), stringify(trustPolicyFor(resolveValues(valuesDoc, 'e2e values'))));
     webhookArgs = ['webhook', 'serve', '--listen', `127.0.0.1:${port}`, '--tls-cert', join(work, 'tls.crt'), '--tls-key', join(work, 'tls.key'), '--policy', join(work, 'policy.yaml'), '--profile', 'alibaba', '--log-level', 'warn'];
     await startWebhook();
@@ -249,6 +261,41 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
     // The node agent and AESM run on SGX nodes only.
     const agentPods = await core.listNamespacedPod({ namespace: NS, labelSelector: 'app.kubernetes.io/name=kubetee-node-agent' });
     assert.deepEqual(agentPods.items.map((p) => p.spec?.nodeName).sort(), ['sgx-large', 'sgx-small']);
+    // RuntimeClasses: kubetee's three created, the operator's kata left alone (not relabelled as kubetee's).
+    const classes = await cluster.list('node.k8s.io/v1', 'RuntimeClass');
+    assert.deepEqual(classes.filter((c) => c.metadata.labels?.['app.kubernetes.io/part-of'] === 'kubetee').map((c) => c.metadata.name).sort(), ['gvisor', 'kata-qemu', 'runv']);
+    assert.equal(classes.find((c) => c.metadata.name === 'kata')?.metadata.labels?.['app.kubernetes.io/part-of'], undefined);
+    // From here on the webhook enforces the policy install wrote, read back from the cluster.
+    const policyMap = await cluster.get({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kubetee-trust-policy', namespace: NS } });
+    const installedPolicy = (policyMap?.['data'] as Record<string, string>)['policy.yaml']!;
+    assert.deepEqual(
+      parsePolicy(installedPolicy, 'installed').sandboxRuntimeClasses.map((c) => `${c.name}:${c.epc}`),
+      ['runv:unsupported', 'kata-qemu:annotation', 'gvisor:unsupported', 'kata:annotation'],
+    );
+    writeFileSync(join(work, 'policy.yaml'), installedPolicy);
+    await stopChild(webhook);
+    await startWebhook();
+  });
+
+  test('install refuses to take over a RuntimeClass it did not create', async () => {
+    const conflicting = join(work, 'values-conflict.yaml');
+    const rc = { name: 'kata', handler: 'kata', overhead: { cpu: '250m', memory: '160Mi' }, nodeSelector: { [SANDBOX_NODE_LABELS.kata]: 'true' } };
+    writeFileSync(conflicting, stringify({ ...(parseYaml(readFileSync(valuesFile, 'utf8')) as object), existingRuntimeClasses: [], runtimeClasses: [rc] }));
+    const r = cli(['install', '--values', conflicting, '--timeout', '60']);
+    assert.equal(r.status, 2, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, /RUNTIMECLASS_EXISTS/);
+    assert.match(r.stderr, /RuntimeClass kata already exists and was not created by kubetee/);
+    const kata = await cluster.get({ apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'kata' } });
+    assert.equal((kata?.['overhead'] as { podFixed: Record<string, string> }).podFixed['memory'], '200Mi', 'the operator\'s class is untouched');
+    // A class named as a Kata VM whose handler is Firecracker would admit enclaves that start without EPC: refused.
+    await objects.create({ apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'kata-fast' }, handler: 'kata-fc' } as never);
+    const misdeclared = join(work, 'values-misdeclared.yaml');
+    writeFileSync(misdeclared, stringify({ ...(parseYaml(readFileSync(valuesFile, 'utf8')) as object), existingRuntimeClasses: ['kata', { name: 'kata-fast', epc: 'annotation' }] }));
+    const m = cli(['install', '--values', misdeclared, '--timeout', '60']);
+    assert.equal(m.status, 2, `${m.stdout}\n${m.stderr}`);
+    assert.match(m.stderr, /RUNTIMECLASS_EPC_MISMATCH/);
+    assert.match(m.stderr, /handler kata-fc cannot give enclaves EPC/);
+    await objects.delete({ apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'kata-fast' } } as never);
   });
 
   test('install is idempotent and the dry-run diff is empty afterwards', async () => {
@@ -318,6 +365,60 @@ describe('kubetee against a real Kubernetes control plane', { skip: !KUBECONFIG 
     await createNamespace('typo', { [TRUST_LABEL]: 'confidentail' });
     const typo = await createPodError('typo', enclavePod('typo', undefined));
     assert.match(typo, /\[trust\.namespace-label\]/);
+  });
+
+  test('sandbox runtimes after install: the operator\'s kata serves sandboxed pods; enclaves in Kata VMs get their EPC annotation, in gVisor are denied', async () => {
+    // Sandboxed: the operator's kata, named in the values, is a sandbox; the API server adds its overhead and node selector.
+    const sandboxed = await createPod('sbx', { ...enclavePod('in-kata', undefined), spec: { runtimeClassName: 'kata', containers: [{ name: 'app', image: 'example.com/x:1' }] } });
+    assert.equal(sandboxed.spec?.runtimeClassName, 'kata');
+    assert.equal(sandboxed.spec?.overhead?.['memory'], '200Mi');
+    assert.equal(sandboxed.spec?.nodeSelector?.[SANDBOX_NODE_LABELS.kata], 'true');
+    // Confidential, server-side dry run (nothing is stored): a Kata VM gets the annotation, in the operator's class and in kubetee's.
+    const dryRun = async (name: string, runtimeClassName: string): Promise<V1Pod> =>
+      core.createNamespacedPod({ namespace: 'conf', dryRun: 'All', body: { ...enclavePod(name, 24), spec: { ...enclavePod(name, 24).spec!, runtimeClassName } } });
+    for (const rc of ['kata', 'kata-qemu']) {
+      const pod = await dryRun(`vm-${rc}`, rc);
+      assert.equal(pod.metadata?.annotations?.['sgx.intel.com/epc'], '24Mi', `${rc}: the VM is sized with the pod's EPC`);
+      assert.ok(pod.spec?.tolerations?.some((t) => t.key === EPC && t.operator === 'Exists' && t.effect === 'NoSchedule'), `${rc}: tolerates the EPC resource taint`);
+    }
+    // gVisor (kubetee's class) and runV cannot carry EPC: denied with the reason, never admitted broken.
+    for (const rc of ['gvisor', 'runv']) {
+      let message = '';
+      try {
+        await dryRun(`vm-${rc}`, rc);
+      } catch (err) {
+        message = apiErrorMessage(err);
+      }
+      assert.match(message, new RegExp(`admission webhook "confidential\\.validate\\.kubetee\\.io" denied the request.*\\[confidential\\.runtime-carries-epc\\] RuntimeClass "${rc}" cannot give an enclave EPC`), `${rc}: ${message}`);
+    }
+  });
+
+  test('SGX nodes tainted with the EPC resource name run confidential pods; doctor warns about taints no confidential pod tolerates', async () => {
+    const taint = (node: string, taints: { key: string; value?: string; effect: string }[]) =>
+      objects.patch({ apiVersion: 'v1', kind: 'Node', metadata: { name: node }, spec: { taints } } as never, undefined, undefined, 'e2e-operator', undefined, PatchStrategy.MergePatch);
+    // The Kubernetes convention for extended resources instead of kubetee's taint.
+    await taint('sgx-small', [{ key: EPC, effect: 'NoSchedule' }]);
+    const pinned: V1Pod = { ...enclavePod('on-resource-taint', 8), spec: { ...enclavePod('on-resource-taint', 8).spec!, nodeSelector: { 'kubernetes.io/hostname': 'sgx-small' } } };
+    await createPod('conf', pinned);
+    const placed = await podScheduled('conf', 'on-resource-taint');
+    assert.equal(placed.spec?.nodeName, 'sgx-small', JSON.stringify(placed.status?.conditions));
+    await eventually('on-resource-taint Running', async () => ((await core.readNamespacedPod({ namespace: 'conf', name: 'on-resource-taint' })).status?.phase === 'Running' ? true : undefined));
+    await core.deleteNamespacedPod({ namespace: 'conf', name: 'on-resource-taint', gracePeriodSeconds: 0 });
+    // A taint of the operator's own that no confidential pod tolerates, and a class the policy does not name.
+    await taint('sgx-large', [{ ...SGX_TAINT }, { key: 'dedicated', value: 'enclaves', effect: 'NoSchedule' }]);
+    await objects.create({ apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'kata-clh' }, handler: 'kata-clh', scheduling: { nodeSelector: { [SANDBOX_NODE_LABELS.kata]: 'true' } } } as never);
+    const report = JSON.parse(cli(['doctor', '--json']).stdout) as { ok: boolean; findings: { scope: string; code: string; severity: string; message: string }[] };
+    const find = (scope: string, code: string) => report.findings.find((f) => f.scope === scope && f.code === code);
+    assert.equal(find('node/sgx-large', 'NODE_TAINT_NOT_TOLERATED')?.severity, 'warning', JSON.stringify(report.findings));
+    assert.match(find('node/sgx-large', 'NODE_TAINT_NOT_TOLERATED')!.message, /taint dedicated=enclaves:NoSchedule is tolerated by no confidential pod/);
+    assert.equal(find('node/sgx-small', 'NODE_TAINT_NOT_TOLERATED'), undefined, 'the resource-name taint is tolerated');
+    assert.equal(find('runtimeclass/kata-clh', 'RUNTIMECLASS_NOT_IN_POLICY')?.severity, 'warning');
+    assert.equal(find('runtimeclass/kata', 'RUNTIMECLASS_NOT_IN_POLICY'), undefined, 'kata is named in the values');
+    assert.ok(report.findings.some((f) => f.scope === 'runtimeclass/kata' && f.code === 'COMPONENT_OK'), 'the operator\'s class is checked for nodes too');
+    // Back to the suite's cluster.
+    await taint('sgx-small', [{ ...SGX_TAINT }]);
+    await taint('sgx-large', [{ ...SGX_TAINT }]);
+    await objects.delete({ apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'kata-clh' } } as never);
   });
 
   test('with the webhook down, standard namespaces keep creating pods and confidential/sandboxed ones fail closed', async () => {

@@ -21,7 +21,8 @@ test('quantities: integral byte counts only', () => {
   assert.equal(parseByteQuantity('64Mi'), 64 * MiB);
   assert.equal(parseByteQuantity('1G'), 1e9);
   assert.equal(parseByteQuantity('4096'), 4096);
-  assert.equal(parseByteQuantity('1.5Gi'), null);
+  assert.equal(parseByteQuantity('1.5Gi'), 1.5 * 2 ** 30, 'whole bytes, as the API server counts them');
+  assert.equal(parseByteQuantity('1K'), null, 'not a Kubernetes quantity (lower-case k)');
   assert.equal(parseByteQuantity('lots'), null);
   assert.equal(parseMiscEpc('sev 1\nsgx_epc 42\n'), 42);
   assert.equal(parseMiscEpc('sgx_epc max\n'), Number.MAX_SAFE_INTEGER);

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_POLICY } from '../../src/webhook/policy/default-policy.js';
-import { loadPolicyFile, parsePolicy } from '../../src/webhook/policy/load-policy.js';
+import { DEFAULT_POLICY, defaultPolicyFor } from '../../src/webhook/policy/default-policy.js';
+import { loadPolicyFile, parsePolicy, validatePolicy } from '../../src/webhook/policy/load-policy.js';
 import { PolicyError, WebhookError } from '../../src/webhook/errors.js';
 import { explainPod, formatExplanation } from '../../src/webhook/explain.js';
 import { podFromManifest } from '../../src/webhook/pod-manifest.js';
@@ -30,9 +30,14 @@ function policyError(fn: () => unknown): PolicyError {
   assert.fail('expected a PolicyError');
 }
 
-test('the default policy: standard by default, runv first, every switch on, frozen', () => {
+test('the default policy: standard by default, the default install\'s sandbox classes (runv first), every switch on, frozen', () => {
   assert.equal(DEFAULT_POLICY.defaultTrustLevel, 'standard');
-  assert.deepEqual(DEFAULT_POLICY.sandboxRuntimeClasses, ['runv', 'kata', 'kata-qemu', 'runsc']);
+  assert.deepEqual(DEFAULT_POLICY.sandboxRuntimeClasses, [
+    { name: 'runv', epc: 'unsupported' },
+    { name: 'kata-qemu', epc: 'annotation' },
+    { name: 'gvisor', epc: 'unsupported' },
+  ]);
+  assert.deepEqual(DEFAULT_POLICY.hostRuntimeClasses, []);
   assert.equal(DEFAULT_POLICY.sandboxed.defaultRuntimeClass, 'runv');
   assert.equal(DEFAULT_POLICY.global.denyProvisionOutsideConfidential, true);
   assert.ok(Object.isFrozen(DEFAULT_POLICY) && Object.isFrozen(DEFAULT_POLICY.sandboxed));
@@ -42,12 +47,41 @@ test('the default policy: standard by default, runv first, every switch on, froz
 });
 
 test('YAML and JSON documents with partial sections get defaults filled in', () => {
-  const y = parsePolicy('apiVersion: policy.kubetee.io/v1\nkind: AdmissionPolicy\ndefaultTrustLevel: sandboxed\nsandboxed:\n  defaultRuntimeClass: kata\n');
+  const y = parsePolicy('apiVersion: policy.kubetee.io/v1\nkind: AdmissionPolicy\ndefaultTrustLevel: sandboxed\nsandboxed:\n  defaultRuntimeClass: kata-qemu\n');
   assert.equal(y.defaultTrustLevel, 'sandboxed');
-  assert.equal(y.sandboxed.defaultRuntimeClass, 'kata');
+  assert.equal(y.sandboxed.defaultRuntimeClass, 'kata-qemu');
   assert.equal(y.sandboxed.denyHostPath, true);
   const j = parsePolicy(JSON.stringify({ apiVersion: 'policy.kubetee.io/v1', kind: 'AdmissionPolicy', sandboxRuntimeClasses: ['gvisor'], sandboxed: { defaultRuntimeClass: 'gvisor' } }));
-  assert.deepEqual(j.sandboxRuntimeClasses, ['gvisor']);
+  assert.deepEqual(j.sandboxRuntimeClasses, [{ name: 'gvisor', epc: 'unsupported' }]);
+});
+
+test('sandbox classes: known names get their EPC handling from the runtime list, others must declare it; the injected class defaults to the first', () => {
+  const p = parsePolicy('apiVersion: policy.kubetee.io/v1\nkind: AdmissionPolicy\nsandboxRuntimeClasses: [kata, {name: secure-vm, epc: annotation}, runsc]\nhostRuntimeClasses: [nvidia]\n');
+  assert.deepEqual(p.sandboxRuntimeClasses, [
+    { name: 'kata', epc: 'annotation' },
+    { name: 'secure-vm', epc: 'annotation' },
+    { name: 'runsc', epc: 'unsupported' },
+  ]);
+  assert.equal(p.sandboxed.defaultRuntimeClass, 'kata', 'the first listed class, not a runv that is not listed');
+  assert.deepEqual(p.hostRuntimeClasses, ['nvidia']);
+  // The policy round-trips (install writes it into a ConfigMap, the webhook reads it back).
+  assert.deepEqual(validatePolicy(JSON.parse(JSON.stringify(p))), p);
+  const err = policyError(() =>
+    parsePolicy('apiVersion: policy.kubetee.io/v1\nkind: AdmissionPolicy\nsandboxRuntimeClasses: [kata-qmeu, {name: x, epc: maybe}, 7]\nhostRuntimeClasses: [x, nvidia, nvidia]\n', 'p.yaml'),
+  );
+  const joined = err.problems.join('\n');
+  assert.match(joined, /^sandboxRuntimeClasses\.0: "kata-qmeu" is not a runtime kubetee knows \(.*kata-qemu.*\); declare it as \{name: kata-qmeu, epc: annotation\}/m, 'a typo is an error, not a new sandbox');
+  assert.match(joined, /^sandboxRuntimeClasses\.1\.epc: must be one of annotation, unsupported$/m);
+  assert.match(joined, /^sandboxRuntimeClasses\.2: must be a RuntimeClass name or \{name, epc\}$/m);
+  assert.match(joined, /^hostRuntimeClasses: "nvidia" is listed twice$/m);
+  assert.match(joined, /^hostRuntimeClasses: "x" is also in sandboxRuntimeClasses/m);
+});
+
+test('webhook serve without --policy uses the built-in policy of its profile: the classes that profile\'s install creates', () => {
+  assert.deepEqual(defaultPolicyFor('alibaba'), DEFAULT_POLICY);
+  const intel = defaultPolicyFor('intel');
+  assert.deepEqual(intel.sandboxRuntimeClasses.map((c) => c.name), ['kata-qemu', 'gvisor']);
+  assert.equal(intel.sandboxed.defaultRuntimeClass, 'kata-qemu', 'never injects runv, which an intel install does not create');
 });
 
 test('one POLICY_INVALID error lists every problem with its path', () => {
@@ -110,6 +144,15 @@ test('kubetee policy explain: a workload manifest, rule by rule, as JSON', () =>
   assert.equal(out.trust.level, 'sandboxed');
   assert.deepEqual(out.patch, [{ op: 'add', path: '/spec/runtimeClassName', value: 'runv' }]);
   assert.deepEqual(out.validate.filter((v) => v.status === 'deny').map((v) => v.ruleId), ['sandboxed.no-host-namespaces']);
+  // Without --policy the profile's built-in policy applies: an intel install creates no runv, so kata-qemu is injected.
+  const intel = JSON.parse(runCli(['policy', 'explain', deployment, '--namespace-labels', 'kubetee.io/trust=sandboxed', '--profile', 'intel', '--output', 'json']).stdout) as { patch: unknown[] };
+  assert.deepEqual(intel.patch, [{ op: 'add', path: '/spec/runtimeClassName', value: 'kata-qemu' }]);
+  // An enclave in a gVisor sandbox, explained: denied with the reason.
+  const gv = write('gvisor.yaml', `apiVersion: v1\nkind: Pod\nmetadata: {name: e}\nspec:\n  runtimeClassName: gvisor\n  containers: [{name: e, image: x, resources: {limits: {sgx.intel.com/epc: 8Mi}, requests: {sgx.intel.com/epc: 8Mi}}}]\n`);
+  const g = runCli(['policy', 'explain', gv, '--namespace-labels', 'kubetee.io/trust=confidential', '--profile', 'intel']);
+  assert.equal(g.status, 1, g.stdout + g.stderr);
+  assert.match(g.stdout, /confidential\.runtime-carries-epc/);
+  assert.match(g.stdout, /RuntimeClass "gvisor" cannot give an enclave EPC/);
   const fine = write('fine.yaml', `apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: web, image: nginx}]\n`);
   const admitted = runCli(['policy', 'explain', fine, '--namespace-labels', 'kubetee.io/trust=sandboxed']);
   assert.equal(admitted.status, 0, admitted.stderr);

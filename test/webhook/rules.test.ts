@@ -3,11 +3,18 @@ import assert from 'node:assert/strict';
 import type { ResourceProfile } from '../../src/common/labels.js';
 import { RULE_IDS } from '../../src/webhook/rules/catalogue.js';
 import { validatePolicy } from '../../src/webhook/policy/load-policy.js';
+import { DEFAULT_POLICY } from '../../src/webhook/policy/default-policy.js';
+import { trustPolicyFor } from '../../src/deploy/manifests/trust-policy.js';
+import { resolveValues } from '../../src/deploy/values.js';
 import type { AdmissionPolicy } from '../../src/webhook/policy/schema.js';
 import type { NamespaceTrust } from '../../src/webhook/trust.js';
 import { admit, container, epc, handlerFor, pod, type Flow, type Obj } from './helpers.js';
 
 const policyWith = (doc: Obj): AdmissionPolicy => validatePolicy({ apiVersion: 'policy.kubetee.io/v1', kind: 'AdmissionPolicy', ...doc });
+/** The policy `kubetee install` writes into the trust-policy ConfigMap with default values. */
+const installedPolicy = (profile: ResourceProfile): AdmissionPolicy => trustPolicyFor(resolveValues({ profile }, 'default values'));
+/** The same policy, letting standard pods opt into confidential by annotation. */
+const withOverrides = (base: AdmissionPolicy | undefined): AdmissionPolicy => validatePolicy({ ...(base ?? DEFAULT_POLICY), podOverrides: { ...(base ?? DEFAULT_POLICY).podOverrides, standard: ['sandboxed', 'confidential'] } });
 
 interface Case {
   name: string;
@@ -130,7 +137,7 @@ const cases: Case[] = [
     deniedBy: [],
     check: (f) => assert.equal(f.mutated['spec'].runtimeClassName, 'kata-qemu'),
   },
-  { name: 'sandboxed: an allowed sandbox class is kept', trust: 'sandboxed', pod: pod({ runtimeClassName: 'runsc' }), mutatedBy: [], deniedBy: [] },
+  { name: 'sandboxed: an allowed sandbox class is kept', trust: 'sandboxed', pod: pod({ runtimeClassName: 'gvisor' }), mutatedBy: [], deniedBy: [] },
   { name: 'sandboxed: a non-sandbox class is denied', trust: 'sandboxed', pod: pod({ runtimeClassName: 'runc' }), mutatedBy: [], deniedBy: ['sandboxed.runtime-class-allowed'] },
   {
     name: 'sandboxed: privileged is denied and names the container',
@@ -143,7 +150,7 @@ const cases: Case[] = [
   {
     name: 'sandboxed: privileged init container is denied too',
     trust: 'sandboxed',
-    pod: pod({ runtimeClassName: 'kata', initContainers: [container('setup', { securityContext: { privileged: true } })] }),
+    pod: pod({ runtimeClassName: 'kata-qemu', initContainers: [container('setup', { securityContext: { privileged: true } })] }),
     mutatedBy: [],
     deniedBy: ['sandboxed.no-privileged'],
     deniedContainer: 'init container "setup"',
@@ -152,15 +159,15 @@ const cases: Case[] = [
     name: 'sandboxed: policy may allow privileged (inside the VM)',
     trust: 'sandboxed',
     policy: policyWith({ sandboxed: { denyPrivileged: false } }),
-    pod: pod({ runtimeClassName: 'kata', containers: [container('app', { securityContext: { privileged: true } })] }),
+    pod: pod({ runtimeClassName: 'kata-qemu', containers: [container('app', { securityContext: { privileged: true } })] }),
     mutatedBy: [],
     deniedBy: [],
   },
-  { name: 'sandboxed: hostNetwork/hostPID are denied', trust: 'sandboxed', pod: pod({ runtimeClassName: 'kata', hostNetwork: true, hostPID: true }), mutatedBy: [], deniedBy: ['sandboxed.no-host-namespaces'] },
+  { name: 'sandboxed: hostNetwork/hostPID are denied', trust: 'sandboxed', pod: pod({ runtimeClassName: 'kata-qemu', hostNetwork: true, hostPID: true }), mutatedBy: [], deniedBy: ['sandboxed.no-host-namespaces'] },
   {
     name: 'sandboxed: hostPath volumes are denied with the mounting container',
     trust: 'sandboxed',
-    pod: pod({ runtimeClassName: 'kata', volumes: [{ name: 'logs', hostPath: { path: '/var/log' } }], containers: [container('app', { volumeMounts: [{ name: 'logs', mountPath: '/logs' }] })] }),
+    pod: pod({ runtimeClassName: 'kata-qemu', volumes: [{ name: 'logs', hostPath: { path: '/var/log' } }], containers: [container('app', { volumeMounts: [{ name: 'logs', mountPath: '/logs' }] })] }),
     mutatedBy: [],
     deniedBy: ['sandboxed.no-host-path'],
     deniedContainer: 'container "app"',
@@ -168,7 +175,7 @@ const cases: Case[] = [
   {
     name: 'sandboxed: EPC is denied (enclaves belong in confidential namespaces)',
     trust: 'sandboxed',
-    pod: pod({ runtimeClassName: 'kata', containers: [container('app', epc({ 'alibabacloud.com/sgx_epc_MiB': 8 }))] }),
+    pod: pod({ runtimeClassName: 'kata-qemu', containers: [container('app', epc({ 'alibabacloud.com/sgx_epc_MiB': 8 }))] }),
     mutatedBy: [],
     deniedBy: ['global.epc-outside-confidential'],
   },
@@ -208,7 +215,9 @@ const cases: Case[] = [
         }
         if (profile === 'intel') assert.equal(r.limits['sgx.intel.com/enclave'], '1');
         assert.deepEqual(f.mutated['spec'].affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms, [{ matchExpressions: [AFFINITY] }]);
-        assert.deepEqual(f.mutated['spec'].tolerations, [TOLERATION]);
+        // kubetee's taint, and <resource>:NoSchedule for each SGX resource requested (ExtendedResourceToleration convention).
+        const resourceTolerations = [to, ...(profile === 'intel' ? ['sgx.intel.com/enclave'] : [])].map((key) => ({ key, operator: 'Exists', effect: 'NoSchedule' }));
+        assert.deepEqual(f.mutated['spec'].tolerations, [TOLERATION, ...resourceTolerations]);
       },
     }),
   ),
@@ -353,6 +362,136 @@ const cases: Case[] = [
     deniedBy: [],
     check: (f) => assert.deepEqual(f.patch.find((p) => p.path === '/metadata/annotations/sgx.intel.com~1epc'), { op: 'replace', path: '/metadata/annotations/sgx.intel.com~1epc', value: '64Mi' }),
   },
+  // ---- confidential: enclaves in sandbox VMs (issue 19), with the built-in and the installed policies, every profile ----
+  ...(['builtin', 'installed'] as const).flatMap((which) =>
+    (['alibaba', 'intel'] as const).flatMap((profile): Case[] => {
+      const policy = which === 'builtin' ? undefined : installedPolicy(profile);
+      const wire = profile === 'intel' ? WIRE_INTEL_NATIVE : WIRE_ALIBABA_NATIVE;
+      const enclave = (runtimeClassName: string | undefined, meta: Obj = {}): Obj =>
+        pod({ ...(runtimeClassName ? { runtimeClassName } : {}), containers: [container('app', epc(profile === 'intel' ? { 'sgx.intel.com/epc': '48Mi' } : { 'alibabacloud.com/sgx_epc_MiB': '48' }))] }, meta);
+      const at = `${which} policy, ${profile}`;
+      return [
+        {
+          name: `confidential (${at}): an enclave in RuntimeClass "kata" gets the Kata EPC annotation even where the policy does not list kata`,
+          trust: 'confidential',
+          profile,
+          ...(policy ? { policy } : {}),
+          pod: enclave('kata'),
+          mutatedBy: [...wire, 'confidential.kata-epc-annotation'],
+          deniedBy: [],
+          check: (f) => assert.equal(f.mutated['metadata'].annotations['sgx.intel.com/epc'], '48Mi'),
+        },
+        {
+          name: `confidential (${at}): an enclave in the policy's Kata class kata-qemu gets the annotation`,
+          trust: 'confidential',
+          profile,
+          ...(policy ? { policy } : {}),
+          pod: enclave('kata-qemu'),
+          mutatedBy: [...wire, 'confidential.kata-epc-annotation'],
+          deniedBy: [],
+          check: (f) => assert.equal(f.mutated['metadata'].annotations['sgx.intel.com/epc'], '48Mi'),
+        },
+        ...(['gvisor', 'runsc', 'kata-fc'] as const).map(
+          (rc): Case => ({
+            name: `confidential (${at}): an enclave in "${rc}" is denied (the runtime cannot carry EPC)`,
+            trust: 'confidential',
+            profile,
+            ...(policy ? { policy } : {}),
+            pod: enclave(rc),
+            mutatedBy: wire,
+            deniedBy: ['confidential.runtime-carries-epc'],
+            check: (f) => assert.match(f.validate.response.status!.message, new RegExp(`RuntimeClass "${rc}" cannot give an enclave EPC: .*(gVisor|Firecracker).*Fix: run the pod on the host kernel`)),
+          }),
+        ),
+        {
+          name: `confidential (${at}): an enclave in an unknown RuntimeClass is denied with how to declare it`,
+          trust: 'confidential',
+          profile,
+          ...(policy ? { policy } : {}),
+          pod: enclave('secure-vm'),
+          mutatedBy: wire,
+          deniedBy: ['confidential.runtime-carries-epc'],
+          check: (f) => assert.match(f.validate.response.status!.message, /does not know how RuntimeClass "secure-vm" gives an enclave EPC.*Fix: declare the class in the install values: existingRuntimeClasses as \{name: secure-vm, epc: annotation\}.*hostRuntimeClasses/),
+        },
+        {
+          name: `confidential (${at}): a pod opting in by annotation gets the same: kata annotated`,
+          trust: 'standard',
+          profile,
+          policy: withOverrides(policy),
+          pod: enclave('kata', { annotations: { 'kubetee.io/trust': 'confidential' } }),
+          mutatedBy: [...wire, 'confidential.kata-epc-annotation'],
+          deniedBy: [],
+          check: (f) => assert.equal(f.mutated['metadata'].annotations['sgx.intel.com/epc'], '48Mi'),
+        },
+        {
+          name: `confidential (${at}): a pod opting in by annotation gets the same: gvisor denied`,
+          trust: 'standard',
+          profile,
+          policy: withOverrides(policy),
+          pod: enclave('gvisor', { annotations: { 'kubetee.io/trust': 'confidential' } }),
+          mutatedBy: wire,
+          deniedBy: ['confidential.runtime-carries-epc'],
+        },
+      ];
+    }),
+  ),
+  {
+    name: 'confidential: the policy may declare a class as a Kata VM, or as running on the host kernel, or overrule the built-in list',
+    trust: 'confidential',
+    profile: 'intel',
+    policy: policyWith({ sandboxRuntimeClasses: ['kata-qemu', { name: 'secure-vm', epc: 'annotation' }, { name: 'gvisor', epc: 'annotation' }], hostRuntimeClasses: ['nvidia'] }),
+    pod: pod({ runtimeClassName: 'secure-vm', containers: [container('app', epc({ 'sgx.intel.com/epc': '8Mi' }))] }),
+    mutatedBy: [...WIRE_INTEL_NATIVE, 'confidential.kata-epc-annotation'],
+    deniedBy: [],
+    check: (f) => assert.equal(f.mutated['metadata'].annotations['sgx.intel.com/epc'], '8Mi'),
+  },
+  {
+    name: 'confidential: a class listed in hostRuntimeClasses runs the enclave on the host kernel (no annotation)',
+    trust: 'confidential',
+    profile: 'intel',
+    policy: policyWith({ hostRuntimeClasses: ['nvidia'] }),
+    pod: pod({ runtimeClassName: 'nvidia', containers: [container('app', epc({ 'sgx.intel.com/epc': '8Mi' }))] }),
+    mutatedBy: WIRE_INTEL_NATIVE,
+    deniedBy: [],
+    check: (f) => assert.equal(f.mutated['metadata'].annotations?.['sgx.intel.com/epc'], undefined),
+  },
+  {
+    name: 'confidential: a class the policy declares epc: unsupported is denied even when the built-in list would annotate it',
+    trust: 'confidential',
+    profile: 'alibaba',
+    policy: policyWith({ sandboxRuntimeClasses: ['runv', { name: 'kata', epc: 'unsupported' }] }),
+    pod: pod({ runtimeClassName: 'kata', containers: [container('app', epc({ 'alibabacloud.com/sgx_epc_MiB': '8' }))] }),
+    mutatedBy: WIRE_ALIBABA_NATIVE,
+    deniedBy: ['confidential.runtime-carries-epc'],
+    check: (f) => assert.match(f.validate.response.status!.message, /declares that it cannot give enclaves EPC \(epc: unsupported\) \(trust policy\)/),
+  },
+  {
+    name: 'confidential: a confidential pod without EPC may use gVisor (nothing to carry)',
+    trust: 'confidential',
+    profile: 'alibaba',
+    policy: policyWith({ confidential: { requireEpc: false } }),
+    pod: pod({ runtimeClassName: 'gvisor' }),
+    mutatedBy: [],
+    deniedBy: [],
+  },
+  {
+    name: 'confidential/intel: the quoting container\'s provision slot is tolerated as a resource-name taint too',
+    trust: 'confidential',
+    profile: 'intel',
+    pod: pod({ containers: [container('app', epc({ 'sgx.intel.com/epc': '8Mi' })), container('quoter', epc({ 'sgx.intel.com/epc': '4Mi' }))] }, { annotations: { 'kubetee.io/quote-provider': 'quoter' } }),
+    mutatedBy: [...WIRE_INTEL_NATIVE, 'confidential.provision-quoting-container'],
+    deniedBy: [],
+    check: (f) => assert.deepEqual(f.mutated['spec'].tolerations.map((t: Obj) => `${t.key}:${t.operator}:${t.effect}`), ['kubetee.io/sgx:Equal:NoSchedule', 'sgx.intel.com/epc:Exists:NoSchedule', 'sgx.intel.com/enclave:Exists:NoSchedule', 'sgx.intel.com/provision:Exists:NoSchedule']),
+  },
+  {
+    name: 'confidential/alibaba: a requested provision slot is tolerated as a resource-name taint; a pod that does not request it does not tolerate it',
+    trust: 'confidential',
+    profile: 'alibaba',
+    pod: pod({ containers: [container('app', epc({ 'alibabacloud.com/sgx_epc_MiB': '8', 'alibabacloud.com/sgx_provision': '1' }))] }),
+    mutatedBy: WIRE_ALIBABA_NATIVE,
+    deniedBy: [],
+    check: (f) => assert.deepEqual(f.mutated['spec'].tolerations.map((t: Obj) => t.key), ['kubetee.io/sgx', 'alibabacloud.com/sgx_epc_MiB', 'alibabacloud.com/sgx_provision']),
+  },
   // ---- confidential: pods that already carry part of the wiring ----
   {
     name: 'confidential/intel: a fully wired pod is admitted without a patch',
@@ -360,7 +499,7 @@ const cases: Case[] = [
     profile: 'intel',
     pod: pod({
       containers: [container('app', epc({ 'sgx.intel.com/epc': '64Mi', 'sgx.intel.com/enclave': 1 }))],
-      tolerations: [{ key: 'kubetee.io/sgx', operator: 'Exists' }],
+      tolerations: [{ key: 'kubetee.io/sgx', operator: 'Exists' }, { key: 'sgx.intel.com/epc', operator: 'Exists' }, { key: 'sgx.intel.com/enclave', operator: 'Exists', effect: 'NoSchedule' }],
       affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [AFFINITY] }] } } },
     }),
     mutatedBy: [],
@@ -397,7 +536,7 @@ const cases: Case[] = [
         { matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }, AFFINITY, aesm] },
         { matchExpressions: [{ key: 'zone', operator: 'In', values: ['b'] }, AFFINITY, aesm] },
       ]);
-      assert.equal(f.mutated['spec'].tolerations.length, 2);
+      assert.deepEqual(f.mutated['spec'].tolerations.map((t: Obj) => t.key), ['dedicated', 'kubetee.io/sgx', 'sgx.intel.com/epc', 'sgx.intel.com/enclave']);
       assert.deepEqual(f.mutated['spec'].volumes.map((v: Obj) => v.name), ['my-aesm', 'aesmd-socket']);
     },
   },
@@ -571,6 +710,29 @@ test('confidential: a pod that skipped the mutating webhook is denied by the val
   ids(body.response.auditAnnotations?.['denied-by']).forEach((id) => observed.add(id));
 });
 
+test('confidential: a Kata pod whose EPC annotation was dropped or shrunk after mutation is denied by validation', async () => {
+  const h = handlerFor('intel');
+  const wired = (annotations: Obj): Obj =>
+    pod(
+      {
+        runtimeClassName: 'kata-qemu',
+        containers: [container('app', epc({ 'sgx.intel.com/epc': '64Mi', 'sgx.intel.com/enclave': '1' }))],
+        tolerations: [{ key: 'kubetee.io/sgx', operator: 'Exists' }, { key: 'sgx.intel.com/epc', operator: 'Exists' }, { key: 'sgx.intel.com/enclave', operator: 'Exists' }],
+        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [AFFINITY] }] } } },
+      },
+      { annotations },
+    );
+  const validate = async (object: Obj) => ((await h.review('validate', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'k1', kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', namespace: 'team', object } }, 'confidential')).body as { response: { allowed: boolean; status?: { message: string } } }).response;
+  assert.equal((await validate(wired({ 'sgx.intel.com/epc': '64Mi' }))).allowed, true);
+  assert.equal((await validate(wired({ 'sgx.intel.com/epc': '67108864' }))).allowed, true, 'the same size in bytes');
+  for (const [annotations, says] of [[{}, /lacks it/], [{ 'sgx.intel.com/epc': '1Mi' }, /has sgx\.intel\.com\/epc="1Mi" instead of 64Mi/]] as const) {
+    const r = await validate(wired(annotations));
+    assert.equal(r.allowed, false);
+    assert.match(r.status!.message, /\[confidential\.runtime-carries-epc\] RuntimeClass "kata-qemu" is a Kata VM that takes its EPC from the sgx\.intel\.com\/epc annotation/);
+    assert.match(r.status!.message, says);
+  }
+});
+
 test('sandboxed: a pod that skipped the mutating webhook is denied (no runtimeClassName)', async () => {
   const h = handlerFor('alibaba');
   const r = await h.review('validate', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u3', kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', namespace: 'team', object: pod() } }, 'sandboxed');
@@ -585,11 +747,11 @@ test('kubectl debug: ephemeral containers are refused in confidential pods, priv
     level === 'confidential'
       ? pod({
           containers: [container('app', epc({ 'sgx.intel.com/epc': '8Mi', 'sgx.intel.com/enclave': '1' }))],
-          tolerations: [{ key: 'kubetee.io/sgx', operator: 'Exists' }],
+          tolerations: [{ key: 'kubetee.io/sgx', operator: 'Exists' }, { key: 'sgx.intel.com/epc', operator: 'Exists' }, { key: 'sgx.intel.com/enclave', operator: 'Exists' }],
           affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [AFFINITY] }] } } },
           ...extra,
         })
-      : pod({ runtimeClassName: 'kata', ...extra });
+      : pod({ runtimeClassName: 'kata-qemu', ...extra });
   const cases: [string, boolean, boolean, string[]][] = [
     ['confidential', false, false, ['confidential.no-ephemeral-containers']],
     ['confidential', true, false, ['confidential.no-ephemeral-containers', 'confidential.no-privileged']],

@@ -1,6 +1,10 @@
 import { NODE_LABELS, RESOURCES, SGX_TAINT } from '../../common/labels.js';
+import { MIB, QuantityError, parseWholeQuantity } from '../../common/quantity.js';
 import { INSTANCE_TYPE_LABEL, sgxCapability } from '../instance-types.js';
-import { AESM_QCNL_KEY, COMPONENTS, WEBHOOK_CONFIGURATION } from '../names.js';
+import { AESM_QCNL_KEY, COMPONENTS, TRUST_POLICY_CONFIGMAP, WEBHOOK_CONFIGURATION } from '../names.js';
+import { SGX_RESOURCE_NAMES, confidentialTaints, isNodeStateTaint, tolerates, tolerationFor, type Taint } from '../../common/sgx-tolerations.js';
+import { knownRuntimeByHandler, knownRuntimeByName, type EpcCarriage } from '../../common/sandbox-runtimes.js';
+import type { AdmissionPolicy } from '../../webhook/policy/schema.js';
 import type { KubeObject } from '../objects.js';
 import { serviceDnsNames, tlsProblems } from '../webhook-tls.js';
 
@@ -34,6 +38,11 @@ export type FindingCode =
   | 'WEBHOOK_UNREACHABLE'
   | 'WEBHOOK_NOT_PROBED'
   | 'RUNTIMECLASS_NO_NODES'
+  | 'RUNTIMECLASS_MISSING'
+  | 'RUNTIMECLASS_NOT_IN_POLICY'
+  | 'RUNTIMECLASS_EPC_MISMATCH'
+  | 'TRUST_POLICY_INVALID'
+  | 'NODE_TAINT_NOT_TOLERATED'
   | 'KBS_UNHEALTHY'
   | 'KBS_SIMULATED_ROOT'
   | 'KBS_COLLATERAL_EXPIRING'
@@ -51,6 +60,9 @@ export interface Finding {
 /** Result of asking the API server to admit a probe pod (dry run) in an opted-in namespace. */
 export type WebhookProbe = { status: 'ok'; namespace: string } | { status: 'failed'; namespace: string; message: string } | { status: 'skipped'; reason: string };
 
+/** The installed trust policy, as doctor found it. */
+export type TrustPolicyState = { status: 'ok'; policy: AdmissionPolicy } | { status: 'missing' } | { status: 'invalid'; message: string };
+
 /** Result of GET <broker>/readyz when a broker URL was given. */
 export type KbsProbe = { status: 'ok'; body: unknown } | { status: 'failed'; message: string } | { status: 'skipped' };
 
@@ -66,7 +78,10 @@ export interface ClusterSnapshot {
   webhookTlsSecret: KubeObject | undefined;
   /** The AESM ConfigMap (quote provider configuration with the PCCS URL), when installed. */
   aesmConfig?: KubeObject | undefined;
+  /** Every RuntimeClass in the cluster (kubetee's and the operator's). */
   runtimeClasses: KubeObject[];
+  /** The trust policy install wrote (ConfigMap kubetee-trust-policy); absent means not read. */
+  trustPolicy?: TrustPolicyState;
   webhookProbe: WebhookProbe;
   kbsProbe: KbsProbe;
   now: Date;
@@ -88,26 +103,44 @@ function readyPodOn(snapshot: ClusterSnapshot, component: string, node: string):
   return snapshot.pods.some((p) => labelsOf(p)['app.kubernetes.io/name'] === component && (p['spec'] as { nodeName?: string } | undefined)?.nodeName === node && podReady(p));
 }
 
-/** EPC the node offers to the scheduler, in MiB, under either profile's resource name. */
-export function allocatableEpcMiB(node: KubeObject): number {
-  const alloc = ((node['status'] as { allocatable?: Record<string, string> } | undefined)?.allocatable ?? {}) as Record<string, string>;
-  const alibaba = alloc[RESOURCES.alibaba.epc];
-  if (alibaba !== undefined) return Number.parseInt(alibaba, 10) || 0;
-  const intel = alloc[RESOURCES.intel.epc];
-  if (intel !== undefined) return Math.floor(parseBytes(intel) / (1024 * 1024));
-  return 0;
+/**
+ * EPC the node offers to the scheduler, in whole MiB, under either profile's
+ * resource name; a value that is not a quantity is reported, not read as 0.
+ */
+export function allocatableEpcMiB(node: KubeObject): { mib: bigint; problem?: string } {
+  const alloc = ((node['status'] as { allocatable?: Record<string, unknown> } | undefined)?.allocatable ?? {}) as Record<string, unknown>;
+  for (const [name, unit] of [[RESOURCES.alibaba.epc, MIB], [RESOURCES.intel.epc, 1n]] as const) {
+    if (alloc[name] === undefined) continue;
+    try {
+      const bytes = parseWholeQuantity(alloc[name], `allocatable["${name}"]`, unit);
+      return { mib: bytes / MIB };
+    } catch (err) {
+      if (err instanceof QuantityError) return { mib: 0n, problem: err.message };
+      throw err;
+    }
+  }
+  return { mib: 0n };
 }
 
-function parseBytes(q: string): number {
-  const m = /^([0-9]+)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q);
-  if (!m) return 0;
-  const mult: Record<string, number> = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
-  return Number(m[1]) * (m[2] ? mult[m[2]]! : 1);
+function taintsOf(node: KubeObject): Taint[] {
+  return ((node['spec'] as { taints?: Taint[] } | undefined)?.taints ?? []) as Taint[];
 }
 
 function hasSgxTaint(node: KubeObject): boolean {
-  const taints = ((node['spec'] as { taints?: { key: string }[] } | undefined)?.taints ?? []) as { key: string }[];
-  return taints.some((t) => t.key === SGX_TAINT.key || t.key === RESOURCES.alibaba.epc);
+  return taintsOf(node).some((t) => t.key === SGX_TAINT.key || SGX_RESOURCE_NAMES.includes(t.key));
+}
+
+/**
+ * Taints of an SGX node that no confidential pod tolerates: the webhook gives
+ * them kubetee's taint and `<resource>:NoSchedule` for each SGX resource they
+ * request, which here are the ones the node advertises. Anything else
+ * (`dedicated=enclaves`, a NoExecute resource taint) keeps every enclave off
+ * the node. Taints about node state (not-ready, cordoned) are left to Kubernetes.
+ */
+export function untoleratedNodeTaints(node: KubeObject): Taint[] {
+  const alloc = Object.keys((node['status'] as { allocatable?: Record<string, unknown> } | undefined)?.allocatable ?? {});
+  const tolerated = confidentialTaints(alloc.filter((r) => SGX_RESOURCE_NAMES.includes(r))).map(tolerationFor);
+  return taintsOf(node).filter((taint) => (taint.effect === 'NoSchedule' || taint.effect === 'NoExecute') && !isNodeStateTaint(taint) && !tolerated.some((t) => tolerates(t, taint)));
 }
 
 export function checkNode(snapshot: ClusterSnapshot, node: KubeObject): Finding[] {
@@ -153,13 +186,13 @@ export function checkNode(snapshot: ClusterSnapshot, node: KubeObject): Finding[
       hint: `kubectl -n ${snapshot.namespace} get pods -l app.kubernetes.io/name=${COMPONENTS.nodeAgent} -o wide; check the DaemonSet's node affinity matches this node`,
     });
   }
-  const epc = allocatableEpcMiB(node);
-  if (epc <= 0) {
+  const { mib: epc, problem: epcProblem } = allocatableEpcMiB(node);
+  if (epc <= 0n) {
     findings.push({
       scope,
       severity: 'error',
       code: 'NODE_NO_EPC',
-      message: `SGX node without allocatable EPC (${RESOURCES.alibaba.epc} / ${RESOURCES.intel.epc} missing or 0)`,
+      message: epcProblem ? `SGX node with unreadable allocatable EPC: ${epcProblem}` : `SGX node without allocatable EPC (${RESOURCES.alibaba.epc} / ${RESOURCES.intel.epc} missing or 0)`,
       hint: 'check SGX is enabled in firmware and the node agent is running here; its log says what it detected',
     });
   }
@@ -179,6 +212,17 @@ export function checkNode(snapshot: ClusterSnapshot, node: KubeObject): Finding[
       hint: hostAesm
         ? 'run the `kubetee render node-init` script on this node (it installs and starts aesmd), or install with aesm.enabled: true'
         : `kubectl -n ${snapshot.namespace} logs -l app.kubernetes.io/name=${COMPONENTS.aesm}; check the PCCS URL (aesm.pccsURL) is reachable from the node`,
+    });
+  }
+  const untolerated = untoleratedNodeTaints(node);
+  if (untolerated.length) {
+    const list = untolerated.map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`).join(', ');
+    findings.push({
+      scope,
+      severity: 'warning',
+      code: 'NODE_TAINT_NOT_TOLERATED',
+      message: `taint ${list} is tolerated by no confidential pod (they tolerate ${SGX_TAINT.key}=${SGX_TAINT.value}:${SGX_TAINT.effect} and <SGX resource>:NoSchedule for what they request), so enclave pods cannot be scheduled here`,
+      hint: `taint SGX nodes with ${SGX_TAINT.key}=${SGX_TAINT.value}:NoSchedule or with the EPC resource name (e.g. kubectl taint node ${name} ${RESOURCES.alibaba.epc}:NoSchedule), and remove ${untolerated.length > 1 ? 'these taints' : 'this taint'}: kubectl taint node ${name} ${untolerated.map((t) => `${t.key}:${t.effect}-`).join(' ')}`,
     });
   }
   if (findings.length === 0) findings.push({ scope, severity: 'ok', code: 'NODE_OK', message: `SGX ready: ${epc} MiB EPC allocatable, node agent and AESM running` });
@@ -310,25 +354,103 @@ function webhooksOf(config: KubeObject | undefined): WebhookEntry[] {
   return ((config?.['webhooks'] as WebhookEntry[] | undefined) ?? []);
 }
 
+/**
+ * The policy trusts a class's name for how it carries EPC; its handler says
+ * what really runs. A class the policy sizes by annotation whose handler
+ * cannot carry EPC (a "kata" class running gVisor or Firecracker) would admit
+ * enclaves that start without EPC: an error. The reverse only denies pods
+ * that could have run: a warning.
+ */
+export function epcMismatch(declared: { name: string; epc: EpcCarriage }, live: KubeObject): Finding | undefined {
+  const handler = String(live['handler']);
+  const runtime = knownRuntimeByHandler(handler);
+  if (!runtime || runtime.epc === declared.epc) return undefined;
+  const failsOpen = declared.epc === 'annotation';
+  return {
+    scope: `runtimeclass/${declared.name}`,
+    severity: failsOpen ? 'error' : 'warning',
+    code: 'RUNTIMECLASS_EPC_MISMATCH',
+    message: failsOpen
+      ? `the trust policy sizes enclaves in RuntimeClass ${declared.name} with the sgx.intel.com/epc annotation, but its handler ${handler} cannot give enclaves EPC (${runtime.epcReason}): confidential pods in it are admitted and their enclaves fail at start`
+      : `the trust policy denies enclaves in RuntimeClass ${declared.name} (epc: unsupported), but its handler ${handler} takes EPC from the sgx.intel.com/epc annotation`,
+    hint: `declare it in your values as existingRuntimeClasses: [{name: ${declared.name}, epc: ${runtime.epc}}] (or fix the RuntimeClass's handler) and run kubetee install`,
+  };
+}
+
+const isKubeteeObject = (o: KubeObject): boolean => labelsOf(o)['app.kubernetes.io/part-of'] === 'kubetee';
+
+/**
+ * RuntimeClasses against the installed trust policy and the nodes: a class
+ * the policy names must exist (else the API server rejects the pods that use
+ * it, the injected default included), a class of the cluster the policy does
+ * not name is refused for sandboxed pods (and for enclaves, unless kubetee
+ * knows it), and a sandbox class needs nodes that run it.
+ */
 function checkRuntimeClasses(snapshot: ClusterSnapshot): Finding[] {
-  const results = snapshot.runtimeClasses.map((rc) => {
+  const out: Finding[] = [];
+  const state = snapshot.trustPolicy;
+  if (state?.status === 'invalid') {
+    out.push({ scope: `component/${COMPONENTS.webhook}`, severity: 'error', code: 'TRUST_POLICY_INVALID', message: `the installed trust policy (ConfigMap ${TRUST_POLICY_CONFIGMAP}) is not valid: ${state.message}`, hint: 'run kubetee install to rewrite it from the values' });
+  }
+  const policy = state?.status === 'ok' ? state.policy : undefined;
+  const sandboxNames = policy?.sandboxRuntimeClasses.map((c) => c.name) ?? [];
+  const liveNames = new Set(snapshot.runtimeClasses.map(nameOf));
+  const checked = snapshot.runtimeClasses.filter((rc) => isKubeteeObject(rc) || sandboxNames.includes(nameOf(rc)));
+  const results = checked.map((rc) => {
     const selector = ((rc['scheduling'] as { nodeSelector?: Labels } | undefined)?.nodeSelector ?? {}) as Labels;
     const nodes = snapshot.nodes.filter((n) => Object.entries(selector).every(([k, v]) => labelsOf(n)[k] === v));
     return { rc, selector, nodes };
   });
   const anyUsable = results.some((r) => r.nodes.length > 0);
-  return results.map(({ rc, selector, nodes }): Finding => {
+  for (const { rc, selector, nodes } of results) {
     const scope = `runtimeclass/${nameOf(rc)}`;
-    if (nodes.length > 0) return { scope, severity: 'ok', code: 'COMPONENT_OK', message: `${nodes.length} node(s) can run handler ${String(rc['handler'])}` };
+    if (nodes.length > 0) {
+      out.push({ scope, severity: 'ok', code: 'COMPONENT_OK', message: `${nodes.length} node(s) can run handler ${String(rc['handler'])}` });
+      continue;
+    }
     const sel = Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',');
-    return {
+    out.push({
       scope,
       severity: anyUsable ? 'warning' : 'error',
       code: 'RUNTIMECLASS_NO_NODES',
       message: `no node can run handler ${String(rc['handler'])} (no node labelled ${sel || '(no selector)'}); pods using it stay Pending${anyUsable ? '' : '; no sandbox runtime is usable at all, so sandboxed namespaces cannot run pods'}`,
-      hint: `install the runtime on a node pool and label those nodes ${sel}, or drop this RuntimeClass from runtimeClasses in your values`,
-    };
-  });
+      hint: `install the runtime on a node pool and label those nodes ${sel}, or drop this RuntimeClass from ${isKubeteeObject(rc) ? 'runtimeClasses' : 'existingRuntimeClasses'} in your values`,
+    });
+  }
+  if (!policy) return out;
+  for (const name of sandboxNames.filter((n) => !liveNames.has(n))) {
+    const injected = name === policy.sandboxed.defaultRuntimeClass;
+    out.push({
+      scope: `runtimeclass/${name}`,
+      severity: injected ? 'error' : 'warning',
+      code: 'RUNTIMECLASS_MISSING',
+      message: `the trust policy counts RuntimeClass ${name} as a sandbox, but the cluster has no such RuntimeClass: the API server rejects every pod that names it${injected ? ', and the webhook injects it into sandboxed pods that name none, so they all fail' : ''}`,
+      hint: `create the RuntimeClass (install the runtime, e.g. kata-deploy), or remove ${name} from existingRuntimeClasses in your values and run kubetee install`,
+    });
+  }
+  for (const declared of policy.sandboxRuntimeClasses) {
+    const live = snapshot.runtimeClasses.find((rc) => nameOf(rc) === declared.name);
+    const finding = live && epcMismatch(declared, live);
+    if (finding) out.push(finding);
+  }
+  for (const name of policy.hostRuntimeClasses.filter((n) => !liveNames.has(n))) {
+    out.push({ scope: `runtimeclass/${name}`, severity: 'warning', code: 'RUNTIMECLASS_MISSING', message: `the trust policy lists RuntimeClass ${name} as a host-kernel runtime, but the cluster has no such RuntimeClass`, hint: `create it, or remove ${name} from hostRuntimeClasses in your values and run kubetee install` });
+  }
+  for (const rc of snapshot.runtimeClasses) {
+    const name = nameOf(rc);
+    if (sandboxNames.includes(name) || policy.hostRuntimeClasses.includes(name)) continue;
+    const known = knownRuntimeByHandler(String(rc['handler'])) ?? knownRuntimeByName(name);
+    out.push({
+      scope: `runtimeclass/${name}`,
+      severity: 'warning',
+      code: 'RUNTIMECLASS_NOT_IN_POLICY',
+      message: `RuntimeClass ${name} (handler ${String(rc['handler'])}) is not in the trust policy: sandboxed pods that name it are denied${known ? '' : ', and so are enclave pods (kubetee cannot tell how it gives them EPC)'}`,
+      hint: known
+        ? `if it is a sandbox for untrusted pods, add ${name} to existingRuntimeClasses in your values and run kubetee install`
+        : `add it to existingRuntimeClasses as {name: ${name}, epc: annotation|unsupported} if it runs pods in their own guest kernel, or to hostRuntimeClasses if it runs them on the host kernel, then run kubetee install`,
+    });
+  }
+  return out;
 }
 
 function checkKbs(snapshot: ClusterSnapshot): Finding[] {

@@ -2,9 +2,10 @@ import { RESOURCES, TRUST_LABEL } from '../../common/labels.js';
 import { apiErrorMessage, type Cluster } from '../cluster.js';
 import { DeployError } from '../errors.js';
 import { selectorMatches, type LabelSelector } from './selectors.js';
-import { AESM_CONFIGMAP, PART_OF_SELECTOR, WEBHOOK_TLS_SECRET } from '../names.js';
+import { AESM_CONFIGMAP, PART_OF_SELECTOR, TRUST_POLICY_CONFIGMAP, WEBHOOK_TLS_SECRET } from '../names.js';
+import { parsePolicy } from '../../webhook/policy/load-policy.js';
 import type { KubeObject } from '../objects.js';
-import type { ClusterSnapshot, KbsProbe, WebhookProbe } from './checks.js';
+import type { ClusterSnapshot, KbsProbe, TrustPolicyState, WebhookProbe } from './checks.js';
 
 interface ProbedWebhook {
   failurePolicy?: string;
@@ -94,22 +95,35 @@ export async function probeKbs(url: string | undefined, timeoutMs = 5000): Promi
   }
 }
 
+/** The policy in the trust-policy ConfigMap, parsed by the webhook's own loader. */
+export function readTrustPolicy(configMap: KubeObject | undefined): TrustPolicyState {
+  const text = ((configMap?.['data'] ?? {}) as Record<string, string>)['policy.yaml'];
+  if (text === undefined) return { status: 'missing' };
+  try {
+    return { status: 'ok', policy: parsePolicy(text, `ConfigMap ${TRUST_POLICY_CONFIGMAP}`) };
+  } catch (err) {
+    return { status: 'invalid', message: (err as Error).message };
+  }
+}
+
 /** Reads everything the checks need. Read-only apart from the dry-run probe. */
 export async function collectSnapshot(cluster: Cluster, options: { namespace: string; kbsUrl?: string; now: Date }): Promise<ClusterSnapshot> {
   const ns = options.namespace;
   const namespaces = await cluster.list('v1', 'Namespace');
   const namespaceExists = namespaces.some((n) => n.metadata.name === ns);
   const inNs = { namespace: ns, labelSelector: PART_OF_SELECTOR };
-  const [nodes, pods, daemonSets, deployments, mutatingWebhooks, validatingWebhooks, runtimeClasses, webhookTlsSecret, aesmConfig] = await Promise.all([
+  const [nodes, pods, daemonSets, deployments, mutatingWebhooks, validatingWebhooks, runtimeClasses, webhookTlsSecret, aesmConfig, policyConfig] = await Promise.all([
     cluster.list('v1', 'Node'),
     namespaceExists ? cluster.list('v1', 'Pod', inNs) : Promise.resolve([]),
     namespaceExists ? cluster.list('apps/v1', 'DaemonSet', inNs) : Promise.resolve([]),
     namespaceExists ? cluster.list('apps/v1', 'Deployment', inNs) : Promise.resolve([]),
     cluster.list('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', { labelSelector: PART_OF_SELECTOR }),
     cluster.list('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', { labelSelector: PART_OF_SELECTOR }),
-    cluster.list('node.k8s.io/v1', 'RuntimeClass', { labelSelector: PART_OF_SELECTOR }),
+    // Every RuntimeClass, not only kubetee's: the trust policy may name the operator's own.
+    cluster.list('node.k8s.io/v1', 'RuntimeClass'),
     namespaceExists ? cluster.get({ apiVersion: 'v1', kind: 'Secret', metadata: { name: WEBHOOK_TLS_SECRET, namespace: ns } }) : Promise.resolve(undefined),
     namespaceExists ? cluster.get({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: AESM_CONFIGMAP, namespace: ns } }) : Promise.resolve(undefined),
+    namespaceExists ? cluster.get({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: TRUST_POLICY_CONFIGMAP, namespace: ns } }) : Promise.resolve(undefined),
   ]);
   const webhookProbe: WebhookProbe = namespaceExists && mutatingWebhooks.length ? await probeWebhook(cluster, namespaces, mutatingWebhooks) : { status: 'skipped', reason: 'the webhook is not registered' };
   return {
@@ -124,6 +138,7 @@ export async function collectSnapshot(cluster: Cluster, options: { namespace: st
     webhookTlsSecret,
     aesmConfig,
     runtimeClasses,
+    trustPolicy: readTrustPolicy(policyConfig),
     webhookProbe,
     kbsProbe: await probeKbs(options.kbsUrl),
     now: options.now,

@@ -1,32 +1,44 @@
+import { SANDBOX_NODE_LABELS, defaultSandboxRuntimes, knownRuntimeByHandler, knownRuntimeByName, type EpcCarriage } from '../../common/sandbox-runtimes.js';
 import type { RuntimeClassValues, Values } from '../values.js';
 import type { KubeObject } from '../objects.js';
 import { commonLabels } from '../names.js';
 
-/** Node labels that mark nodes able to run a sandbox runtime (kata-deploy sets the Kata one itself). */
-export const SANDBOX_NODE_LABELS = {
-  kata: 'katacontainers.io/kata-runtime',
-  gvisor: 'kubetee.io/runtime.gvisor',
-  runv: 'kubetee.io/runtime.runv',
-} as const;
+export { SANDBOX_NODE_LABELS };
 
-/**
- * Default sandbox runtimes per profile. Overheads: kata-deploy's 160Mi/250m
- * for kata-qemu; runV's upper bound (64 MiB + 2% of the pod, clamped to 512 MiB)
- * so scheduling is never optimistic; a small fixed gVisor overhead.
- */
+/** The RuntimeClasses a default install of `profile` creates, from kubetee's runtime list (src/common/sandbox-runtimes.ts). */
 export function defaultRuntimeClasses(profile: Values['profile']): RuntimeClassValues[] {
-  const common: RuntimeClassValues[] = [
-    { name: 'kata-qemu', handler: 'kata-qemu', overhead: { cpu: '250m', memory: '160Mi' }, nodeSelector: { [SANDBOX_NODE_LABELS.kata]: 'true' }, tolerations: [] },
-    { name: 'gvisor', handler: 'runsc', overhead: { cpu: '100m', memory: '64Mi' }, nodeSelector: { [SANDBOX_NODE_LABELS.gvisor]: 'true' }, tolerations: [] },
-  ];
-  if (profile === 'alibaba') {
-    common.unshift({ name: 'runv', handler: 'runv', overhead: { cpu: '250m', memory: '512Mi' }, nodeSelector: { [SANDBOX_NODE_LABELS.runv]: 'true' }, tolerations: [] });
-  }
-  return common;
+  return defaultSandboxRuntimes(profile).map((r) => ({
+    name: r.name,
+    handler: r.handler,
+    overhead: { ...r.overhead },
+    nodeSelector: { [r.nodeLabel]: 'true' },
+    tolerations: [],
+    epc: r.epc,
+  }));
 }
 
+/** The RuntimeClasses install creates. */
 export function effectiveRuntimeClasses(values: Values): RuntimeClassValues[] {
   return values.runtimeClasses ?? defaultRuntimeClasses(values.profile);
+}
+
+/**
+ * How a created class gives enclaves EPC: as the values say, else by its
+ * handler (what actually runs), else by its name. Values validation refuses
+ * a class none of these decide.
+ */
+export function epcOfCreatedClass(rc: RuntimeClassValues): EpcCarriage {
+  const epc = rc.epc ?? knownRuntimeByHandler(rc.handler)?.epc ?? knownRuntimeByName(rc.name)?.epc;
+  if (!epc) throw new Error(`RuntimeClass ${rc.name}: no EPC handling (values validation should have refused it)`);
+  return epc;
+}
+
+/** Every sandbox class of the trust policy, in order: created ones first, then the cluster's own. */
+export function sandboxClassesOf(values: Values): { name: string; epc: EpcCarriage; created: boolean }[] {
+  return [
+    ...effectiveRuntimeClasses(values).map((rc) => ({ name: rc.name, epc: epcOfCreatedClass(rc), created: true })),
+    ...values.existingRuntimeClasses.map((rc) => ({ name: rc.name, epc: rc.epc, created: false })),
+  ];
 }
 
 export function renderRuntimeClasses(values: Values): KubeObject[] {

@@ -1,4 +1,4 @@
-import { NODE_LABELS, RESOURCES, SGX_TAINT } from '../../common/labels.js';
+import { NODE_LABELS } from '../../common/labels.js';
 import { ALIBABA_SGX_INSTANCE_TYPES, INSTANCE_TYPE_LABEL } from '../instance-types.js';
 import type { Values } from '../values.js';
 
@@ -18,13 +18,4 @@ export function sgxNodeAffinity(values: Values): Record<string, unknown> {
     })),
   ];
   return { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } } };
-}
-
-/** SGX node pools are tainted; the node DaemonSets must land there anyway. */
-export function sgxTolerations(): Record<string, unknown>[] {
-  return [
-    { key: SGX_TAINT.key, operator: 'Exists', effect: SGX_TAINT.effect },
-    // ACK-TEE node pools carry the Alibaba resource name as taint key.
-    { key: RESOURCES.alibaba.epc, operator: 'Exists', effect: 'NoSchedule' },
-  ];
 }

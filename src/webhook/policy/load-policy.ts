@@ -29,7 +29,10 @@ export function validatePolicy(doc: unknown, source = 'policy'): AdmissionPolicy
       hint: `fix the listed fields; run "kubetee policy check FILE" to re-check (schema: docs/admission.md)`,
     });
   }
-  return deepFreeze(result.data!);
+  const data = result.data!;
+  // The injected class defaults to the first sandbox class listed.
+  const sandboxed = { ...data.sandboxed, defaultRuntimeClass: data.sandboxed.defaultRuntimeClass ?? data.sandboxRuntimeClasses[0]!.name };
+  return deepFreeze({ ...data, sandboxed });
 }
 
 /** Parses policy text (YAML or JSON, exactly one document) and validates it. */

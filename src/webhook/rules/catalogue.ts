@@ -20,6 +20,7 @@ import {
   provisionOnlyQuotingContainerRule,
   quoteProviderKnownRule,
   requiresEpcRule,
+  runtimeCarriesEpcRule,
   wiringCompleteRule,
 } from './confidential-validations.js';
 
@@ -56,6 +57,7 @@ export const RULES: readonly Rule[] = Object.freeze([
   requiresEpcRule,
   quoteProviderKnownRule,
   provisionOnlyQuotingContainerRule,
+  runtimeCarriesEpcRule,
   wiringCompleteRule,
 ]);
 

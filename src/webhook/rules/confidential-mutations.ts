@@ -1,7 +1,9 @@
 import { KATA_EPC_ANNOTATION, NODE_LABELS, RESOURCES, SGX_TAINT } from '../../common/labels.js';
+import { SGX_RESOURCE_NAMES, confidentialTaints, tolerates, tolerationFor, type Taint, type Toleration } from '../../common/sgx-tolerations.js';
+import { runtimeEpcFor } from '../runtime-epc.js';
 import { EPC_RESOURCE_NAMES, activeEpcResource, epcQuantityForProfile, epcValueMatches, readContainerEpc, type EpcSide } from '../epc.js';
 import { describeContainer, listContainers, type Container, type ContainerRef, type Pod } from '../pod.js';
-import { formatBinaryBytes, parseQuantity, quantityEquals } from '../quantity.js';
+import { formatBinaryBytes, tryParseQuantity, quantityEquals } from '../../common/quantity.js';
 import { AESMD } from '../quote-setup.js';
 import { totalPodEpcBytes } from './epc-totals.js';
 import { deny, mutated, pass, type Finding, type MutationRule, type RuleContext } from './rule.js';
@@ -26,11 +28,11 @@ function resourceMap(c: Container, side: EpcSide): Record<string, string | numbe
  */
 function ensureCount(c: Container, name: string, value: string): boolean {
   let changed = false;
-  const want = parseQuantity(value)!;
+  const want = tryParseQuantity(value)!;
   for (const side of ['requests', 'limits'] as const) {
     if (side === 'requests' && !c.resources?.requests) continue;
     const map = resourceMap(c, side);
-    const have = parseQuantity(map[name]);
+    const have = tryParseQuantity(map[name]);
     if (have && quantityEquals(have, want)) continue;
     map[name] = value;
     changed = true;
@@ -234,51 +236,71 @@ export const sgxNodeAffinityRule: MutationRule = {
   },
 };
 
-interface Toleration {
-  key?: string;
-  operator?: string;
-  value?: string;
-  effect?: string;
-}
-
-/** Kubernetes toleration matching, for the one taint we care about. */
+/** Kubernetes toleration matching, for kubetee's own SGX taint. */
 export function toleratesSgxTaint(t: Toleration): boolean {
-  if (t.effect && t.effect !== SGX_TAINT.effect) return false;
-  if (!t.key) return t.operator === 'Exists';
-  if (t.key !== SGX_TAINT.key) return false;
-  return t.operator === 'Exists' || ((t.operator ?? 'Equal') === 'Equal' && t.value === SGX_TAINT.value);
+  return tolerates(t, SGX_TAINT);
 }
 
+/** SGX extended resources any container of the pod requests (requests or limits). */
+export function requestedSgxResources(pod: Pod): string[] {
+  const names = new Set<string>();
+  for (const r of listContainers(pod)) {
+    for (const side of ['requests', 'limits'] as const) {
+      for (const name of Object.keys(r.container.resources?.[side] ?? {})) if (SGX_RESOURCE_NAMES.includes(name)) names.add(name);
+    }
+  }
+  return [...names];
+}
+
+/** The taints a confidential pod must tolerate (kubetee's and one per requested SGX resource) that its tolerations do not cover. */
+export function untoleratedSgxTaints(pod: Pod): Taint[] {
+  const list = ((pod.spec as Record<string, unknown>)['tolerations'] ?? []) as Toleration[];
+  return confidentialTaints(requestedSgxResources(pod)).filter((taint) => !list.some((t) => tolerates(t, taint)));
+}
+
+export const formatTaint = (t: Taint): string => `${t.key}${t.value === undefined ? '' : `=${t.value}`}:${t.effect}`;
+
+/**
+ * SGX nodes carry kubetee's taint or one named after the resource they offer
+ * (ExtendedResourceToleration convention); tolerate both, for every SGX
+ * resource the pod requests (the provision slot only where it is requested).
+ */
 export const sgxTolerationRule: MutationRule = {
   id: 'confidential.sgx-toleration',
   phase: 'mutate',
   levels: ['confidential'],
-  summary: `tolerate the SGX node taint ${SGX_TAINT.key}=${SGX_TAINT.value}:${SGX_TAINT.effect}`,
+  summary: `tolerate the SGX node taint ${SGX_TAINT.key}=${SGX_TAINT.value}:${SGX_TAINT.effect} and <resource>:NoSchedule for every SGX resource the pod requests (EPC, and the enclave/provision slots where requested)`,
   mutate(_ctx, draft) {
     if (epcContainers(draft).length === 0) return [pass('no container requests EPC')];
+    const missing = untoleratedSgxTaints(draft);
+    if (missing.length === 0) return [pass('already tolerates the SGX taints')];
     const list = ((draft.spec as Record<string, unknown>)['tolerations'] ??= []) as Toleration[];
-    if (list.some(toleratesSgxTaint)) return [pass('already tolerates the SGX taint')];
-    list.push({ key: SGX_TAINT.key, operator: 'Equal', value: SGX_TAINT.value, effect: SGX_TAINT.effect });
-    return [mutated(`added toleration ${SGX_TAINT.key}=${SGX_TAINT.value}:${SGX_TAINT.effect}`)];
+    for (const taint of missing) list.push(tolerationFor(taint));
+    return [mutated(`added toleration${missing.length > 1 ? 's' : ''} ${missing.map(formatTaint).join(', ')}`)];
   },
 };
 
-/** Kata sizes the guest VM's EPC from this pod annotation (kata-containers PR #484); set it when the enclave runs in a sandbox. */
+/**
+ * Kata sizes the guest VM's EPC section from this pod annotation (kata-containers
+ * PRs #484, #3619): without it the enclave starts in a VM without EPC. Set for
+ * every runtime whose EPC comes that way (runtime-epc.ts); runtimes that cannot
+ * carry EPC are denied by confidential.runtime-carries-epc.
+ */
 export const kataEpcAnnotationRule: MutationRule = {
   id: 'confidential.kata-epc-annotation',
   phase: 'mutate',
   levels: ['confidential'],
-  summary: `pods with a sandbox RuntimeClass: annotate ${KATA_EPC_ANNOTATION} with the pod's total EPC so the VM gets it`,
+  summary: `pods whose RuntimeClass is a Kata VM: annotate ${KATA_EPC_ANNOTATION} with the pod's total EPC so the VM gets it`,
   mutate(ctx, draft) {
-    const rc = draft.spec.runtimeClassName;
-    if (!rc || !ctx.policy.sandboxRuntimeClasses.includes(rc)) return [pass(rc ? `runtimeClassName "${rc}" is not a sandbox` : 'pod runs on the host kernel (no runtimeClassName)')];
+    const runtime = runtimeEpcFor(ctx.policy, draft.spec.runtimeClassName);
+    if (runtime.kind !== 'annotation') return [pass(runtime.kind === 'host' ? 'pod runs on the host kernel' : `runtimeClassName "${runtime.runtimeClass}" is not sized by the ${KATA_EPC_ANNOTATION} annotation`)];
     const total = totalPodEpcBytes(draft);
     if (total === 0n) return [pass('no container requests EPC')];
     const value = formatBinaryBytes(total);
     const annotations = ((draft.metadata ??= {}).annotations ??= {});
-    const have = parseQuantity(annotations[KATA_EPC_ANNOTATION]);
-    if (have && quantityEquals(have, parseQuantity(value)!)) return [pass(`already annotated ${KATA_EPC_ANNOTATION}=${annotations[KATA_EPC_ANNOTATION]}`)];
+    const have = tryParseQuantity(annotations[KATA_EPC_ANNOTATION]);
+    if (have && quantityEquals(have, tryParseQuantity(value)!)) return [pass(`already annotated ${KATA_EPC_ANNOTATION}=${annotations[KATA_EPC_ANNOTATION]}`)];
     annotations[KATA_EPC_ANNOTATION] = value;
-    return [mutated(`annotated ${KATA_EPC_ANNOTATION}=${value} for the ${rc} VM`)];
+    return [mutated(`annotated ${KATA_EPC_ANNOTATION}=${value} for the ${runtime.runtimeClass} VM`)];
   },
 };

@@ -1,10 +1,13 @@
 import { posix } from 'node:path';
-import { NODE_LABELS, RESOURCES, SGX_TAINT, TRUST_LABEL } from '../../common/labels.js';
+import { KATA_EPC_ANNOTATION, NODE_LABELS, RESOURCES, TRUST_LABEL } from '../../common/labels.js';
 import { EPC_RESOURCE_NAMES, activeEpcResource, readContainerEpc } from '../epc.js';
 import { describeContainer, listContainers, listEphemeralContainers } from '../pod.js';
-import { formatBinaryBytes } from '../quantity.js';
+import { formatBinaryBytes } from '../../common/quantity.js';
 import { AESMD } from '../quote-setup.js';
-import { AESM_ENV, requiredNodeExpressions, termHasExpression, toleratesSgxTaint } from './confidential-mutations.js';
+import { AESM_ENV, formatTaint, requiredNodeExpressions, termHasExpression, untoleratedSgxTaints } from './confidential-mutations.js';
+import { runtimeEpcFor } from '../runtime-epc.js';
+import { totalPodEpcBytes } from './epc-totals.js';
+import { tryParseQuantity, quantityEquals } from '../../common/quantity.js';
 import { deny, pass, type Finding, type ValidationRule } from './rule.js';
 
 const MUTATOR_FIX = `make sure the kubetee mutating webhook (MutatingWebhookConfiguration kubetee-admission) covers this namespace and is reachable, then recreate the pod`;
@@ -187,7 +190,7 @@ export const wiringCompleteRule: ValidationRule = {
   id: 'confidential.wiring-complete',
   phase: 'validate',
   levels: ['confidential'],
-  summary: "EPC containers use the active profile's resources (plus enclave/provision slots on intel), the AESM socket when quoting through AESM, SGX node affinity and toleration",
+  summary: "EPC containers use the active profile's resources (plus enclave/provision slots on intel), the AESM socket when quoting through AESM, SGX node affinity and the SGX tolerations (kubetee's taint and one per requested SGX resource)",
   validate(ctx, pod) {
     const active = activeEpcResource(ctx.profile);
     const out: Finding[] = [];
@@ -213,8 +216,58 @@ export const wiringCompleteRule: ValidationRule = {
     if (terms.length === 0 || !terms.every((t) => exprs.every((e) => termHasExpression(t, e)))) {
       out.push(deny(`pod does not require nodes labelled ${exprs.map((e) => `${e.key}=true`).join(' and ')}`, MUTATOR_FIX));
     }
-    const tolerations = (spec['tolerations'] ?? []) as Parameters<typeof toleratesSgxTaint>[0][];
-    if (!tolerations.some(toleratesSgxTaint)) out.push(deny(`pod does not tolerate the SGX node taint ${SGX_TAINT.key}=${SGX_TAINT.value}:${SGX_TAINT.effect}`, MUTATOR_FIX));
+    const untolerated = untoleratedSgxTaints(pod);
+    if (untolerated.length) out.push(deny(`pod does not tolerate the SGX node taint${untolerated.length > 1 ? 's' : ''} ${untolerated.map(formatTaint).join(', ')}`, MUTATOR_FIX));
     return out.length ? out : [pass(`wired for ${ctx.profile} (${NODE_LABELS.sgx} nodes)`)];
+  },
+};
+
+/**
+ * An enclave in a sandbox VM needs the VM to have EPC. Where the runtime
+ * takes it from the Kata annotation, the final pod must carry the right size
+ * (a later mutator may have dropped it); where the runtime cannot carry EPC
+ * (gVisor, Firecracker, runV) or kubetee does not know the class, the pod is
+ * denied: it would be admitted and scheduled, and its enclave fail at start.
+ */
+export const runtimeCarriesEpcRule: ValidationRule = {
+  id: 'confidential.runtime-carries-epc',
+  phase: 'validate',
+  levels: ['confidential'],
+  summary: `a confidential pod requesting EPC runs on the host kernel or in a RuntimeClass that can carry EPC (Kata: with the ${KATA_EPC_ANNOTATION} annotation of the pod's total EPC); gVisor, Firecracker, runV and classes the policy does not declare are denied`,
+  validate(ctx, pod) {
+    const total = totalPodEpcBytes(pod);
+    if (total === 0n) return [pass('no container requests EPC')];
+    const runtime = runtimeEpcFor(ctx.policy, pod.spec.runtimeClassName);
+    const rc = `RuntimeClass "${pod.spec.runtimeClassName ?? ''}"`;
+    switch (runtime.kind) {
+      case 'host':
+        return [pass(runtime.runtimeClass ? `${rc} runs on the host kernel (hostRuntimeClasses)` : 'pod runs on the host kernel')];
+      case 'annotation': {
+        const want = formatBinaryBytes(total);
+        const have = pod.metadata?.annotations?.[KATA_EPC_ANNOTATION];
+        const q = tryParseQuantity(have);
+        if (q && quantityEquals(q, tryParseQuantity(want)!)) return [pass(`${rc} VM gets ${want} of EPC (${KATA_EPC_ANNOTATION})`)];
+        return [
+          deny(
+            `${rc} is a Kata VM that takes its EPC from the ${KATA_EPC_ANNOTATION} annotation, but the pod ${have === undefined ? 'lacks it' : `has ${KATA_EPC_ANNOTATION}=${JSON.stringify(have)}`} instead of ${want}, so its enclave would start without the EPC it requests`,
+            MUTATOR_FIX,
+          ),
+        ];
+      }
+      case 'unsupported':
+        return [
+          deny(
+            `${rc} cannot give an enclave EPC: ${runtime.reason} (${runtime.source}); the pod requests ${formatBinaryBytes(total)} of EPC and its enclave would fail at start`,
+            `run the pod on the host kernel (remove spec.runtimeClassName) or in a Kata RuntimeClass that carries EPC (e.g. kata-qemu), or run this workload outside the confidential level`,
+          ),
+        ];
+      case 'unknown':
+        return [
+          deny(
+            `kubetee does not know how ${rc} gives an enclave EPC (the trust policy lists it neither in sandboxRuntimeClasses nor in hostRuntimeClasses, and it is not a runtime kubetee knows), so it cannot make sure the enclave gets the ${formatBinaryBytes(total)} it requests`,
+            `declare the class in the install values: existingRuntimeClasses as {name: ${runtime.runtimeClass}, epc: annotation} for a Kata VM (or epc: unsupported), or hostRuntimeClasses when it runs pods on the host kernel (policy: sandboxRuntimeClasses / hostRuntimeClasses)`,
+          ),
+        ];
+    }
   },
 };

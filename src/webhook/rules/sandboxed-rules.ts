@@ -1,3 +1,4 @@
+import { knownRuntimeByName } from '../../common/sandbox-runtimes.js';
 import { describeContainer, listContainers, listEphemeralContainers } from '../pod.js';
 import { deny, mutated, pass, type Finding, type MutationRule, type ValidationRule } from './rule.js';
 
@@ -6,7 +7,7 @@ export const injectRuntimeClassRule: MutationRule = {
   id: 'sandboxed.inject-runtime-class',
   phase: 'mutate',
   levels: ['sandboxed'],
-  summary: 'set spec.runtimeClassName to the policy default sandbox class (runv) when the pod names none',
+  summary: 'set spec.runtimeClassName to the policy default sandbox class (the first of sandboxRuntimeClasses, runv by default) when the pod names none',
   mutate(ctx, draft) {
     if (draft.spec.runtimeClassName) return [pass(`pod already names runtimeClassName "${draft.spec.runtimeClassName}"`)];
     draft.spec.runtimeClassName = ctx.policy.sandboxed.defaultRuntimeClass;
@@ -20,13 +21,20 @@ export const runtimeClassAllowedRule: ValidationRule = {
   levels: ['sandboxed'],
   summary: 'a sandboxed pod must use a RuntimeClass from sandboxRuntimeClasses',
   validate(ctx, pod) {
-    const allowed = ctx.policy.sandboxRuntimeClasses;
+    const allowed = ctx.policy.sandboxRuntimeClasses.map((c) => c.name);
     const name = pod.spec.runtimeClassName;
     if (name && allowed.includes(name)) return [pass(`runtimeClassName "${name}" is a sandbox`)];
+    if (!name) {
+      return [deny('pod has no runtimeClassName, so it would run on the host kernel', `set spec.runtimeClassName to one of ${allowed.join(', ')} (the kubetee mutating webhook injects it when it runs for this namespace)`)];
+    }
+    // A conventional name is not trusted by name alone (anyone may call a runc class "kata"): the operator lists it.
+    const known = knownRuntimeByName(name);
     return [
       deny(
-        name ? `runtimeClassName "${name}" is not a sandbox runtime (allowed: ${allowed.join(', ')})` : 'pod has no runtimeClassName, so it would run on the host kernel',
-        `set spec.runtimeClassName to one of ${allowed.join(', ')}${name ? '' : ' (the kubetee mutating webhook injects it when it runs for this namespace)'}`,
+        `runtimeClassName "${name}" is not a sandbox runtime of this cluster's trust policy (allowed: ${allowed.join(', ')})`,
+        known
+          ? `use one of ${allowed.join(', ')}, or, if RuntimeClass "${name}" exists in the cluster (${known.family === 'kata' ? 'Kata' : known.family === 'gvisor' ? 'gVisor' : 'runV'}), list it in the install values under existingRuntimeClasses (policy: sandboxRuntimeClasses) and re-run kubetee install`
+          : `use one of ${allowed.join(', ')}, or list RuntimeClass "${name}" in the install values under existingRuntimeClasses as {name: ${name}, epc: annotation|unsupported} (policy: sandboxRuntimeClasses) if it runs pods in their own guest kernel`,
       ),
     ];
   },
