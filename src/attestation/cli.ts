@@ -34,7 +34,7 @@ export function registerAttest(program: Command, io: AttestOutput = STDOUT): voi
     .option('--json', 'print one JSON object')
     .action((opts: { quote: string; collateral: string; at?: Date; json?: boolean; trustRoot: string[] }) => {
       const quote = readQuoteFile(opts.quote);
-      const collateral = readTextFile(opts.collateral, '--collateral');
+      const collateral = readCollateralFile(opts.collateral);
       const roots = opts.trustRoot.map(readRootFile);
       let result: VerificationResult;
       try {
@@ -85,8 +85,33 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/**
+ * The collateral file as text, once it is known to be JSON. JSON.parse's own
+ * message quotes the input, which for a binary file puts raw bytes on the
+ * user's terminal: say what the file should be instead.
+ */
+function readCollateralFile(path: string): string {
+  const text = readTextFile(path, '--collateral');
+  try {
+    JSON.parse(text);
+  } catch {
+    throw new UsageError('INPUT_INVALID', `--collateral ${path} is not JSON`, { hint: 'pass the QuoteCollateralV3 JSON written by `kubetee attest collateral` (or by `kubetee sim collateral`)' });
+  }
+  return text;
+}
+
 /** A root certificate file: PEM (first certificate) or DER. */
 function readRootFile(path: string): Uint8Array {
+  const der = readRootBytes(path);
+  try {
+    parseCertificate(der, `--trust-root ${path}`);
+  } catch (err) {
+    throw new UsageError('INPUT_INVALID', `--trust-root ${path} is not a PEM or DER certificate`, { cause: err, hint: 'pass the root CA certificate, for example the one `kubetee sim root` writes' });
+  }
+  return der;
+}
+
+function readRootBytes(path: string): Uint8Array {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -97,7 +122,7 @@ function readRootFile(path: string): Uint8Array {
     try {
       return decodePemChain(bytes, `--trust-root ${path}`)[0]!;
     } catch (err) {
-      throw new UsageError('FILE_UNREADABLE', `--trust-root ${path} is not a readable PEM certificate: ${(err as Error).message}`, { cause: err });
+      throw new UsageError('INPUT_INVALID', `--trust-root ${path} is not a PEM or DER certificate`, { cause: err, hint: 'pass the root CA certificate, for example the one `kubetee sim root` writes' });
     }
   }
   return new Uint8Array(bytes);

@@ -305,7 +305,7 @@ async function evidenceFrom(opts: EvidenceOptions): Promise<EvidenceProvider> {
   const stateFile = resolve(opts.simState ?? './.kubetee/sim-platform.json');
   let platform: SimulatedPlatform;
   if (existsSync(stateFile)) {
-    platform = SimulatedPlatform.fromJSON(JSON.parse(readText(stateFile, 'the simulated platform state')));
+    platform = simStateFrom(SimulatedPlatform, readText(stateFile, 'the simulated platform state'), stateFile);
   } else {
     platform = await SimulatedPlatform.create();
     writeFileSync(stateFile, JSON.stringify(platform.toJSON()), { mode: 0o600 });
@@ -420,4 +420,15 @@ export function registerKeyBrokerCommands(program: Command): void {
   registerPolicy(kbs);
   registerGetResource(kbs);
   registerSeal(program);
+}
+
+/** A simulated platform from its state file; a file that is not one says so without quoting it. */
+function simStateFrom(Platform: typeof SimulatedPlatform, text: string, file: string): SimulatedPlatform {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new UsageError('INPUT_INVALID', `--sim-state ${file} is not a simulated platform state (not JSON)`, { hint: 'pass the file `kubetee sim init --state FILE` wrote, or a path that does not exist yet to create one' });
+  }
+  return Platform.fromJSON(json as Parameters<typeof Platform.fromJSON>[0]);
 }

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -138,6 +139,10 @@ export function registerWebhookCommands(program: Command): void {
         } catch (err) {
           throw new UsageError('FILE_UNREADABLE', `cannot read ${o.caBundle}: ${(err as Error).message}`, { hint: 'check --ca-bundle' });
         }
+        // The API server would reject (or silently fail TLS with) a bundle that is not a certificate: refuse it here.
+        if (!isCertificatePem(caBundlePem)) {
+          throw new UsageError('INPUT_INVALID', `--ca-bundle ${o.caBundle} is not a PEM certificate bundle`, { hint: 'pass <ca-dir>/ca-bundle.crt written by `kubetee webhook serve --ca-dir`' });
+        }
       }
       if (!Number.isInteger(o.timeoutSeconds) || o.timeoutSeconds < 1 || o.timeoutSeconds > 30) throw new UsageError('USAGE', '--timeout-seconds must be an integer from 1 to 30');
       const { buildWebhookConfigurations } = await import('../webhook/webhook-configurations.js');
@@ -189,4 +194,16 @@ export function registerWebhookCommands(program: Command): void {
       // Like `kbs policy test`: scripts and CI can gate on the verdict (2 stays usage errors).
       if (!e.admitted) process.exitCode = 1;
     });
+}
+
+/** True when the text is one or more PEM certificates that parse. */
+function isCertificatePem(text: string): boolean {
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (!blocks) return false;
+  try {
+    for (const b of blocks) new X509Certificate(b);
+    return true;
+  } catch {
+    return false;
+  }
 }

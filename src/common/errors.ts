@@ -26,9 +26,17 @@ export class KubeteeError<C extends string = string> extends Error {
   }
 }
 
+/**
+ * Codes every component may raise for what the user handed in: a bad command
+ * line (USAGE, also commander's own parse errors), a file that cannot be read,
+ * a file in the wrong format, an inconsistent configuration.
+ */
+export const USAGE_ERROR_CODES = ['USAGE', 'FILE_UNREADABLE', 'INPUT_INVALID', 'CONFIG_INVALID'] as const;
+export type UsageErrorCode = (typeof USAGE_ERROR_CODES)[number];
+
 /** Bad command line or unreadable input: the CLI exits with status 2. */
-export class UsageError extends KubeteeError<'USAGE' | 'FILE_UNREADABLE' | 'CONFIG_INVALID'> {
-  constructor(code: 'USAGE' | 'FILE_UNREADABLE' | 'CONFIG_INVALID', message: string, options: { cause?: unknown; hint?: string } = {}) {
+export class UsageError extends KubeteeError<UsageErrorCode> {
+  constructor(code: UsageErrorCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
     super(code, message, { ...options, exitCode: 2 });
   }
 }

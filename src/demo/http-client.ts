@@ -1,12 +1,7 @@
-import { KubeteeError } from '../common/errors.js';
+import { DemoError } from './errors.js';
+import { describeFetchFailure } from '../common/net-errors.js';
 
-export type DemoErrorCode = 'DEMO_STACK_UNREACHABLE' | 'DEMO_REQUEST_FAILED' | 'DEMO_ADMIN_TOKEN_MISSING' | 'DEMO_FAILED';
-
-export class DemoError extends KubeteeError<DemoErrorCode> {
-  constructor(code: DemoErrorCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
-    super(code, message, options);
-  }
-}
+export { DemoError, type DemoErrorCode } from './errors.js';
 
 /** Small JSON-over-HTTP helper with a timeout; errors carry the server's code and message. */
 export async function requestJson<T>(method: string, url: string, options: { body?: unknown; token?: string; timeoutMs?: number } = {}): Promise<T> {
@@ -22,9 +17,9 @@ export async function requestJson<T>(method: string, url: string, options: { bod
       signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
     });
   } catch (err) {
-    throw new DemoError('DEMO_STACK_UNREACHABLE', `cannot reach ${new URL(url).origin} (${(err as Error).message})`, {
+    throw new DemoError('DEMO_STACK_UNREACHABLE', `kubetee up at ${new URL(url).origin} is not reachable (${describeFetchFailure(err, options.timeoutMs ?? 15_000)})`, {
       cause: err,
-      hint: 'start the stack with `npx kubetee up` (or pass --url with its address)',
+      hint: 'start it with `npx kubetee up` in another terminal, or pass --url with the address it printed (or leave out --url to run the demo on a stack of its own)',
     });
   }
   const text = await res.text();

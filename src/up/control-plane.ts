@@ -1,7 +1,7 @@
+import { UpError } from './errors.js';
 import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger } from 'fastify';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from '../common/log.js';
-import { KubeteeError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
 
 export interface ControlPlaneOptions {
@@ -49,7 +49,7 @@ export function ensureDataDir(dataDir: string): void {
   try {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   } catch (err) {
-    throw new KubeteeError('DATA_DIR_UNUSABLE', `cannot create the data directory ${dataDir}: ${(err as Error).message}`, {
+    throw new UpError('DATA_DIR_UNUSABLE', `cannot create the data directory ${dataDir}: ${(err as Error).message}`, {
       cause: err,
       hint: 'pass --data-dir with a directory you can write to',
     });
@@ -94,13 +94,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     await closeComponents();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
-      throw new KubeteeError('PORT_IN_USE', `port ${options.port} on ${options.host} is already in use`, {
+      throw new UpError('PORT_IN_USE', `port ${options.port} on ${options.host} is already in use`, {
         cause: err,
         hint: 'stop the process that holds it or pass --port <another port>',
       });
     }
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EACCES') {
-      throw new KubeteeError('LISTEN_FAILED', `cannot listen on ${options.host}:${options.port} (${code})`, {
+      throw new UpError('LISTEN_FAILED', `cannot listen on ${options.host}:${options.port} (${code})`, {
         cause: err,
         hint: 'check --host and --port',
       });

@@ -1,6 +1,6 @@
+import { UpError } from './errors.js';
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { KubeteeError } from '../common/errors.js';
 
 export const LOCK_FILE = 'kubetee-up.pid';
 
@@ -30,12 +30,12 @@ export function lockDataDir(dataDir: string, pid = process.pid): { release(): vo
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
       if (Number.isInteger(holder) && holder > 0 && alive(holder)) {
-        throw new KubeteeError('DATA_DIR_IN_USE', `another kubetee up (pid ${holder}) is using the data dir ${dataDir}`, {
+        throw new UpError('DATA_DIR_IN_USE', `another kubetee up (pid ${holder}) is using the data dir ${dataDir}`, {
           hint: 'stop it first, or pass a different --data-dir',
         });
       }
       rmSync(file, { force: true }); // stale: its process is gone
     }
   }
-  throw new KubeteeError('DATA_DIR_IN_USE', `cannot take the lock file ${file}`, { hint: 'remove it if no kubetee up is running' });
+  throw new UpError('DATA_DIR_IN_USE', `cannot take the lock file ${file}`, { hint: 'remove it if no kubetee up is running' });
 }

@@ -1,7 +1,7 @@
+import { UpError } from './errors.js';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SimulatedPlatform } from '../sim/index.js';
-import { KubeteeError } from '../common/errors.js';
 
 export const SIM_STATE_FILE = 'sim-platform.json';
 
@@ -26,7 +26,7 @@ export class SimPlatformStore {
       try {
         state = JSON.parse(readFileSync(path, 'utf8'));
       } catch (err) {
-        throw new KubeteeError('SIM_STATE_UNREADABLE', `${path} is not readable JSON`, {
+        throw new UpError('SIM_STATE_UNREADABLE', `${path} is not readable JSON`, {
           cause: err,
           hint: `delete ${path} to provision a new simulated platform (the key broker will then trust the new simulated root)`,
         });

@@ -218,8 +218,8 @@ test('CLI: node-agent flag errors exit 2 with a code', () => {
   assert.match(badMetrics.stderr, /\[AGENT_OPTIONS_INVALID\]/);
 });
 
-test('manifest facts: every node-agent arg is a declared flag, mounts cover every host path the agent reads', () => {
-  const program = buildProgram();
+test('manifest facts: every node-agent arg is a declared flag, mounts cover every host path the agent reads', async () => {
+  const program = await buildProgram();
   const cmd = program.commands.find((c) => c.name() === 'node-agent')!;
   const declared = new Set(cmd.options.map((o) => o.long));
   const args = NODE_AGENT_FACTS.args('intel');

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { UsageError } from '../../common/errors.js';
+import { isTokenShaped } from '../auth/token-format.js';
 import { parseInstant, parsePositiveInt } from '../../cli/options.js';
 import { KbsStoreError } from '../store/errors.js';
 import { openKbsStore } from '../store/open-store.js';
@@ -47,7 +48,9 @@ export function readTokenFile(file: string): string {
     throw new KbsStoreError('TOKEN_FILE_UNUSABLE', `the token file ${file} is readable by group or others (mode ${(mode & 0o777).toString(8)})`, { hint: `chmod 600 ${file}` });
   }
   const token = text.trim();
-  if (token === '') throw new UsageError('FILE_UNREADABLE', `the token file ${file} is empty`);
+  if (token === '') throw new UsageError('FILE_UNREADABLE', `the token file ${file} is empty`, { hint: 'the broker writes the first admin token on its first start and prints where' });
+  // Checked here so a wrong file never travels to the broker as a bearer token (and is never echoed).
+  if (!isTokenShaped(token)) throw new UsageError('INPUT_INVALID', `the token file ${file} does not hold a kubetee admin token (kbt_ followed by 43 characters)`, { hint: 'pass the file the broker or `kubetee kbs token create --out FILE` wrote' });
   return token;
 }
 

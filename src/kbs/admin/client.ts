@@ -1,3 +1,4 @@
+import { describeFetchFailure } from '../../common/net-errors.js';
 import { KbsStoreError, type KbsStoreErrorCode } from '../store/errors.js';
 import { ADMIN_HTTP_STATUS } from './http-status.js';
 import { parseResourcePath } from '../secrets/resource-path.js';
@@ -52,8 +53,7 @@ export class AdminClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-      throw new KbsStoreError('KBS_UNREACHABLE', `cannot reach the key broker at ${this.base} (${cause})`, { cause: err, hint: 'check --kbs and that `kubetee kbs serve` is running' });
+      throw new KbsStoreError('KBS_UNREACHABLE', `cannot reach the key broker at ${this.base}${ADMIN_PREFIX}${path} (${describeFetchFailure(err, this.timeoutMs)})`, { cause: err, hint: 'check --kbs and that `kubetee kbs serve` is running' });
     }
     const text = await res.text();
     let parsed: unknown;

@@ -1,8 +1,8 @@
+import { UpError } from '../errors.js';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RESOURCES } from '../../common/labels.js';
 import type { Logger } from '../../common/log.js';
-import { KubeteeError } from '../../common/errors.js';
 import { startNodeAgent, type NodeAgent } from '../../node/agent.js';
 import { nodeLabelsFor } from '../../node/labels.js';
 import { epcUsage } from '../../node/epc-usage.js';
@@ -61,7 +61,7 @@ export async function startSimulatedNode(dataDir: string, logger: Logger): Promi
   // Unix socket paths are limited to 107 bytes; fail with a clear message, not an EINVAL from gRPC.
   const longest = simulatedNodeSockets(dir).reduce((a, b) => (Buffer.byteLength(b) > Buffer.byteLength(a) ? b : a));
   if (Buffer.byteLength(longest) > MAX_UNIX_SOCKET_PATH) {
-    throw new KubeteeError('DATA_DIR_PATH_TOO_LONG', `the data dir path is too long for the simulated node's unix sockets (${longest} is ${Buffer.byteLength(longest)} bytes, the limit is ${MAX_UNIX_SOCKET_PATH})`, {
+    throw new UpError('DATA_DIR_PATH_TOO_LONG', `the data dir path is too long for the simulated node's unix sockets (${longest} is ${Buffer.byteLength(longest)} bytes, the limit is ${MAX_UNIX_SOCKET_PATH})`, {
       hint: 'pass a shorter --data-dir (for example ./.kubetee)',
     });
   }
@@ -139,7 +139,7 @@ export async function startSimulatedNode(dataDir: string, logger: Logger): Promi
       const numa = numaOf();
       const free = [...numa.keys()].filter((id) => !taken.has(id));
       if (free.length < epcMiB) {
-        throw new KubeteeError('SIM_NODE_EPC_EXHAUSTED', `${SIM_NODE_NAME} has ${free.length} MiB of EPC free, ${key} asks for ${epcMiB} MiB`, { hint: 'ask for less EPC' });
+        throw new UpError('SIM_NODE_EPC_EXHAUSTED', `${SIM_NODE_NAME} has ${free.length} MiB of EPC free, ${key} asks for ${epcMiB} MiB`, { hint: 'ask for less EPC' });
       }
       const preferred = await kubelet.preferredAllocation(resource, [{ available_deviceIDs: free, must_include_deviceIDs: [], allocation_size: epcMiB }]);
       const ids = preferred.container_responses[0]?.deviceIDs ?? [];
