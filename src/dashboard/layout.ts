@@ -17,6 +17,21 @@ export const NAV: NavItem[] = [
   { path: '/scenario', label: 'Scenarios' },
 ];
 
+/**
+ * htmx swaps only 2xx answers by default, so a 400 with a perfectly good error
+ * fragment (a collateral that is not JSON, a time like "yesterday") left the
+ * verify page silent. The dashboard answers every error as a page or fragment,
+ * so 4xx and 5xx are swapped like successes (still marked as errors for htmx).
+ */
+export const HTMX_CONFIG = JSON.stringify({
+  responseHandling: [
+    { code: '204', swap: false },
+    { code: '[23]..', swap: true },
+    { code: '[45]..', swap: true, error: true },
+    { code: '...', swap: false },
+  ],
+});
+
 export interface PageOptions {
   title: string;
   path: string;
@@ -43,6 +58,7 @@ export function page(options: PageOptions): SafeHtml {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${options.title} · kubetee</title>
 <link rel="icon" href="data:,">
+<meta name="htmx-config" content="${HTMX_CONFIG}">
 <link rel="stylesheet" href="${base}/assets/style.css">
 <script src="${base}/assets/htmx.min.js" defer></script>
 </head>

@@ -15,6 +15,7 @@ import { admissionsBody } from './pages/admissions.js';
 import { verifyBody, verifyResult } from './pages/verify.js';
 import { scenarioBody, scenarioRun } from './pages/scenario.js';
 import { fromHex } from '../common/hex.js';
+import { html } from './html.js';
 
 export interface DashboardOptions {
   source: DashboardSource;
@@ -33,6 +34,21 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inl
  */
 export async function registerDashboard(parent: FastifyInstance, options: DashboardOptions): Promise<void> {
   await parent.register(async (app) => dashboardRoutes(app, options));
+  // Any path nothing answers: a page for a browser (with the navigation), JSON for programs.
+  parent.setNotFoundHandler(async (req, reply) => {
+    reply.code(404);
+    if (!/text\/html/.test(req.headers.accept ?? '')) return { code: 'NOT_FOUND', message: `nothing at ${req.method} ${req.url.split('?')[0]}`, hint: 'see the startup screen for what runs where' };
+    return reply
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('content-security-policy', CSP)
+      .header('cache-control', 'no-store')
+      .send(page({ title: 'Page not found', path: '', body: notFoundBody(options.base ?? '', req.url.split('?')[0] ?? ''), base: options.base ?? '' }).toString());
+  });
+}
+
+function notFoundBody(base: string, path: string): SafeHtml {
+  return html`<div class="card" data-not-found="${path}"><p>Nothing lives at <code class="mono">${path}</code>.</p>
+<p>The dashboard's pages are in the bar above; start with the <a href="${base}/">overview</a>. The key broker's APIs are described at <a href="/kbs/v0">/kbs/v0</a> and <a href="/admin/v1">/admin/v1</a>.</p></div>`;
 }
 
 function dashboardRoutes(app: FastifyInstance, options: DashboardOptions): void {
@@ -42,6 +58,16 @@ function dashboardRoutes(app: FastifyInstance, options: DashboardOptions): void 
   const maxUpload = options.maxUploadBytes ?? 4 * 1024 * 1024;
 
   app.addContentTypeParser('multipart/form-data', { parseAs: 'buffer', bodyLimit: maxUpload }, (_req, body, done) => done(null, body));
+  // An upload above the limit is refused before the route runs: answer it as the verify page's own result, not framework JSON.
+  app.setErrorHandler(async (err: { statusCode?: number; code?: string; message: string }, req, reply) => {
+    const status = err.statusCode ?? 500;
+    if (req.method === 'POST' && req.url.split('?')[0] === `${base}/verify` && status === 413) {
+      const result = uploadError('UPLOAD_TOO_LARGE', `the upload is larger than ${Math.round(maxUpload / 1048576)} MiB; a quote and its collateral are a few hundred KiB`);
+      const body = req.headers['hx-request'] ? verifyResult(result) : verifyBody(`${base}/verify`, source.trustAnchors(), result, source.verifySamples());
+      return send(reply.code(413), 'Verify a quote', '/verify', body);
+    }
+    throw err;
+  });
   // The scenario button posts an empty form; nothing in it is read.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => done(null, body));
 

@@ -26,8 +26,12 @@ p.lead { color: var(--muted); margin-top: 0; }
 .grid .card { margin: 0; min-width: 0; }
 .stat { font-size: 1.6rem; font-weight: 700; }
 .muted { color: var(--muted); }
-.mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .85rem; overflow-wrap: anywhere; }
-.reason { font-size: .85rem; overflow-wrap: anywhere; }
+/* Words wrap between words; an identifier too long for its column wraps at the <wbr> after its separators (breakAt), a hex string anywhere. */
+.mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .85rem; overflow-wrap: break-word; }
+td.mono.rule, .resource { overflow-wrap: normal; word-break: normal; }
+.reason { font-size: .85rem; overflow-wrap: break-word; hyphens: none; }
+.component .detail { overflow-wrap: anywhere; }
+code { overflow-wrap: anywhere; }
 td.when { white-space: nowrap; font-size: .85rem; color: var(--muted); }
 .badge { display: inline-block; padding: .05rem .5rem; border-radius: 999px; font-size: .8rem; font-weight: 600; border: 1px solid transparent; white-space: nowrap; }
 .badge.ok { background: var(--ok-bg); color: var(--ok); border-color: #aee9bd; }

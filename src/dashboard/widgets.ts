@@ -58,3 +58,21 @@ export function shortHex(hex: string | undefined, chars = 16): string {
 export function shortTime(iso: string): string {
   return iso.replace('T', ' ').replace(/(\.\d+)?Z$/, '');
 }
+
+/**
+ * An identifier (rule id, resource name, path) that may wrap only after its
+ * separators (`confidential.` / `translate-` / `/`), never mid-word.
+ */
+export function breakAt(id: string): SafeHtml {
+  const parts = id.split(/(?<=[./_-])/);
+  return html`${parts.map((p, i) => (i === 0 ? html`${p}` : html`<wbr>${p}`))}`;
+}
+
+/**
+ * An extended resource's quantity in its own unit: `*_MiB` resources count
+ * one device per MiB (the alibaba profile), anything else counts bytes.
+ */
+export function resourceQuantity(resourceName: string, bytes: number): string {
+  if (/_MiB$/.test(resourceName)) return `${Math.floor(bytes / 1048576)} (MiB, one device each)`;
+  return `${bytes} bytes`;
+}

@@ -9,6 +9,8 @@ export interface AdmissionOutcome {
   message: string;
   /** The pod with the patch applied (what the API server would store). */
   pod: Record<string, unknown>;
+  /** The review's request uid: the API server sends one request to every webhook under the same uid. */
+  uid: string;
 }
 
 /** The pod the model owner deploys: one enclave container asking for EPC the Azure way (the webhook translates it). */
@@ -34,13 +36,13 @@ export function modelServerPod(epcMiB: number, privileged = false): Record<strin
  * Sends the pod to the webhook as the API server would (an AdmissionReview
  * for CREATE) on the path of a `confidential` namespace.
  */
-export async function reviewPod(url: string, phase: 'mutate' | 'validate', pod: Record<string, unknown>): Promise<AdmissionOutcome> {
+export async function reviewPod(url: string, phase: 'mutate' | 'validate', pod: Record<string, unknown>, uid: string = randomUUID()): Promise<AdmissionOutcome> {
   const meta = pod['metadata'] as { name: string; namespace: string };
   const review = {
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
     request: {
-      uid: randomUUID(),
+      uid,
       kind: { group: '', version: 'v1', kind: 'Pod' },
       resource: { group: '', version: 'v1', resource: 'pods' },
       name: meta.name,
@@ -53,5 +55,5 @@ export async function reviewPod(url: string, phase: 'mutate' | 'validate', pod: 
   };
   const r = await requestJson<{ response: { allowed: boolean; patch?: string; status?: { message?: string } } }>('POST', `${url}/webhook/${phase}/confidential`, { body: review });
   const patch = r.response.patch ? (JSON.parse(Buffer.from(r.response.patch, 'base64').toString('utf8')) as JsonPatchOp[]) : [];
-  return { allowed: r.response.allowed, patchOps: patch.length, message: r.response.status?.message ?? '', pod: patch.length ? applyJsonPatch(pod, patch) : pod };
+  return { allowed: r.response.allowed, patchOps: patch.length, message: r.response.status?.message ?? '', pod: patch.length ? applyJsonPatch(pod, patch) : pod, uid };
 }

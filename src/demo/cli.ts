@@ -3,11 +3,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { silentLogger } from '../common/log.js';
-import type { ScenarioRunView, ScenarioStepView } from '../dashboard/model.js';
+import type { ScenarioRun as ScenarioRunView, ScenarioStep as ScenarioStepView } from './steps.js';
 import { runModelProtection, type StepReporter } from './model-protection.js';
 import { runDataSharing } from './data-sharing.js';
 import { httpScenarioPorts } from './ports.js';
-import { DemoError } from './http-client.js';
+import { DemoError, requestJson } from './http-client.js';
+
+/** Where `kubetee up` accepts run records from `kubetee demo --url` (src/up/dev-endpoints.ts). */
+const DEV_SCENARIO_PREFIX = '/dev/scenario-runs';
 
 interface DemoOptions {
   url?: string;
@@ -34,9 +37,9 @@ function readAdminToken(file: string): string {
   });
 }
 
-function finish(run: ScenarioRunView, write: (s: string) => void): void {
+function finish(run: ScenarioRunView, write: (s: string) => void, seeIt: string): void {
   const failed = run.steps.filter((s) => s.outcome === 'failed').length;
-  write(run.passed ? `\nscenario passed: ${run.steps.length} steps; see the Attestations and Audit pages of the dashboard\n` : '\n');
+  write(run.passed ? `\nscenario passed: ${run.steps.length} steps; ${seeIt}\n` : '\n');
   if (!run.passed) throw new DemoError('DEMO_FAILED', `the ${run.name} scenario failed at ${failed} of ${run.steps.length} steps`, { hint: 'read the FAILED lines above and the kubetee up log' });
 }
 
@@ -46,13 +49,17 @@ async function runDemo(name: DemoName, opts: DemoOptions): Promise<void> {
   const write = (s: string): void => void process.stdout.write(s);
   if (opts.url) {
     const url = opts.url.replace(/\/+$/, '');
+    // Before anything else: is a stack there at all? (Otherwise every step would fail with the same cause.)
+    await requestJson('GET', `${url}/healthz`, { timeoutMs: 10_000 });
     const token = readAdminToken(resolve(opts.adminTokenFile ?? join(opts.dataDir, 'admin-token')));
     const work = mkdtempSync(join(tmpdir(), 'kubetee-demo-'));
     write(`${name} scenario against ${url} (simulated SGX platform, development only)\n\n`);
     try {
       const ports = httpScenarioPorts(url, token, work);
       const run = name === 'data-sharing' ? await runDataSharing(ports, printStep(write)) : await runModelProtection(ports, printStep(write));
-      finish(run, write);
+      // The run happened against that stack: its Scenarios page shows it like a run from the button.
+      await requestJson('POST', `${url}${DEV_SCENARIO_PREFIX}`, { body: run }).catch(() => undefined);
+      finish(run, write, `see it on ${url}/scenario, and the Attestations and Audit pages`);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
@@ -63,7 +70,9 @@ async function runDemo(name: DemoName, opts: DemoOptions): Promise<void> {
   const stack = await startLocalStack({ host: '127.0.0.1', port: 0, dataDir: resolve(opts.dataDir), logger: silentLogger() });
   write(`${name} scenario on an in-process stack at ${stack.url} (data dir ${resolve(opts.dataDir)}; simulated SGX platform, development only)\n\n`);
   try {
-    finish(await stack.runScenario(name, printStep(write)), write);
+    const run = await stack.runScenario(name, printStep(write));
+    const dataDir = resolve(opts.dataDir);
+    finish(run, write, `this in-process stack stops now; its audit trail and attestations stay in ${dataDir}: run \`npx kubetee up --data-dir ${dataDir}\` and open the Attestations and Audit pages`);
   } finally {
     await stack.close();
   }

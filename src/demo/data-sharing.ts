@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sealFile, unsealFile } from '../kbs/seal/file.js';
-import type { ScenarioRunView } from '../dashboard/model.js';
+import type { ScenarioRun as ScenarioRunView } from './steps.js';
 import type { EnclaveBuild, ModelProtectionPorts, ReleaseOutcome } from './model-protection.js';
 import { scenarioRun, type StepReporter } from './steps.js';
 

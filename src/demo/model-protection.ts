@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sealFile, unsealFile } from '../kbs/seal/file.js';
-import type { ScenarioRunView } from '../dashboard/model.js';
+import type { ScenarioRun as ScenarioRunView } from './steps.js';
 import { scenarioRun, type StepReporter } from './steps.js';
 import { modelServerPod, type AdmissionOutcome } from './admission.js';
 
@@ -43,7 +43,7 @@ export interface ModelProtectionPorts {
    */
   placeModelServerPod?(epcMiB: number): Promise<string>;
   /** Sends a pod through the admission webhook of a `confidential` namespace. Absent without a webhook. */
-  admitPod?(phase: 'mutate' | 'validate', pod: Record<string, unknown>): Promise<AdmissionOutcome>;
+  admitPod?(phase: 'mutate' | 'validate', pod: Record<string, unknown>, uid?: string): Promise<AdmissionOutcome>;
   /** Where the owner's model file and its sealed copy are written. */
   workDir: string;
 }
@@ -137,7 +137,8 @@ export async function runModelProtection(ports: ModelProtectionPorts, report: St
     await step('A privileged debug shell in the same namespace is refused by the webhook', async () => {
       // As in a cluster: mutating webhooks run first, validation sees the mutated pod.
       const mutated = await admit('mutate', modelServerPod(MODEL_SERVER_EPC_MIB, true));
-      const r = await admit('validate', mutated.pod);
+      // The same admission request as the mutation (one uid), as the API server sends it: one decision on the dashboard.
+      const r = await admit('validate', mutated.pod, mutated.uid);
       return r.allowed ? { outcome: 'failed', detail: 'a privileged pod was admitted to a confidential namespace' } : { outcome: 'refused-as-expected', detail: r.message };
     });
   }

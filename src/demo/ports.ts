@@ -67,7 +67,7 @@ export function httpScenarioPorts(url: string, adminToken: string, workDir: stri
     release: (path, build) => releaseOverKbs(url, platform, path, build),
     tcbRecovery: () => platform.tcbRecovery(),
     updatePlatform: () => platform.updatePlatform(),
-    admitPod: (phase, pod) => reviewPod(url, phase, pod),
+    admitPod: (phase, pod, uid) => reviewPod(url, phase, pod, uid),
     placeModelServerPod: async (epcMiB) => (await requestJson<{ detail: string }>('POST', `${url}/dev/simulated-node/model-server`, { body: { epcMiB } })).detail,
     workDir,
   };

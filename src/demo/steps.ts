@@ -1,11 +1,30 @@
 import { describeError, isKubeteeError } from '../common/errors.js';
-import type { ScenarioRunView, ScenarioStepView } from '../dashboard/model.js';
 
-export interface StepReporter {
-  (step: ScenarioStepView, index: number): void;
+/*
+ * A scenario's record, owned here: the demo knows nothing of the dashboard
+ * (src/up maps these onto the dashboard's view types, which have the same shape).
+ */
+export type ScenarioStepOutcome = 'ok' | 'refused-as-expected' | 'failed';
+
+export interface ScenarioStep {
+  title: string;
+  outcome: ScenarioStepOutcome;
+  detail: string;
 }
 
-export type StepResult = Omit<ScenarioStepView, 'title'>;
+export interface ScenarioRun {
+  name: string;
+  startedAt: string;
+  finishedAt?: string;
+  passed: boolean;
+  steps: ScenarioStep[];
+}
+
+export interface StepReporter {
+  (step: ScenarioStep, index: number): void;
+}
+
+export type StepResult = Omit<ScenarioStep, 'title'>;
 
 /**
  * Records a scenario run step by step. A step body returns its outcome; a
@@ -13,11 +32,11 @@ export type StepResult = Omit<ScenarioStepView, 'title'>;
  * hides the others or crashes the run.
  */
 export function scenarioRun(name: string, report: StepReporter, now: () => Date): {
-  run: ScenarioRunView;
+  run: ScenarioRun;
   step(title: string, body: () => Promise<StepResult>): Promise<boolean>;
-  finish(): ScenarioRunView;
+  finish(): ScenarioRun;
 } {
-  const run: ScenarioRunView = { name, startedAt: now().toISOString(), passed: true, steps: [] };
+  const run: ScenarioRun = { name, startedAt: now().toISOString(), passed: true, steps: [] };
   return {
     run,
     async step(title, body) {

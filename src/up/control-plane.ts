@@ -1,6 +1,7 @@
 import { UpError } from './errors.js';
 import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger } from 'fastify';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import type { Logger } from '../common/log.js';
 import { VERSION } from '../common/version.js';
 
@@ -56,6 +57,35 @@ export function ensureDataDir(dataDir: string): void {
   }
 }
 
+/** The error for a listen failure, the same whether found by the early probe or by the real listen. */
+function listenError(err: unknown, host: string, port: number): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') {
+    return new UpError('PORT_IN_USE', `port ${port} on ${host} is already in use`, {
+      cause: err,
+      hint: 'stop the process that holds it or pass --port <another port>; if it is another kubetee up, use it: kubetee demo model-protection --url http://' + `${host.includes(':') ? `[${host}]` : host}:${port}`,
+    });
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EACCES') {
+    return new UpError('LISTEN_FAILED', `cannot listen on ${host}:${port} (${code})`, { cause: err, hint: 'check --host and --port' });
+  }
+  return err;
+}
+
+/**
+ * Fails with PORT_IN_USE / LISTEN_FAILED before anything is started, by
+ * binding the address for a moment. (The real listen can still lose a race;
+ * then startControlPlane reports the same error and closes what it started.)
+ */
+export async function assertCanListen(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err) => reject(listenError(err, host, port)));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
 /**
  * Starts the local control plane in this process. Components attach to the
  * one fastify instance so everything answers on a single loopback port.
@@ -92,20 +122,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   } catch (err) {
     await app.close().catch(() => undefined);
     await closeComponents();
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') {
-      throw new UpError('PORT_IN_USE', `port ${options.port} on ${options.host} is already in use`, {
-        cause: err,
-        hint: 'stop the process that holds it or pass --port <another port>',
-      });
-    }
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EACCES') {
-      throw new UpError('LISTEN_FAILED', `cannot listen on ${options.host}:${options.port} (${code})`, {
-        cause: err,
-        hint: 'check --host and --port',
-      });
-    }
-    throw err;
+    throw listenError(err, options.host, options.port);
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;

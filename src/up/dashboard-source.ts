@@ -107,6 +107,11 @@ export class LocalDashboardSource implements DashboardSource {
     return this.#lastRuns.get(name);
   }
 
+  /** A run that happened outside the dashboard (`kubetee demo --url` against this stack). */
+  recordScenarioRun(run: ScenarioRunView): void {
+    this.#lastRuns.set(run.name, run);
+  }
+
   /** One run at a time: a second click waits for the run in progress instead of interleaving steps. */
   async runScenario(name: string, report?: StepReporter): Promise<ScenarioRunView> {
     const api = this.#parts.scenario.api;

@@ -31,7 +31,7 @@ export function lockDataDir(dataDir: string, pid = process.pid): { release(): vo
       const holder = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
       if (Number.isInteger(holder) && holder > 0 && alive(holder)) {
         throw new UpError('DATA_DIR_IN_USE', `another kubetee up (pid ${holder}) is using the data dir ${dataDir}`, {
-          hint: 'stop it first, or pass a different --data-dir',
+          hint: 'stop it first or pass a different --data-dir; to use the running stack instead, pass its address: kubetee demo model-protection --url http://127.0.0.1:8750 (the address it printed)',
         });
       }
       rmSync(file, { force: true }); // stale: its process is gone

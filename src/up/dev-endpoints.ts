@@ -128,3 +128,37 @@ export function registerDevEndpoints(app: FastifyInstance, store: SimPlatformSto
     });
   }, { prefix: DEV_PREFIX });
 }
+
+export const DEV_SCENARIO_PREFIX = '/dev/scenario-runs';
+
+const bounded = (max: number) => z.string().max(max);
+/** A run record as `kubetee demo --url` reports it (bounded: it is shown on the Scenarios page). */
+export const ScenarioRunReport = z
+  .object({
+    name: bounded(64),
+    startedAt: bounded(40),
+    finishedAt: bounded(40).optional(),
+    passed: z.boolean(),
+    steps: z.array(z.object({ title: bounded(300), outcome: z.enum(['ok', 'refused-as-expected', 'failed']), detail: bounded(2000) }).strict()).max(50),
+  })
+  .strict();
+export type ScenarioRunReport = z.infer<typeof ScenarioRunReport>;
+
+/**
+ * Development-only: a scenario run from the CLI (`kubetee demo --url`) ran
+ * against this stack, so it is shown on the Scenarios page like a run from
+ * the button. Loopback only, like every development endpoint.
+ */
+export function registerScenarioDevEndpoints(app: FastifyInstance, names: readonly string[], record: (run: ScenarioRunReport) => void): void {
+  app.register(async (dev) => {
+    dev.addHook('onRequest', loopbackOnly);
+    dev.post('/', async (req, reply) => {
+      const parsed = ScenarioRunReport.safeParse(req.body ?? {});
+      if (!parsed.success || !names.includes(parsed.data.name)) {
+        return reply.code(400).send({ code: 'DEV_SCENARIO_RUN_INVALID', message: parsed.success ? `no scenario named ${parsed.data.name}` : parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '), hint: 'send the run record kubetee demo prints' });
+      }
+      record(parsed.data);
+      return reply.code(204).send();
+    });
+  }, { prefix: DEV_SCENARIO_PREFIX });
+}

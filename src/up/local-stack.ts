@@ -2,17 +2,18 @@ import { join } from 'node:path';
 import type { Logger } from '../common/log.js';
 import { registerDashboard } from '../dashboard/routes.js';
 import { ActivityLog } from './activity-log.js';
-import { ensureDataDir, startControlPlane, type ControlPlane, type ControlPlaneComponent } from './control-plane.js';
+import { assertCanListen, ensureDataDir, startControlPlane, type ControlPlane, type ControlPlaneComponent } from './control-plane.js';
 import { LocalDashboardSource, type LocalParts } from './dashboard-source.js';
 import type { Part } from './parts.js';
 import { isLoopbackHost } from './loopback.js';
 import { hostGuard } from './host-guard.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { SimPlatformStore, SIM_STATE_FILE } from './sim-platform-store.js';
-import { DEV_PREFIX, platformStatus, registerDevEndpoints, registerNodeDevEndpoints } from './dev-endpoints.js';
+import { DEV_PREFIX, platformStatus, registerDevEndpoints, registerNodeDevEndpoints, registerScenarioDevEndpoints } from './dev-endpoints.js';
+import { apiIndexes } from './api-index.js';
 import { verifierPart } from './adapters/verifier.js';
 import { openLocalBroker } from './adapters/broker.js';
-import { localScenarioPorts, placeModelServer, scenarioRunner } from './adapters/scenario.js';
+import { localScenarioPorts, placeModelServer, scenarioRunner, SCENARIO_NAMES } from './adapters/scenario.js';
 import { startSimulatedNode, SIM_NODE_NAME, type SimulatedNode } from './adapters/node.js';
 import { localAdmission, WEBHOOK_PREFIX } from './adapters/admission.js';
 import { describeError } from '../common/errors.js';
@@ -52,6 +53,9 @@ export interface LocalStack extends ControlPlane {
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  // Cheap checks first, so a busy port or a data dir in use leaves nothing behind: no data dir
+  // created, no device plugin started, nothing registered with the kubelet stand-in.
+  await assertCanListen(options.host, options.port);
   ensureDataDir(options.dataDir);
   const lock = lockDataDir(options.dataDir);
   try {
@@ -131,7 +135,12 @@ async function startLocked(options: LocalStackOptions, lock: { release(): void }
       ? notAvailable('scenarios', 'scenarios run only when kubetee up listens on loopback (they write demo keys without a login)')
       : {
           status: { name: 'scenarios', available: true, detail: 'protected model and data sharing: the Scenarios page, or kubetee demo model-protection | data-sharing' },
-          component: { name: 'scenarios', register: () => undefined, started: (u) => void (url = u) },
+          component: {
+            name: 'scenarios',
+            // Runs of `kubetee demo --url` against this stack are reported here and shown on the Scenarios page.
+            register: (app) => registerScenarioDevEndpoints(app, SCENARIO_NAMES, (run) => source.recordScenarioRun(run)),
+            started: (u) => void (url = u),
+          },
           api: scenarioRunner(() => localScenarioPorts({ url: () => url, service: broker.data.service, sim, dataDir: options.dataDir, ...(simNode ? { node: simNode } : {}) })),
         },
     extra: [simPart.status],
@@ -163,6 +172,6 @@ async function startLocked(options: LocalStackOptions, lock: { release(): void }
     : [{ name: 'exposure warning', register: () => undefined, services: () => [{ name: 'WARNING', where: `listening on ${options.host}: the dashboard has no login and scenarios are off; use a loopback address` }] }];
   // First in the list, so it is released last, after every socket is closed.
   const lockPart: ControlPlaneComponent = { name: 'data dir lock', register: () => undefined, close: () => lock.release() };
-  const plane = await startControlPlane({ ...options, components: [lockPart, ...guard, ...components, dashboard] });
+  const plane = await startControlPlane({ ...options, components: [lockPart, ...guard, ...components, apiIndexes(), dashboard] });
   return Object.assign(plane, { runScenario: (name: string, report?: StepReporter) => source.runScenario(name, report) });
 }

@@ -1,6 +1,6 @@
 import { html, type SafeHtml } from '../html.js';
 import type { AttestationView, AuditView, ComponentStatus, NodeView, Section } from '../model.js';
-import { badge, formatBytes, usageBar } from '../widgets.js';
+import { badge, breakAt, formatBytes, usageBar } from '../widgets.js';
 import { attestationTable } from './attestations.js';
 import { chainBadge } from './audit.js';
 
@@ -13,7 +13,7 @@ export interface OverviewData {
 
 export function overviewBody(base: string, d: OverviewData): SafeHtml {
   const comps = d.components.map(
-    (c) => html`<div class="card component" data-component="${c.name}"><strong>${c.name}</strong> ${c.available ? badge('running', 'ok') : badge('not available', 'off')}<div class="muted">${c.detail}</div></div>`,
+    (c) => html`<div class="card component" data-component="${c.name}"><strong>${c.name}</strong> ${c.available ? badge('running', 'ok') : badge('not available', 'off')}<div class="muted detail">${breakAt(c.detail)}</div></div>`,
   );
   const epc = d.nodes.available
     ? d.nodes.data.map((n) => html`<div><a href="${base}/nodes">${n.name}</a>${usageBar(n.allocatedBytes, n.capacityBytes, `EPC ${formatBytes(n.allocatedBytes)} of ${formatBytes(n.capacityBytes)}`)}</div>`)

@@ -49,7 +49,7 @@ export function localScenarioPorts(options: { url: () => string; service: Secret
     release: (path, build) => releaseOverKbs(options.url(), platform, path, build),
     tcbRecovery: () => platform.tcbRecovery(),
     updatePlatform: () => platform.updatePlatform(),
-    admitPod: (phase, pod) => reviewPod(options.url(), phase, pod),
+    admitPod: (phase, pod, uid) => reviewPod(options.url(), phase, pod, uid),
     ...(options.node ? { placeModelServerPod: (epcMiB: number) => placeModelServer(options.node!, epcMiB) } : {}),
     workDir: join(options.dataDir, 'demo', 'model-protection'),
   };
