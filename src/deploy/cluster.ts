@@ -1,5 +1,7 @@
 import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { DeployError } from './errors.js';
 import { FIELD_MANAGER } from './names.js';
 import { objectRef, type KubeObject } from './objects.js';
@@ -27,6 +29,29 @@ export interface Cluster {
   create(obj: KubeObject, options?: { dryRun?: boolean }): Promise<KubeObject>;
 }
 
+/**
+ * Without any kubeconfig the client library falls back to http://localhost:8080
+ * and the first request fails with a confusing TLS message. Say instead that
+ * none was found, and everywhere it was looked for.
+ */
+function assertSomeKubeconfig(env: NodeJS.ProcessEnv): void {
+  const fromEnv = (env['KUBECONFIG'] ?? '').split(delimiter).filter(Boolean);
+  const home = join(homedir(), '.kube', 'config');
+  const inCluster = !!env['KUBERNETES_SERVICE_HOST'] && existsSync(SERVICE_ACCOUNT_TOKEN);
+  if (fromEnv.some((f) => existsSync(f)) || existsSync(home) || inCluster) return;
+  const looked = [
+    `KUBECONFIG (${fromEnv.length ? `${fromEnv.join(', ')}: not found` : 'not set'})`,
+    `${home} (not found)`,
+    `in-cluster service account (${!env['KUBERNETES_SERVICE_HOST'] ? 'KUBERNETES_SERVICE_HOST not set' : `${SERVICE_ACCOUNT_TOKEN} not found`})`,
+  ];
+  throw new DeployError('KUBECONFIG_NOT_FOUND', `no kubeconfig found; looked at ${looked.join(', ')}`, {
+    hint: 'pass --kubeconfig FILE, set KUBECONFIG, or run inside a pod with a service account',
+    exitCode: 2,
+  });
+}
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
 export function loadKubeConfig(options: ClusterOptions): KubeConfig {
   const kc = new KubeConfig();
   try {
@@ -36,6 +61,7 @@ export function loadKubeConfig(options: ClusterOptions): KubeConfig {
       }
       kc.loadFromFile(options.kubeconfig);
     } else {
+      assertSomeKubeconfig(process.env);
       kc.loadFromDefault();
     }
   } catch (err) {

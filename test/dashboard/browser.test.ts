@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { REPO_ROOT } from '../helpers/cli.js';
+import { REPO_ROOT, startCli } from '../helpers/cli.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { startUp, type RunningUp } from './start-up.js';
 
@@ -209,5 +209,97 @@ test('live updates: htmx refreshes a page in place when the data changes', { ski
   // Runs in the page; typed loosely because this project compiles without the DOM library.
   await page.waitForFunction((old) => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document.querySelector('[data-chain]')?.textContent !== old, before, { timeout: 10_000 });
   assert.match((await page.locator('table.audit').textContent()) ?? '', /live\/update\/check/);
+  await page.close();
+});
+
+test('verify page: every upload failure renders in the page (htmx swaps 4xx answers), desktop and phone', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kubetee-bad-'));
+  const quote = join(dir, 'q.dat');
+  const notJson = join(dir, 'c.bin');
+  const json = join(dir, 'c.json');
+  writeFileSync(quote, Buffer.from(await (await fetch(`${up.url}/dev/simulated-platform/sample-quote.dat`)).arrayBuffer()));
+  writeFileSync(notJson, Buffer.from([0x1b, 0x5b, 0x33, 0x31, 0x6d, 0x00, 0xff]));
+  writeFileSync(json, Buffer.from(await (await fetch(`${up.url}/dev/simulated-platform/collateral.json`)).arrayBuffer()));
+  for (const viewport of [{ width: 1280, height: 900 }, { width: 390, height: 844 }]) {
+    const page = await open('/verify', viewport);
+    for (const [collateral, at, code] of [[notJson, '', 'UPLOAD_COLLATERAL_NOT_JSON'], [json, 'yesterday', 'UPLOAD_TIME_INVALID']] as const) {
+      await page.setInputFiles('input[name=quote]', quote);
+      await page.setInputFiles('input[name=collateral]', collateral);
+      await page.fill('input[name=at]', at);
+      await page.click('button[type=submit]');
+      await page.locator('#verify-result .error-code', { hasText: code }).waitFor({ timeout: 15_000 });
+      assert.equal(await page.locator('#verify-result .result').getAttribute('data-ok'), 'false');
+    }
+    await shot(page, `verify-upload-error-${viewport.width}`);
+    await page.close();
+  }
+});
+
+test('dead links: the banner\'s /kbs/v0 and /admin/v1 answer a browser with an index, an unknown page renders the 404 page', { skip }, async () => {
+  assert.match(up.banner, /\/kbs\/v0/);
+  assert.match(up.banner, /\/admin\/v1/);
+  for (const path of ['/kbs/v0', '/admin/v1']) {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+    const res = await page.goto(up.url + path);
+    assert.equal(res?.status(), 200, path);
+    assert.match((await page.locator('h1').textContent()) ?? '', /Key broker/);
+    assert.ok((await page.locator('table.api-index tr').count()) >= 3, path);
+    await shot(page, `api-index${path.replace(/\//g, '-')}`);
+    await page.close();
+  }
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  const res = await page.goto(`${up.url}/no-such-page`);
+  assert.equal(res?.status(), 404);
+  assert.equal(await page.locator('h1').textContent(), 'Page not found');
+  assert.equal(await page.locator('header.top nav a').count(), 8);
+  await shot(page, 'not-found-phone');
+  await page.close();
+});
+
+test('a demo run from the CLI against this stack appears on the Scenarios page', { skip }, async () => {
+  const page = await open('/scenario');
+  const before = await page.locator('#scenario-result-data-sharing').textContent();
+  const r = await new Promise<{ status: number | null; out: string }>((resolve) => {
+    const child = startCli(['demo', 'data-sharing', '--url', up.url, '--data-dir', up.dataDir]);
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => void (out += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => void (out += c.toString()));
+    child.once('exit', (status) => resolve({ status, out }));
+  });
+  assert.equal(r.status, 0, r.out);
+  assert.match(r.out, new RegExp(`see it on ${up.url.replace(/\./g, '\\.')}/scenario`));
+  // The page refreshes itself (htmx) or on reload; either way the CLI's run is the one shown.
+  await page.reload();
+  const result = page.locator('#scenario-result-data-sharing[data-passed="true"]');
+  await result.waitFor({ timeout: 15_000 });
+  assert.notEqual(await result.textContent(), before);
+  await page.close();
+});
+
+test('layout: every page at 390, 1100 and 1400 px has no horizontal overflow (screenshots in test-artifacts/dashboard)', { skip }, async () => {
+  const pages = ['/', '/nodes', '/attestations', '/secrets', '/audit', '/admissions', '/verify', '/scenario', '/kbs/v0', '/admin/v1'];
+  const overflowing: string[] = [];
+  for (const width of [390, 1100, 1400]) {
+    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    for (const path of pages) {
+      await page.goto(up.url + path);
+      // Runs in the page; typed loosely because this project compiles without the DOM library.
+      const [scrollWidth, clientWidth] = await page.evaluate(() => {
+        const d = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+        return [d.scrollWidth, d.clientWidth];
+      });
+      if (scrollWidth > clientWidth) overflowing.push(`${path} at ${width}px: ${scrollWidth} > ${clientWidth}`);
+      await shot(page, `layout-${path === '/' ? 'overview' : path.slice(1).replace(/\//g, '-')}-${width}`);
+    }
+    await page.close();
+  }
+  assert.deepEqual(overflowing, []);
+});
+
+test('admission page: the debug shell is one decision (denied), not mutated and denied', { skip }, async () => {
+  const page = await open('/admissions');
+  const decisions = await page.locator('tr[data-pod$="/debug-shell"], tr[data-pod*="debug"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-decision')));
+  assert.ok(decisions.length >= 1, 'no debug-shell decision listed');
+  assert.ok(decisions.every((d) => d === 'denied'), decisions.join(', '));
   await page.close();
 });

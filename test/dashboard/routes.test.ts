@@ -119,6 +119,34 @@ test('verify upload: bad input gets a typed error, never a crash', async () => {
   const big = multipart({ quote: Buffer.alloc(100 * 1024), collateral: Buffer.from('{}') });
   const tooBig = await a.inject({ method: 'POST', url: '/verify', payload: big.body, headers: { 'content-type': big.contentType } });
   assert.equal(tooBig.statusCode, 413);
+  // Answered as the verify page's own result (htmx swaps it), not as framework JSON.
+  assert.match(tooBig.headers['content-type'] as string, /text\/html/);
+  assert.match(tooBig.body, /id="verify-result"[\s\S]*UPLOAD_TOO_LARGE/);
+  await a.close();
+});
+
+test('htmx is told to swap error answers: the page carries the responseHandling config for 4xx and 5xx', async () => {
+  const a = await app();
+  const page = (await a.inject('/verify')).body;
+  const m = /<meta name="htmx-config" content="([^"]+)">/.exec(page);
+  assert.ok(m, 'no htmx-config meta');
+  const config = JSON.parse(m[1]!.replace(/&quot;/g, '"')) as { responseHandling: { code: string; swap: boolean }[] };
+  const rule = (status: string) => config.responseHandling.find((r) => new RegExp(`^${r.code}$`).test(status));
+  for (const status of ['400', '413', '500']) assert.equal(rule(status)?.swap, true, status);
+  assert.equal(rule('204')?.swap, false);
+  await a.close();
+});
+
+test('an unknown path renders a page for a browser and JSON for a program, both 404', async () => {
+  const a = await app();
+  const browser = await a.inject({ url: '/no/such/page', headers: { accept: 'text/html,application/xhtml+xml' } });
+  assert.equal(browser.statusCode, 404);
+  assert.match(browser.headers['content-type'] as string, /text\/html/);
+  assert.match(browser.body, /<h1>Page not found<\/h1>[\s\S]*data-not-found="\/no\/such\/page"/);
+  assert.match(browser.body, /<nav>/);
+  const program = await a.inject({ url: '/no/such/page', headers: { accept: 'application/json' } });
+  assert.equal(program.statusCode, 404);
+  assert.equal(program.json().code, 'NOT_FOUND');
   await a.close();
 });
 
