@@ -75,9 +75,15 @@ footer { color: var(--muted); font-size: .8rem; text-align: center; padding: 1re
   header.top nav a { padding: .2rem .4rem; }
   /* Wide tables become one card-like block per row on phones. */
   table.stack thead { display: none; }
+  table.stack, table.stack tbody { display: block; width: 100%; }
   table.stack tr { display: block; padding: .45rem 0; border-bottom: 1px solid var(--line); }
-  table.stack td { display: inline-block; border: 0; padding: .1rem .35rem .1rem 0; }
+  /* A row is a small card: a long subject or a hex value wraps inside it instead of widening the table. */
+  table.stack td { display: inline-block; max-width: 100%; border: 0; padding: .1rem .35rem .1rem 0; overflow-wrap: anywhere; }
   table.stack td.reason { display: block; }
+}
+@media (min-width: 900px) {
+  /* Wide screens have room for whole rule ids on one line. */
+  td.mono.rule { white-space: nowrap; }
 }
 pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 `;

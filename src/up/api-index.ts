@@ -49,7 +49,7 @@ function wantsHtml(req: FastifyRequest): boolean {
 
 function indexBody(index: ApiIndex, url: string): SafeHtml {
   return html`<p class="lead">${index.about}</p>
-<div class="card table-wrap"><table class="api-index"><thead><tr><th>Method</th><th>Path</th><th>What</th></tr></thead>
+<div class="card table-wrap"><table class="api-index stack"><thead><tr><th>Method</th><th>Path</th><th>What</th></tr></thead>
 <tbody>${index.endpoints.map(([m, p, w]) => html`<tr><td class="nowrap">${m}</td><td class="mono">${p}</td><td>${w}</td></tr>`)}</tbody></table></div>
 <h2>Try it</h2><pre class="mono card">${index.tryIt.replace('URL', url)}</pre>`;
 }
