@@ -88,13 +88,14 @@ export function topLevelNames(): string[] {
  * Declares the top-level commands. `wanted` names the command about to run:
  * only its group(s) are imported and declared in full; the others get a
  * summary-only placeholder so help and "did you mean" still know them.
- * `wanted: 'all'` declares everything (tests walk the whole tree).
+ * `wanted: 'all'` declares everything (tests walk the whole tree); a name no
+ * group has ('none', a typo) declares placeholders only.
  */
-export async function registerCommands(program: Command, wanted: string | 'all' | undefined): Promise<void> {
+export async function registerCommands(program: Command, wanted: string): Promise<void> {
   const declared = new Set<string>();
   for (const group of COMMAND_GROUPS) {
     const names = Object.keys(group.summaries);
-    if (wanted === 'all' || (wanted !== undefined && names.includes(wanted))) {
+    if (wanted === 'all' || names.includes(wanted)) {
       (await group.load())(program);
       for (const c of program.commands) declared.add(c.name());
       continue;

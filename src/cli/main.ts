@@ -8,9 +8,10 @@ import { optionDescription } from './help-format.js';
 /**
  * Builds the `kubetee` command tree (no side effects; tests may call it).
  * `wanted` is the top-level command about to run: only its module is loaded
- * (the rest are listed by name and summary). The default declares everything.
+ * (the rest are listed by name and summary); 'none' loads no command module
+ * (`kubetee --help`, `--version`). The default declares everything.
  */
-export async function buildProgram(wanted: string | 'all' | undefined = 'all'): Promise<Command> {
+export async function buildProgram(wanted: string = 'all'): Promise<Command> {
   running = undefined;
   const program = new Command();
   program
@@ -57,7 +58,7 @@ function applyExitOverride(cmd: Command): void {
  */
 export async function main(argv: string[]): Promise<void> {
   try {
-    const program = await buildProgram(commandOf(argv));
+    const program = await buildProgram(commandOf(argv) ?? 'none');
     await program.parseAsync(argv);
   } catch (err) {
     process.exitCode = reportError(err);

@@ -23,7 +23,7 @@ export async function runInProcess(args: string[], options: { timeoutMs?: number
   const timeoutMs = options.timeoutMs ?? 30_000;
   try {
     const argv = ['node', 'kubetee', ...args];
-    const program = await buildProgram(commandOf(argv));
+    const program = await buildProgram(commandOf(argv) ?? 'none');
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`kubetee ${args.join(' ')} did not finish within ${timeoutMs} ms`)), timeoutMs);
     });
