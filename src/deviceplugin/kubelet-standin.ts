@@ -59,10 +59,18 @@ interface Conn {
 
 const CHECKPOINT = 'kubelet_internal_checkpoint';
 
+/**
+ * How long `waitFor` waits before giving up. Callers wait for a condition,
+ * never for a time: the bound only turns a hang into an error, so it is long
+ * enough for a machine at load average 20 (a 5 s bound failed there).
+ */
+export const WAIT_BOUND_MS = 120_000;
+
 export async function startKubeletStandin(options: { dir: string; callTimeoutMs?: number }): Promise<KubeletStandin> {
   const dir = options.dir;
   const socketPath = join(dir, KUBELET_SOCKET_NAME);
-  const callTimeoutMs = options.callTimeoutMs ?? 5000;
+  // Deadline of one call to a plugin: generous, so a loaded machine is slow rather than failing.
+  const callTimeoutMs = options.callTimeoutMs ?? 30_000;
   const api = devicePluginApi();
   const registrations: RegisterRequest[] = [];
   const resources = new Map<string, StandinResource>();
@@ -156,7 +164,9 @@ export async function startKubeletStandin(options: { dir: string; callTimeoutMs?
     socketPath,
     registrations,
     resource: (name) => resources.get(name),
-    waitFor(predicate, what, timeoutMs = 5000) {
+    waitFor(predicate, what, boundMs = WAIT_BOUND_MS) {
+      // A shorter bound from a caller is raised: it would only make a slow machine fail.
+      const timeoutMs = Math.max(boundMs, WAIT_BOUND_MS);
       return new Promise((resolve, reject) => {
         const check = (): void => {
           let ok = false;

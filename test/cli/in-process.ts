@@ -20,7 +20,7 @@ export async function runInProcess(args: string[], options: { timeoutMs?: number
   process.exitCode = undefined;
   let status: number | null = 0;
   let timer: NodeJS.Timeout | undefined;
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const timeoutMs = options.timeoutMs ?? 60_000;
   try {
     const argv = ['node', 'kubetee', ...args];
     const program = await buildProgram(commandOf(argv) ?? 'none');
@@ -53,7 +53,7 @@ export interface BatchCase {
  * per case costs a second or more on a loaded 2-core machine) and returns
  * their results in order.
  */
-export function runBatch(cases: BatchCase[], timeoutMs = 20_000): CliResult[] {
+export function runBatch(cases: BatchCase[], timeoutMs = 60_000): CliResult[] {
   const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
     cwd: REPO_ROOT,
     input: JSON.stringify({ cases, timeoutMs }),

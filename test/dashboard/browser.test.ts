@@ -79,7 +79,7 @@ test('verify page: a real Intel quote with its collateral passes every check', {
   await page.selectOption('select[name=trustAnchor]', INTEL);
   await page.click('button[type=submit]');
   const result = page.locator('#verify-result .result');
-  await result.waitFor({ timeout: 15_000 });
+  await result.waitFor({ timeout: 120_000 });
   assert.equal(await result.getAttribute('data-ok'), 'true');
   const text = (await result.textContent()) ?? '';
   assert.match(text, /quote verified/);
@@ -104,7 +104,7 @@ test('verify page: a tampered quote is rejected at the quote signature with its 
   await page.selectOption('select[name=trustAnchor]', INTEL);
   await page.click('button[type=submit]');
   const result = page.locator('#verify-result .result');
-  await result.waitFor({ timeout: 15_000 });
+  await result.waitFor({ timeout: 120_000 });
   assert.equal(await result.getAttribute('data-ok'), 'false');
   assert.equal(await page.locator('.error-code').textContent(), 'QUOTE_SIGNATURE_INVALID');
   assert.equal(await page.locator('[data-check="quote-signature"]').getAttribute('data-state'), 'failed');
@@ -128,7 +128,7 @@ test('verify page: the simulated sample quote verifies under the simulated ancho
     await page.fill('input[name=at]', '');
     await page.selectOption('select[name=trustAnchor]', anchor);
     await page.click('button[type=submit]');
-    await page.locator(`#verify-result .result[data-ok="${ok}"]`).waitFor({ timeout: 15_000 });
+    await page.locator(`#verify-result .result[data-ok="${ok}"]`).waitFor({ timeout: 120_000 });
   }
   assert.match((await page.locator('#verify-result').textContent()) ?? '', /UpToDate/);
   await page.close();
@@ -138,7 +138,7 @@ test('scenario button: runs the protected-model scenario and every page shows it
   const page = await open('/scenario');
   await page.click('#run-model-protection');
   const result = page.locator('#scenario-result-model-protection[data-passed]');
-  await result.waitFor({ timeout: 60_000 });
+  await result.waitFor({ timeout: 180_000 });
   assert.equal(await result.getAttribute('data-passed'), 'true', (await result.textContent()) ?? '');
   const outcomes = await page.locator('#scenario-result-model-protection [data-outcome]').evaluateAll((els) => els.map((e) => e.getAttribute('data-outcome')));
   assert.equal(outcomes.length, 12);
@@ -190,7 +190,7 @@ test('scenario page: the data-sharing button runs the second scenario', { skip }
   const page = await open('/scenario', { width: 390, height: 844 });
   await page.click('#run-data-sharing');
   const result = page.locator('#scenario-result-data-sharing[data-passed]');
-  await result.waitFor({ timeout: 60_000 });
+  await result.waitFor({ timeout: 180_000 });
   assert.equal(await result.getAttribute('data-passed'), 'true', (await result.textContent()) ?? '');
   assert.equal(await page.locator('#scenario-result-data-sharing [data-outcome]').count(), 7);
   // The other scenario's last run is still shown beside it.
@@ -207,7 +207,7 @@ test('live updates: htmx refreshes a page in place when the data changes', { ski
   const res = await fetch(`${up.url}/admin/v1/secrets/live/update/check`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ value: 'AQ==' }) });
   assert.equal(res.status, 200);
   // Runs in the page; typed loosely because this project compiles without the DOM library.
-  await page.waitForFunction((old) => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document.querySelector('[data-chain]')?.textContent !== old, before, { timeout: 10_000 });
+  await page.waitForFunction((old) => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document.querySelector('[data-chain]')?.textContent !== old, before, { timeout: 120_000 });
   assert.match((await page.locator('table.audit').textContent()) ?? '', /live\/update\/check/);
   await page.close();
 });
@@ -227,7 +227,7 @@ test('verify page: every upload failure renders in the page (htmx swaps 4xx answ
       await page.setInputFiles('input[name=collateral]', collateral);
       await page.fill('input[name=at]', at);
       await page.click('button[type=submit]');
-      await page.locator('#verify-result .error-code', { hasText: code }).waitFor({ timeout: 15_000 });
+      await page.locator('#verify-result .error-code', { hasText: code }).waitFor({ timeout: 120_000 });
       assert.equal(await page.locator('#verify-result .result').getAttribute('data-ok'), 'false');
     }
     await shot(page, `verify-upload-error-${viewport.width}`);
@@ -271,7 +271,7 @@ test('a demo run from the CLI against this stack appears on the Scenarios page',
   // The page refreshes itself (htmx) or on reload; either way the CLI's run is the one shown.
   await page.reload();
   const result = page.locator('#scenario-result-data-sharing[data-passed="true"]');
-  await result.waitFor({ timeout: 15_000 });
+  await result.waitFor({ timeout: 120_000 });
   assert.notEqual(await result.textContent(), before);
   await page.close();
 });

@@ -23,7 +23,7 @@ export async function startUp(dataDir = mkdtempSync(join(tmpdir(), 'kubetee-dash
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let banner: string;
   try {
-    banner = await waitForOutput(child, /Press Ctrl\+C to stop/, 60_000);
+    banner = await waitForOutput(child, /Press Ctrl\+C to stop/);
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
@@ -36,7 +36,7 @@ export async function startUp(dataDir = mkdtempSync(join(tmpdir(), 'kubetee-dash
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
       const code = await exited;
       clearTimeout(timer);
       return code;

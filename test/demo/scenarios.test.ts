@@ -11,7 +11,7 @@ import { runDataSharing } from '../../src/demo/data-sharing.js';
 import { startCli } from '../helpers/cli.js';
 
 /** Runs the CLI without blocking this process's event loop (the stack under test lives in it). */
-function runCliAsync(args: string[], timeoutMs = 120_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function runCliAsync(args: string[], timeoutMs = 300_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const child = startCli(args);
   let stdout = '';
   let stderr = '';

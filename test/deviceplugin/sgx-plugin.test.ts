@@ -156,11 +156,11 @@ test('health flips: device node loss and AESM death turn devices Unhealthy, and 
   await kubelet.waitFor(() => healthOf(kubelet, epc).join() === 'Healthy', 'EPC healthy again');
   // AESM dies: EPC devices (which hand out the AESM socket) go Unhealthy; provision does not depend on AESM.
   await ctx.aesm!.close();
-  await kubelet.waitFor(() => healthOf(kubelet, epc).join() === 'Unhealthy', 'unhealthy after AESM death', 3000);
+  await kubelet.waitFor(() => healthOf(kubelet, epc).join() === 'Unhealthy', 'unhealthy after AESM death');
   assert.deepEqual(healthOf(kubelet, RESOURCES.alibaba.provision), ['Healthy']);
   const revived = await startAesmStandin(tree.aesmSocketDir);
   t.after(() => revived.close());
-  await kubelet.waitFor(() => healthOf(kubelet, epc).join() === 'Healthy', 'healthy after AESM returns', 3000);
+  await kubelet.waitFor(() => healthOf(kubelet, epc).join() === 'Healthy', 'healthy after AESM returns');
   // Provision node loss flips only the provision resource.
   tree.removeDevice('/dev/sgx_provision');
   tree.removeDevice('/dev/sgx/provision');

@@ -17,7 +17,8 @@ export function runCli(args: string[], options: { input?: string | Buffer; env?:
     env: { ...process.env, ...options.env },
     input: options.input,
     encoding: 'utf8',
-    timeout: options.timeoutMs ?? 60_000,
+    // Only a bound for a hung child: a loaded machine may take minutes; the assertions are on the result.
+    timeout: options.timeoutMs ?? 300_000,
     maxBuffer: 64 * 1024 * 1024,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -32,8 +33,17 @@ export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd
   });
 }
 
-/** Resolves with everything written to `stream` once `pattern` appears in it. */
-export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
+/**
+ * The least time a test helper waits for a condition before calling it a
+ * hang. Tests wait for conditions, not for times; under a load average of
+ * 20 a child process can take a minute to start, so shorter bounds passed by
+ * callers are raised to this.
+ */
+export const HANG_BOUND_MS = 180_000;
+
+/** Resolves with everything written to `stream` once `pattern` appears in it (rejects if the child exits first). */
+export function waitForOutput(child: ChildProcess, pattern: RegExp, boundMs = HANG_BOUND_MS): Promise<string> {
+  const timeoutMs = Math.max(boundMs, HANG_BOUND_MS);
   return new Promise((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${seen}`)), timeoutMs);

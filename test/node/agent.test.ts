@@ -96,8 +96,8 @@ test('embedded agent (alibaba): plugin, labels, NFD file, pod-resources accounti
   // AESM dies: devices go Unhealthy, the aesm label is re-published as false, metrics follow.
   const before = api.requests.length;
   await aesm.close();
-  await kubelet.waitFor(() => kubelet.resource(RESOURCES.alibaba.epc)!.devices.every((d) => d.health === 'Unhealthy'), 'unhealthy EPC', 3000);
-  await kubelet.waitFor(() => api.requests.length > before, 'label re-publish', 3000);
+  await kubelet.waitFor(() => kubelet.resource(RESOURCES.alibaba.epc)!.devices.every((d) => d.health === 'Unhealthy'), 'unhealthy EPC');
+  await kubelet.waitFor(() => api.requests.length > before, 'label re-publish');
   const last = api.requests.at(-1)!.body as { metadata: { labels: Record<string, string> } };
   assert.equal(last.metadata.labels[NODE_LABELS.aesm], 'false');
   const after2 = await (await fetch(`${agent.metricsUrl}/metrics`)).text();
@@ -142,7 +142,7 @@ test('embedded agent (intel): EPC bytes patched into node status; API errors are
   const statusPatches = (): number => api.requests.filter((r) => r.url.startsWith('/api/v1/nodes/dc2/status')).length;
   const patchesBefore = statusPatches();
   await kubelet.restart();
-  await kubelet.waitFor(() => statusPatches() > patchesBefore, 'capacity re-published after kubelet restart', 3000);
+  await kubelet.waitFor(() => statusPatches() > patchesBefore, 'capacity re-published after kubelet restart');
   api.failWith = { status: 403 };
   await agent.publishLabels();
   assert.match(agent.status().labels.error ?? '', /HTTP 403|403/);
@@ -189,7 +189,7 @@ test('CLI: kubetee node-agent registers with kubelet, labels through a kubeconfi
   const out = await waitForOutput(child, /metrics: http/, 30_000);
   assert.match(out, /resource sgx\.intel\.com\/enclave: 110\/110 healthy/);
   assert.match(out, /EPC limits: kernel has no sgx_epc misc cgroup/);
-  await kubelet.waitFor(() => kubelet.registrations.length === 2, 'CLI agent registrations', 10_000);
+  await kubelet.waitFor(() => kubelet.registrations.length === 2, 'CLI agent registrations');
   assert.ok(api.requests.some((r) => r.url.startsWith('/api/v1/nodes/cli-node')));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   child.kill('SIGTERM');

@@ -51,7 +51,7 @@ test('npm start (as on a fresh clone) answers /healthz and serves the dashboard 
     assert.equal((await fetch(`http://127.0.0.1:${port}/assets/htmx.min.js`)).status, 200);
   } finally {
     if (child.pid) process.kill(-child.pid, 'SIGTERM');
-    const timer = setTimeout(() => child.pid && process.kill(-child.pid, 'SIGKILL'), 15_000);
+    const timer = setTimeout(() => child.pid && process.kill(-child.pid, 'SIGKILL'), 60_000);
     await exited;
     clearTimeout(timer);
   }
