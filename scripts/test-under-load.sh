@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 
 hogs="${KUBETEE_LOAD_HOGS:-$(nproc)}"
 pids=()
+# shellcheck disable=SC2317  # called through the trap
 stop_hogs() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done

@@ -49,9 +49,9 @@ async function runDemo(name: DemoName, opts: DemoOptions): Promise<void> {
   const write = (s: string): void => void process.stdout.write(s);
   if (opts.url) {
     const url = opts.url.replace(/\/+$/, '');
-    // Before anything else: is a stack there at all? (Otherwise every step would fail with the same cause.)
-    await requestJson('GET', `${url}/healthz`, { timeoutMs: 10_000 });
     const token = readAdminToken(resolve(opts.adminTokenFile ?? join(opts.dataDir, 'admin-token')));
+    // Before any step: is a stack there at all? (Otherwise every step would fail with the same cause.)
+    await requestJson('GET', `${url}/healthz`, { timeoutMs: 10_000 });
     const work = mkdtempSync(join(tmpdir(), 'kubetee-demo-'));
     write(`${name} scenario against ${url} (simulated SGX platform, development only)\n\n`);
     try {

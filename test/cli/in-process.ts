@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { buildProgram, commandOf, reportError } from '../../src/cli/main.js';
 import { REPO_ROOT, type CliResult } from '../helpers/cli.js';
@@ -64,6 +64,25 @@ export function runBatch(cases: BatchCase[], timeoutMs = 60_000): CliResult[] {
   const line = r.stdout.split('\n').find((l) => l.startsWith('{"results":'));
   if (!line) throw new Error(`batch runner failed (status ${r.status}):\n${r.stderr}\n${r.stdout.slice(0, 2000)}`);
   return (JSON.parse(line) as { results: CliResult[] }).results;
+}
+
+/** runBatch without blocking this process (for a server running in the test process itself). */
+export function runBatchAsync(cases: BatchCase[], timeoutMs = 60_000): Promise<CliResult[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => void (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => void (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), Math.max(120_000, cases.length * timeoutMs));
+    child.once('exit', (status) => {
+      clearTimeout(timer);
+      const line = stdout.split('\n').find((l) => l.startsWith('{"results":'));
+      if (!line) reject(new Error(`batch runner failed (status ${status}):\n${stderr}\n${stdout.slice(0, 2000)}`));
+      else resolve((JSON.parse(line) as { results: CliResult[] }).results);
+    });
+    child.stdin.end(JSON.stringify({ cases, timeoutMs }));
+  });
 }
 
 // Entry point of the batch child: cases on stdin, one JSON line of results on stdout.

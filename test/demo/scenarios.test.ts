@@ -86,7 +86,7 @@ test('kubetee demo model-protection --url prints each step and exits 0; bad inpu
   assert.match(ok.stdout, /scenario passed: 12 steps/);
 
   const noToken = await runCliAsync(['demo', 'model-protection', '--url', stack.url, '--data-dir', join(dataDir, 'nope')]);
-  assert.equal(noToken.status, 1);
+  assert.equal(noToken.status, 2, 'a token file the user points at that cannot be read is bad input (docs/errors.md)');
   assert.match(noToken.stderr, /DEMO_ADMIN_TOKEN_MISSING/);
   assert.doesNotMatch(noToken.stderr, /\s+at\s+\S+\s+\(/);
 });

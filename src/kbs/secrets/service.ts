@@ -116,8 +116,11 @@ export class SecretService {
     const value = this.valueFor(kind, input.value, input.keyBytes);
     try {
       return await this.write(actor, 'secret.create', path, async (tx, now) => {
-        if (await tx.getSecret(path)) {
-          throw new KbsStoreError('RESOURCE_EXISTS', `${path} already exists`, { hint: 'add a version with `kubetee secret put` or `rotate`' });
+        const existing = await tx.getSecret(path);
+        if (existing) {
+          // Recommend the command that adds a version to what is there, not the one that just failed.
+          const hint = existing.kind === 'key' ? `it is a generated key: add a new version with \`kubetee secret rotate ${path}\`` : `add a new version with \`kubetee secret put ${path}\` (the value on stdin or --from-file)`;
+          throw new KbsStoreError('RESOURCE_EXISTS', `${path} already exists`, { hint });
         }
         await tx.insertSecret({ path, kind, description, createdAt: now, updatedAt: now, currentVersion: 1 });
         await tx.insertVersion(this.newVersion(path, 1, value, expiresAt, now));
