@@ -111,10 +111,10 @@ test('kbs signing-key rotate, then list', async () => {
 
 test('a token file readable by others is refused before any request', () => {
   const loose = join(dir, 'loose-token');
-  writeFileSync(loose, 'kbt_x\n');
+  writeFileSync(loose, `kbt_${'x'.repeat(43)}\n`);
   chmodSync(loose, 0o644);
   assert.throws(() => readTokenFile(loose), { code: 'TOKEN_FILE_UNUSABLE' });
   chmodSync(loose, 0o600);
-  assert.equal(readTokenFile(loose), 'kbt_x');
+  assert.equal(readTokenFile(loose), `kbt_${'x'.repeat(43)}`);
   assert.throws(() => readTokenFile(join(dir, 'absent')), { code: 'FILE_UNREADABLE' });
 });
