@@ -29,7 +29,7 @@ const here = fileURLToPath(new URL('./deviceplugin/', import.meta.url));
 const GiB = 2 ** 30;
 
 interface ResourceResult { resource: string; registerMs: number; firstListMs: number; listBytes: number; devices: number; healthy: number; listError?: string }
-interface ListResult { label: string; plugin: string; resources: ResourceResult[]; rssBytes: number; restartMs: number[] | null }
+interface ListResult { label: string; plugin: string; resources: ResourceResult[]; rssBytes: number; restartMs: number[] | null; restartMissed: number; restartError?: string }
 interface AllocateResult { plugin: string; resource: string; calls: number; p50Ms: number; p90Ms: number; p99Ms: number; maxMs: number; meanMs: number; responseBytes: number; rssBytes: number; cpuMsPerCall: number }
 
 function shape(sectionsGiB: number[]): SgxShape {
@@ -132,10 +132,12 @@ console.log('\nRegistration and ListAndWatch per EPC size (Register: from proces
 console.log(`  ${pad('node | plugin', 48)} ${pad('resource', 30)} ${lpad('devices', 9)} ${lpad('message', 12)} ${lpad('Register', 11)} ${lpad('first list', 11)} ${lpad('RSS', 10)} ${lpad('restart p50/max', 22)}`);
 for (const l of results.lists) {
   l.resources.forEach((r, i) => {
-    const restart = i === 0 && l.restartMs && l.restartMs.length > 0 ? `${ms(pct(l.restartMs, 50))} / ${ms(Math.max(...l.restartMs))}` : '';
+    const ok = i === 0 && l.restartMs && l.restartMs.length > 0 ? `${ms(pct(l.restartMs, 50))} / ${ms(Math.max(...l.restartMs))}` : '';
+    const restart = i === 0 && l.restartMissed > 0 ? `${ok}${ok ? ' ' : ''}MISSED ${l.restartMissed}` : ok;
     const list = r.listError ? `ERROR ${r.listError.slice(0, 40)}` : ms(r.firstListMs);
     console.log(`  ${pad(i === 0 ? l.label : '', 48)} ${pad(r.resource, 30)} ${lpad(String(r.devices), 9)} ${lpad(mib(r.listBytes), 12)} ${lpad(ms(r.registerMs), 11)} ${lpad(list, 11)} ${lpad(i === 0 ? mib(l.rssBytes) : '', 10)} ${lpad(restart, 22)}`);
   });
 }
+for (const l of results.lists) if (l.restartError) console.log(`  ${l.label}: did not re-register after a kubelet restart within 30 s (${l.restartError.split('\n')[0]})`);
 console.log('  EPC reaches the scheduler as: alibaba auto = one device per MiB (4, 64 GiB) or node capacity alibabacloud.com/sgx_epc_MiB (1 TiB: 1048576, patched by the agent);');
 console.log('  intel = node capacity sgx.intel.com/epc in bytes (kubetee agent; Intel uses NFD or epchook). --epc-mode devices on 1 TiB shows why: most MiB do not fit the 4 MiB message.');
