@@ -358,8 +358,9 @@ export class DevicePluginServer {
       }
       rmSync(this.socketPath, { force: true });
     }
-    // channelz (per-call tracking for a debugging service we never expose) costs every call.
-    const server = new grpc.Server({ 'grpc.enable_channelz': 0 });
+    // Not 'grpc.enable_channelz': 0 — with it, grpc-js 1.14 keeps a handle open after forceShutdown
+    // and `kubetee node-agent` never exits on SIGTERM (test/node/agent.test.ts, CLI test).
+    const server = new grpc.Server();
     server.addService(devicePluginApi().devicePlugin.service, this.handlers());
     // Bind under a temporary name and rename into place: libuv unlinks a unix
     // socket *by name* when the server closes, which would delete a successor's
