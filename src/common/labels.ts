@@ -43,6 +43,12 @@ export const RESOURCES = {
   alibaba: {
     /** One device per MiB of EPC (Alibaba ACK-TEE compatible). */
     epc: 'alibabacloud.com/sgx_epc_MiB',
+    /**
+     * kubetee addition: /dev/sgx_enclave slots. Carry device access when EPC is a node
+     * extended resource (EPC too large for one device per MiB); the webhook adds one to
+     * every EPC container, as Intel's does with sgx.intel.com/enclave.
+     */
+    enclave: 'alibabacloud.com/sgx_enclave',
     /** kubetee addition: /dev/sgx_provision slots, so provisioning is handed only to containers that ask. */
     provision: 'alibabacloud.com/sgx_provision',
   },
@@ -59,6 +65,17 @@ export const RESOURCES = {
 } as const;
 
 export type ResourceProfile = 'alibaba' | 'intel';
+
+/**
+ * How the alibaba profile advertises EPC (docs/node-agent.md, "Large EPC"):
+ * `devices`: one device-plugin device per MiB (ACK-TEE compatible);
+ * `node-capacity`: the node agent patches the MiB count into node status and
+ * the device plugin hands out device access only (enclave slots);
+ * `auto`: `devices` when every device fits kubelet's 4 MiB ListAndWatch
+ * message, else `node-capacity`. The intel profile always uses node capacity.
+ */
+export const EPC_MODES = ['auto', 'devices', 'node-capacity'] as const;
+export type EpcMode = (typeof EPC_MODES)[number];
 
 /** Pod annotation Kata uses to size a sandbox VM's EPC (a quantity such as "64Mi"). */
 export const KATA_EPC_ANNOTATION = 'sgx.intel.com/epc';

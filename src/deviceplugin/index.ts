@@ -5,3 +5,4 @@ export { DevicePluginServer, type DevicePluginServerOptions, type DevicePluginSt
 export { startDevicePlugins, type DevicePlugins } from './manager.js';
 export { preferByNuma } from './numa-preferred.js';
 export { startKubeletStandin, type KubeletStandin, type StandinResource } from './kubelet-standin.js';
+export { KUBELET_MAX_MESSAGE_BYTES, fitsOneMessage, listAndWatchBytes } from './list-size.js';

@@ -18,10 +18,8 @@ import type { Logger } from '../common/log.js';
 import { silentLogger } from '../common/log.js';
 import {
   DEVICE_PLUGIN_API_VERSION,
-  HEALTHY,
   KUBELET_SOCKET_NAME,
   MAX_DEVICE_ID_LENGTH,
-  UNHEALTHY,
   USE_DEFAULT_ALLOCATE,
   defaultAllocate,
   defaultSocketName,
@@ -42,6 +40,9 @@ import {
   type RegisterRequest,
 } from './proto.js';
 import { isSocketLive } from './socket-probe.js';
+import { KUBELET_MAX_MESSAGE_BYTES, encodeListAndWatch, toWire } from './list-size.js';
+
+export { KUBELET_MAX_MESSAGE_BYTES } from './list-size.js';
 
 export interface DevicePluginServerOptions {
   /** kubelet's device-plugins directory (holds kubelet.sock and our socket). */
@@ -61,9 +62,6 @@ export interface DevicePluginServerOptions {
    */
   maxMessageBytes?: number;
 }
-
-/** kubelet's default gRPC receive limit. */
-export const KUBELET_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export interface DevicePluginStatus {
   resourceName: string;
@@ -99,19 +97,6 @@ function inodeOf(path: string): Inode | undefined {
 
 function sameInode(a: Inode | undefined, b: Inode | undefined): boolean {
   return a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
-}
-
-function toWire(d: DeviceInfo): ListAndWatchResponse['devices'][number] {
-  return {
-    ID: d.id,
-    health: d.healthy ? HEALTHY : UNHEALTHY,
-    topology: d.numaNodes && d.numaNodes.length > 0 ? { nodes: d.numaNodes.map((n) => ({ ID: n })) } : null,
-  };
-}
-
-function encodeListAndWatch(msg: ListAndWatchResponse): Buffer {
-  const method = devicePluginApi().devicePlugin.service['ListAndWatch'] as unknown as { responseSerialize(m: ListAndWatchResponse): Buffer };
-  return method.responseSerialize(msg);
 }
 
 function grpcError(code: grpc.status, details: string): grpc.ServiceError {
@@ -350,7 +335,9 @@ export class DevicePluginServer {
       }
       return out === USE_DEFAULT_ALLOCATE ? defaultAllocate(c.devices_ids, this.devices) : out;
     });
-    this.log.info({ containers: responses.length, ids: req.container_requests.map((c) => c.devices_ids.length) }, 'allocated');
+    // Debug only: kubelet logs every allocation itself and pod-resources is the record; a
+    // synchronous log line per call was a quarter of Allocate's CPU (docs/node-agent.md, benchmark).
+    this.log.debug({ containers: responses.length, ids: req.container_requests.map((c) => c.devices_ids.length) }, 'allocated');
     return { container_responses: responses };
   }
 
@@ -371,6 +358,8 @@ export class DevicePluginServer {
       }
       rmSync(this.socketPath, { force: true });
     }
+    // Not 'grpc.enable_channelz': 0 — with it, grpc-js 1.14 keeps a handle open after forceShutdown
+    // and `kubetee node-agent` never exits on SIGTERM (test/node/agent.test.ts, CLI test).
     const server = new grpc.Server();
     server.addService(devicePluginApi().devicePlugin.service, this.handlers());
     // Bind under a temporary name and rename into place: libuv unlinks a unix

@@ -9,13 +9,15 @@ import { parseListenAddress } from './listen-address.js';
 import { readCpuidDumpFile } from './read-dump.js';
 // api.ts has no runtime imports: declaring the command loads no gRPC or Kubernetes client code.
 import { DEFAULT_DEVICE_PLUGIN_DIR } from '../deviceplugin/api.js';
-import { parseProfile } from './profile-option.js';
+import { parseEpcMode, parseProfile } from './profile-option.js';
+import type { EpcMode } from '../common/labels.js';
 import { waitForShutdownSignal } from '../common/signals.js';
 
 interface AgentFlags {
   hostRoot: string;
   kubeletHostRoot: string;
   profile: 'alibaba' | 'intel';
+  epcMode: EpcMode;
   kubeletDir: string;
   podResourcesSocket: string;
   aesmSocketDir: string;
@@ -45,6 +47,7 @@ function declareAgent(cmd: Command): void {
     .option('--host-root <dir>', 'root of the host filesystem (e.g. /host in a pod)', '/')
     .option('--kubelet-host-root <dir>', 'the host root as the kubelet sees it: prefix of the device and AESM paths handed out (a simulated host tree on the kubelet\'s machine: same as --host-root)', '/')
     .option('--profile <name>', 'resource profile: alibaba (sgx_epc_MiB) or intel (enclave/provision slots + sgx.intel.com/epc)', parseProfile, 'alibaba')
+    .option('--epc-mode <mode>', 'alibaba profile: EPC as one device per MiB (devices), as node capacity with enclave slots (node-capacity), or devices while they fit kubelet\'s 4 MiB message (auto)', parseEpcMode, 'auto')
     .option('--kubelet-dir <dir>', 'kubelet device-plugins directory', DEFAULT_DEVICE_PLUGIN_DIR)
     .option('--pod-resources-socket <path>', 'kubelet pod-resources socket ("" disables EPC accounting)', DEFAULT_POD_RESOURCES_SOCKET)
     .option('--aesm-socket-dir <dir>', 'AESM socket directory on the host ("" disables AESM)', DEFAULT_AESM_SOCKET_DIR)
@@ -64,6 +67,7 @@ function declareAgent(cmd: Command): void {
         hostRoot: resolve(flags.hostRoot),
         kubeletHostRoot: resolve(flags.kubeletHostRoot),
         profile: flags.profile,
+        epcMode: flags.epcMode,
         kubeletDir: resolve(flags.kubeletDir),
         podResourcesSocket: flags.podResourcesSocket === '' ? null : resolve(flags.podResourcesSocket),
         aesmSocketDir: flags.aesmSocketDir === '' ? null : resolve('/', flags.aesmSocketDir),
@@ -91,7 +95,7 @@ function declareAgent(cmd: Command): void {
       const s = agent.status();
       process.stdout.write(
         [
-          `kubetee node-agent running (profile ${s.profile})`,
+          `kubetee node-agent running (profile ${s.profile}, EPC as ${s.epcMode === 'devices' ? 'one device per MiB' : 'node capacity'})`,
           `  SGX: ${s.usable ? `usable, EPC ${s.epcBytes} bytes, driver ${agent.probe.driver}` : `not usable (${s.reasons.join('; ')})`}`,
           ...s.resources.map((r) => `  resource ${r.resourceName}: ${r.healthy}/${r.total} healthy`),
           `  EPC limits: ${s.epcCgroup.note}`,

@@ -1,4 +1,4 @@
-import type { ResourceProfile } from '../common/labels.js';
+import type { EpcMode, ResourceProfile } from '../common/labels.js';
 import type { ContainerEpc } from './pod-resources.js';
 import type { MiscCgroupEpc } from './misc-cgroup.js';
 
@@ -16,6 +16,10 @@ export interface ResourceStatus {
 /** What the node agent reports (status endpoint, metrics, the embedding API). */
 export interface NodeAgentStatus {
   profile: ResourceProfile;
+  /** How EPC reaches the scheduler: device-plugin devices (alibaba, small EPC) or node capacity. */
+  epcMode: Exclude<EpcMode, 'auto'>;
+  /** Node status capacity the agent patches for EPC; null when kubelet reports it (devices mode). */
+  epcNodeCapacity: Record<string, string> | null;
   usable: boolean;
   /** Why SGX is not usable (empty when usable). */
   reasons: string[];

@@ -9,16 +9,16 @@ import { dirname } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../common/log.js';
 import { silentLogger } from '../common/log.js';
-import type { ResourceProfile } from '../common/labels.js';
+import type { EpcMode, ResourceProfile } from '../common/labels.js';
 import { DEFAULT_DEVICE_PLUGIN_DIR } from '../deviceplugin/api.js';
 import { startDevicePlugins, type DevicePlugins } from '../deviceplugin/manager.js';
-import { sgxDeviceParts } from '../deviceplugin/sgx/profiles.js';
+import { resolveEpcMode, sgxDeviceParts } from '../deviceplugin/sgx/profiles.js';
 import { aesmSocketPath } from './aesm.js';
 import { applyEpcLimits, listNodePods } from './epc-enforcer.js';
 import type { NodeAgentStatus } from './agent-status.js';
 import { NodeError } from './errors.js';
 import { HOST_PATHS, underRoot } from './host-paths.js';
-import { nodeAnnotationsFor, nodeCapacityFor, nodeLabelsFor, publishNodeLabels, writeNfdFeatureFile } from './labels.js';
+import { nodeAnnotationsFor, nodeCapacityFor, nodeCapacityHolds, nodeLabelsFor, publishNodeLabels, writeNfdFeatureFile } from './labels.js';
 import { NodeAgentMetrics, serveMetrics, type MetricsServer } from './metrics.js';
 import { accountEpc, listPodResources, type ContainerEpc } from './pod-resources.js';
 import { probeNode, type NodeProbe } from './probe.js';
@@ -38,6 +38,10 @@ export interface NodeAgentOptions {
    */
   kubeletHostRoot?: string;
   profile: ResourceProfile;
+  /** alibaba profile: EPC as one device per MiB, as node capacity, or `auto` (default: devices while they fit kubelet's message limit). */
+  epcMode?: EpcMode;
+  /** How often the agent checks that kubelet has not reset the EPC node capacity it patched (default 60 s). */
+  capacityRecheckMs?: number;
   /** kubelet device-plugins directory (real path as the agent sees it). */
   kubeletDir?: string;
   /** kubelet pod-resources socket; null = no accounting. */
@@ -80,7 +84,7 @@ const NO_CGROUP_NOTE = 'kernel has no sgx_epc misc cgroup: EPC limits are enforc
 
 export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
   const log = options.logger ?? silentLogger();
-  for (const [name, v] of [['healthPollMs', options.healthPollMs], ['accountingIntervalMs', options.accountingIntervalMs], ['pluginPollMs', options.pluginPollMs]] as const) {
+  for (const [name, v] of [['healthPollMs', options.healthPollMs], ['accountingIntervalMs', options.accountingIntervalMs], ['pluginPollMs', options.pluginPollMs], ['capacityRecheckMs', options.capacityRecheckMs]] as const) {
     if (v !== undefined && (!Number.isFinite(v) || v < 10 || v > 3_600_000)) {
       throw new NodeError('AGENT_OPTIONS_INVALID', `${name} must be between 10 and 3600000 ms (got ${v})`, { exitCode: 2 });
     }
@@ -95,12 +99,18 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     ...(options.cpuidDump ? { cpuidDump: options.cpuidDump } : {}),
   });
   log.info({ usable: probe.usable, epcBytes: probe.epcBytes, driver: probe.driver, aesm: probe.aesm, reasons: probe.reasons }, 'SGX probe');
+  const epcMode = resolveEpcMode(options.profile, options.epcMode ?? 'auto', probe.numaEpc);
+  const capacity = nodeCapacityFor(probe, options.profile, epcMode);
+  if (options.profile === 'alibaba' && epcMode === 'node-capacity' && probe.usable) {
+    log.info({ epcMode, capacity }, 'EPC advertised as node capacity; the device plugin serves enclave slots (the webhook adds one per EPC container)');
+  }
 
   const metrics = new NodeAgentMetrics();
   let state: SgxStateWatcher | undefined;
   let plugins: DevicePlugins | undefined;
   let metricsServer: MetricsServer | undefined;
   let accountingTimer: NodeJS.Timeout | undefined;
+  let capacityTimer: NodeJS.Timeout | undefined;
   let allocations: ContainerEpc[] = [];
   const accounting: NodeAgentStatus['accounting'] = { lastUpdate: null, error: null };
   const labelState: NodeAgentStatus['labels'] = { published: false, error: null, nfdFile: null };
@@ -122,6 +132,8 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     }));
     return {
       profile: options.profile,
+      epcMode,
+      epcNodeCapacity: capacity,
       usable: probe.usable,
       reasons: probe.reasons,
       epcBytes: probe.epcBytes,
@@ -153,7 +165,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     }
     if (options.kube) {
       try {
-        await publishNodeLabels(options.kube, labels, nodeCapacityFor(probe, options.profile), nodeAnnotationsFor(probe));
+        await publishNodeLabels(options.kube, labels, capacity, nodeAnnotationsFor(probe));
         labelState.published = true;
         labelState.error = null;
       } catch (err) {
@@ -168,7 +180,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     if (!probe.miscCgroupEpc.available || !options.kube) return;
     try {
       const pods = await listNodePods(options.kube.kubeConfig, options.kube.nodeName);
-      const r = applyEpcLimits(dirname(underRoot(options.hostRoot, HOST_PATHS.miscCapacity)), pods, allocations, options.profile);
+      const r = applyEpcLimits(dirname(underRoot(options.hostRoot, HOST_PATHS.miscCapacity)), pods, allocations, options.profile, epcMode);
       cgroupState.enforced = r.enforced;
       cgroupState.missing = r.missing;
       cgroupState.error = r.errors.length > 0 ? r.errors.join('; ') : null;
@@ -181,7 +193,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   const refreshAccounting = async (): Promise<void> => {
     if (options.podResourcesSocket) {
       try {
-        allocations = accountEpc(await listPodResources(options.podResourcesSocket), options.profile);
+        allocations = accountEpc(await listPodResources(options.podResourcesSocket), options.profile, epcMode);
         accounting.lastUpdate = new Date();
         accounting.error = null;
       } catch (err) {
@@ -193,10 +205,25 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     updateMetrics();
   };
 
+  /** Re-publishes when kubelet reset the EPC capacity the agent advertises (see nodeCapacityHolds). */
+  const recheckCapacity = async (): Promise<void> => {
+    if (!options.kube || !capacity) return;
+    try {
+      if (!(await nodeCapacityHolds(options.kube, capacity))) {
+        log.warn({ capacity }, 'EPC node capacity was reset (kubelet restart or resource change); publishing it again');
+        await publishLabels();
+      }
+    } catch (err) {
+      labelState.error = (err as Error).message;
+      log.warn({ err: labelState.error }, 'EPC node capacity check failed; will retry');
+    }
+  };
+
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
     clearInterval(accountingTimer);
+    clearInterval(capacityTimer);
     await plugins?.close();
     state?.close();
     await metricsServer?.close();
@@ -208,6 +235,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       const parts = sgxDeviceParts(
         {
           profile: options.profile,
+          epcMode,
           numaEpc: probe.numaEpc,
           aesmHostDir: aesmInUse ? aesmHostDir : null,
           ...(options.kubeletHostRoot ? { kubeletHostRoot: options.kubeletHostRoot } : {}),
@@ -231,7 +259,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
           if (total > registrations) {
             const first = registrations === 0;
             registrations = total;
-            if (!first && options.profile === 'intel') void publishLabels();
+            if (!first && capacity) void publishLabels();
           }
         });
       }
@@ -253,6 +281,10 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     if (options.podResourcesSocket || (probe.miscCgroupEpc.available && options.kube)) {
       accountingTimer = setInterval(() => void refreshAccounting(), options.accountingIntervalMs ?? 10_000);
       accountingTimer.unref();
+    }
+    if (options.kube && capacity) {
+      capacityTimer = setInterval(() => void recheckCapacity(), options.capacityRecheckMs ?? 60_000);
+      capacityTimer.unref();
     }
     updateMetrics();
   } catch (err) {

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ResourceProfile } from '../common/labels.js';
+import type { EpcMode, ResourceProfile } from '../common/labels.js';
 import { containerCgroupCandidates, desiredEpcLimits, type PodInfo } from './epc-limits.js';
 import { NodeError } from './errors.js';
 import { parseMiscEpc, writeEpcLimit } from './misc-cgroup.js';
@@ -47,9 +47,9 @@ export async function listNodePods(kubeConfig: KubeConfig, nodeName: string): Pr
 }
 
 /** Applies limits under `<cgroupRoot>` (the host's /sys/fs/cgroup). */
-export function applyEpcLimits(cgroupRoot: string, pods: PodInfo[], allocations: ContainerEpc[], profile: ResourceProfile): EnforcementResult {
+export function applyEpcLimits(cgroupRoot: string, pods: PodInfo[], allocations: ContainerEpc[], profile: ResourceProfile, epcMode?: Exclude<EpcMode, 'auto'>): EnforcementResult {
   const result: EnforcementResult = { enforced: [], missing: [], errors: [] };
-  for (const limit of desiredEpcLimits(pods, allocations, profile)) {
+  for (const limit of desiredEpcLimits(pods, allocations, profile, epcMode)) {
     const dir = containerCgroupCandidates(limit).map((rel) => join(cgroupRoot, rel)).find((p) => existsSync(p));
     if (!dir) {
       result.missing.push(limit.ref);

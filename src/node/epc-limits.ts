@@ -2,12 +2,13 @@
  * Pure: which EPC limit each container's cgroup should carry, and where that
  * cgroup lives. Used only where the kernel has the `sgx_epc` misc cgroup.
  *
- * Limits come from what kubelet actually allocated (alibaba profile: device
- * count x 1 MiB, from pod-resources) or from the container's
- * `sgx.intel.com/epc` limit (intel profile; extended resources require
- * requests == limits, so the limit is the amount the scheduler counted).
+ * Limits come from what kubelet actually allocated (alibaba `devices` mode:
+ * device count x 1 MiB, from pod-resources) or from the container's limit
+ * (`sgx.intel.com/epc` bytes, or `alibabacloud.com/sgx_epc_MiB` x 1 MiB in
+ * `node-capacity` mode; extended resources require requests == limits, so
+ * the limit is the amount the scheduler counted).
  */
-import { RESOURCES, type ResourceProfile } from '../common/labels.js';
+import { RESOURCES, type EpcMode, type ResourceProfile } from '../common/labels.js';
 import type { ContainerEpc } from './pod-resources.js';
 import { QuantityError, parseWholeQuantity } from '../common/quantity.js';
 
@@ -49,7 +50,9 @@ export function stripRuntimePrefix(id: string): string {
   return i >= 0 ? id.slice(i + 3) : id;
 }
 
-export function desiredEpcLimits(pods: PodInfo[], allocations: ContainerEpc[], profile: ResourceProfile): EpcLimit[] {
+const MiB = 2 ** 20;
+
+export function desiredEpcLimits(pods: PodInfo[], allocations: ContainerEpc[], profile: ResourceProfile, epcMode: Exclude<EpcMode, 'auto'> = profile === 'intel' ? 'node-capacity' : 'devices'): EpcLimit[] {
   const allocated = new Map(allocations.map((a) => [`${a.namespace}/${a.pod}/${a.container}`, a.epcBytes]));
   const out: EpcLimit[] = [];
   for (const pod of pods) {
@@ -57,8 +60,13 @@ export function desiredEpcLimits(pods: PodInfo[], allocations: ContainerEpc[], p
       if (!c.containerId) continue; // not started yet: its cgroup does not exist
       const ref = `${pod.namespace}/${pod.name}/${c.name}`;
       let bytes: number | null = null;
-      if (profile === 'alibaba') bytes = allocated.get(ref) ?? null;
-      else {
+      if (profile === 'alibaba' && epcMode === 'devices') bytes = allocated.get(ref) ?? null;
+      else if (profile === 'alibaba') {
+        // node-capacity mode: the MiB count the scheduler fitted (requests == limits for extended resources).
+        const q = c.limits[RESOURCES.alibaba.epc];
+        const mib = q === undefined ? null : parseByteQuantity(q);
+        bytes = mib === null || !Number.isSafeInteger(mib * MiB) ? null : mib * MiB;
+      } else {
         const q = c.limits[RESOURCES.intel.epc];
         bytes = q === undefined ? null : parseByteQuantity(q);
       }

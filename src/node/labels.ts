@@ -6,8 +6,9 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 // Types only at load time: the client library is imported on first use, so CLI start-up stays fast.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { NODE_ANNOTATIONS, NODE_LABELS, RESOURCES, type ResourceProfile } from '../common/labels.js';
+import { NODE_ANNOTATIONS, NODE_LABELS, RESOURCES, type EpcMode, type ResourceProfile } from '../common/labels.js';
 import { NodeError } from './errors.js';
+import { parseByteQuantity } from './epc-limits.js';
 import type { NodeProbe } from './probe.js';
 
 const MiB = 1024 * 1024;
@@ -34,11 +35,16 @@ export function nodeAnnotationsFor(probe: NodeProbe): Record<string, string> {
 /**
  * Pure: node status capacity the agent patches. The intel profile advertises
  * EPC bytes as `sgx.intel.com/epc` (as Intel's NFD rule / epchook do); the
- * alibaba profile's EPC is a device-plugin resource that kubelet reports itself.
+ * alibaba profile in `node-capacity` mode its whole MiB as
+ * `alibabacloud.com/sgx_epc_MiB`; in `devices` mode kubelet reports EPC
+ * itself (device-plugin resource) and this is null.
  */
-export function nodeCapacityFor(probe: NodeProbe, profile: ResourceProfile): Record<string, string> | null {
-  if (profile !== 'intel') return null;
-  return { [RESOURCES.intel.epc]: String(probe.usable ? probe.epcBytes : 0) };
+export function nodeCapacityFor(probe: NodeProbe, profile: ResourceProfile, epcMode: Exclude<EpcMode, 'auto'> = profile === 'intel' ? 'node-capacity' : 'devices'): Record<string, string> | null {
+  const bytes = probe.usable ? probe.epcBytes : 0;
+  if (profile === 'intel') return { [RESOURCES.intel.epc]: String(bytes) };
+  // Whole MiB of the total: the scheduler sees one number per node, the NUMA split does not matter to it.
+  if (epcMode === 'node-capacity') return { [RESOURCES.alibaba.epc]: String(Math.floor(bytes / MiB)) };
+  return null;
 }
 
 /** Pure: NFD local feature file contents (`name=value` lines; see docs/node-agent.md for NFD's label namespace setting). */
@@ -89,19 +95,51 @@ export async function loadKubeConfig(source: { kubeconfig?: string; inCluster?: 
   return kc;
 }
 
-/** Merge-patches labels (and, for the intel profile, status capacity) onto the node. */
+/**
+ * Merge-patches labels (and EPC node capacity, when the agent advertises it)
+ * onto the node. Allocatable is patched with capacity: kubelet recomputes it
+ * from capacity at its next status sync anyway (no reservation applies to
+ * extended resources), and the scheduler fits on allocatable, so EPC is
+ * schedulable at once rather than up to one sync later.
+ */
 export async function publishNodeLabels(target: KubeTarget, labels: Record<string, string>, capacity: Record<string, string> | null, annotations: Record<string, string> = {}): Promise<void> {
   const { CoreV1Api, PatchStrategy, setHeaderOptions } = await import('@kubernetes/client-node');
   const api = target.kubeConfig.makeApiClient(CoreV1Api);
   const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   try {
     await api.patchNode({ name: target.nodeName, body: { metadata: Object.keys(annotations).length > 0 ? { labels, annotations } : { labels } } }, merge);
-    if (capacity) await api.patchNodeStatus({ name: target.nodeName, body: { status: { capacity } } }, merge);
+    if (capacity) await api.patchNodeStatus({ name: target.nodeName, body: { status: { capacity, allocatable: capacity } } }, merge);
   } catch (err) {
     const e = err as { code?: number; message?: string };
     throw new NodeError('NODE_PATCH_FAILED', `patching node ${target.nodeName} failed${e.code ? ` (HTTP ${e.code})` : ''}: ${(e.message ?? String(err)).slice(0, 300)}`, {
       cause: err,
       hint: 'the agent\'s service account needs patch on nodes and nodes/status; check --node-name',
+    });
+  }
+}
+
+/**
+ * Whether the node's status still carries `capacity` (capacity and
+ * allocatable). kubelet can reset it: a kubelet started without its device
+ * checkpoint zeroes extended resources, and a resource that was a device-plugin
+ * resource before (mode change) is reported from the stale endpoint for up to
+ * 5 minutes and then zeroed once.
+ */
+export async function nodeCapacityHolds(target: KubeTarget, capacity: Record<string, string>): Promise<boolean> {
+  const { CoreV1Api } = await import('@kubernetes/client-node');
+  const api = target.kubeConfig.makeApiClient(CoreV1Api);
+  try {
+    const node = await api.readNode({ name: target.nodeName });
+    const cap = (node.status?.capacity ?? {}) as Record<string, string>;
+    const alloc = (node.status?.allocatable ?? {}) as Record<string, string>;
+    // The API server canonicalises quantities ("2000" reads back as "2k"): compare values.
+    const same = (q: string | undefined, v: string): boolean => q !== undefined && parseByteQuantity(String(q)) === Number(v);
+    return Object.entries(capacity).every(([k, v]) => same(cap[k], v) && same(alloc[k], v));
+  } catch (err) {
+    const e = err as { code?: number; message?: string };
+    throw new NodeError('NODE_PATCH_FAILED', `reading node ${target.nodeName} failed${e.code ? ` (HTTP ${e.code})` : ''}: ${(e.message ?? String(err)).slice(0, 300)}`, {
+      cause: err,
+      hint: 'the agent\'s service account needs get on nodes; check --node-name',
     });
   }
 }

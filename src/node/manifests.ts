@@ -74,7 +74,7 @@ export const NODE_AGENT_FACTS = {
     capabilities: { drop: ['ALL'] },
     seccompProfile: { type: 'RuntimeDefault' },
   },
-  /** RBAC: node labels, (intel profile) the sgx.intel.com/epc capacity, and pods on this node for EPC cgroup limits. */
+  /** RBAC: node labels, EPC node capacity (intel; alibaba on large-EPC nodes), and pods on this node for EPC cgroup limits. */
   rbac: [
     { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
     { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] },
@@ -97,7 +97,8 @@ export const AESM_FACTS = {
   stateDir: '/var/opt/aesmd',
   /** AESM runs the QE/PCE enclaves, so it needs EPC and PROVISIONKEY through the device plugin, not privilege. */
   sgxResources: {
-    alibaba: { [RESOURCES.alibaba.epc]: '1', [RESOURCES.alibaba.provision]: '1' },
+    // The enclave slot carries /dev/sgx_enclave where EPC is node capacity (large-EPC nodes).
+    alibaba: { [RESOURCES.alibaba.epc]: '1', [RESOURCES.alibaba.enclave]: '1', [RESOURCES.alibaba.provision]: '1' },
     intel: { [RESOURCES.intel.epc]: '1Mi', [RESOURCES.intel.enclave]: '1', [RESOURCES.intel.provision]: '1' },
   },
   env: [{ name: 'SGX_AESM_ADDR', value: '1' }],

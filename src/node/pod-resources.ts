@@ -6,7 +6,7 @@
  * track per device).
  */
 import * as grpc from '@grpc/grpc-js';
-import { RESOURCES, type ResourceProfile } from '../common/labels.js';
+import { RESOURCES, type EpcMode, type ResourceProfile } from '../common/labels.js';
 import { podResourcesApi } from '../deviceplugin/proto.js';
 import { NodeError } from './errors.js';
 
@@ -26,16 +26,22 @@ export interface ContainerEpc {
   namespace: string;
   pod: string;
   container: string;
-  /** EPC bytes held (alibaba profile); null when the profile does not count EPC per device. */
+  /** EPC bytes held (alibaba devices mode); null when EPC is not counted per device. */
   epcBytes: number | null;
-  /** EPC device IDs (alibaba) or enclave slot IDs (intel). */
+  /** EPC device IDs (alibaba devices mode) or enclave slot IDs. */
   deviceIds: string[];
   provision: boolean;
 }
 
-/** Pure: which containers hold SGX resources and how much EPC. */
-export function accountEpc(pods: PodResourcesPod[], profile: ResourceProfile): ContainerEpc[] {
-  const epcResource = profile === 'alibaba' ? RESOURCES.alibaba.epc : RESOURCES.intel.enclave;
+/**
+ * Pure: which containers hold SGX resources and how much EPC. EPC is counted
+ * per device only in the alibaba profile's `devices` mode; with EPC as node
+ * capacity (intel, alibaba `node-capacity`) the enclave slots mark the
+ * containers and the amount comes from their limits (epc-limits.ts).
+ */
+export function accountEpc(pods: PodResourcesPod[], profile: ResourceProfile, epcMode: Exclude<EpcMode, 'auto'> = profile === 'intel' ? 'node-capacity' : 'devices'): ContainerEpc[] {
+  const perDevice = profile === 'alibaba' && epcMode === 'devices';
+  const epcResource = profile === 'alibaba' ? (perDevice ? RESOURCES.alibaba.epc : RESOURCES.alibaba.enclave) : RESOURCES.intel.enclave;
   const provisionResource = profile === 'alibaba' ? RESOURCES.alibaba.provision : RESOURCES.intel.provision;
   const out: ContainerEpc[] = [];
   for (const pod of pods) {
@@ -47,7 +53,7 @@ export function accountEpc(pods: PodResourcesPod[], profile: ResourceProfile): C
         namespace: pod.namespace,
         pod: pod.name,
         container: c.name,
-        epcBytes: profile === 'alibaba' ? ids.length * MiB : null,
+        epcBytes: perDevice ? ids.length * MiB : null,
         deviceIds: ids,
         provision,
       });

@@ -57,8 +57,8 @@ interface NodeSpec {
 }
 
 function fakeNode(spec: NodeSpec): Record<string, unknown> {
-  // EPC (one device per MiB) and provision slots, as the node agent's device plugin advertises them.
-  const sgx: Record<string, string> = spec.epcMiB !== undefined && spec.epcMiB > 0 ? { [EPC]: String(spec.epcMiB), [RESOURCES.alibaba.provision]: '110' } : {};
+  // EPC (one device per MiB), enclave and provision slots, as the node agent's device plugin advertises them.
+  const sgx: Record<string, string> = spec.epcMiB !== undefined && spec.epcMiB > 0 ? { [EPC]: String(spec.epcMiB), [RESOURCES.alibaba.enclave]: '110', [RESOURCES.alibaba.provision]: '110' } : {};
   const resources: Record<string, string> = { cpu: '8', memory: '32Gi', pods: '110', ...sgx };
   return {
     apiVersion: 'v1',

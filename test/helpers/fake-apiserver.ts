@@ -12,8 +12,17 @@ export interface RecordedRequest {
  * binary can run in the unit suite): records PATCH requests and answers with a
  * Node object; `failWith` makes it answer an error status.
  */
-export async function startFakeApiServer(): Promise<{ url: string; requests: RecordedRequest[]; failWith: { status: number } | null; pods: unknown[]; close(): Promise<void> }> {
+export async function startFakeApiServer(): Promise<{
+  url: string;
+  requests: RecordedRequest[];
+  failWith: { status: number } | null;
+  pods: unknown[];
+  /** Node status per node name, as merge patches to nodes/<name>/status left it; GET returns it. */
+  nodeStatus: Map<string, Record<string, Record<string, string>>>;
+  close(): Promise<void>;
+}> {
   const requests: RecordedRequest[] = [];
+  const nodeStatus = new Map<string, Record<string, Record<string, string>>>();
   const state: { failWith: { status: number } | null; pods: unknown[] } = { failWith: null, pods: [] };
   const read = (req: IncomingMessage): Promise<string> =>
     new Promise((resolve) => {
@@ -40,9 +49,15 @@ export async function startFakeApiServer(): Promise<{ url: string; requests: Rec
       res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: state.pods }));
       return;
     }
-    const name = /\/api\/v1\/nodes\/([^/]+)/.exec(req.url ?? '')?.[1] ?? 'node';
+    const name = /\/api\/v1\/nodes\/([^/?]+)/.exec(req.url ?? '')?.[1] ?? 'node';
+    if (req.method === 'PATCH' && /\/api\/v1\/nodes\/[^/]+\/status/.test(req.url ?? '')) {
+      const patch = ((body as { status?: Record<string, Record<string, string>> }).status ?? {});
+      const current = nodeStatus.get(name) ?? {};
+      for (const [field, values] of Object.entries(patch)) current[field] = { ...(current[field] ?? {}), ...values };
+      nodeStatus.set(name, current);
+    }
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'Node', apiVersion: 'v1', metadata: { name } }));
+    res.end(JSON.stringify({ kind: 'Node', apiVersion: 'v1', metadata: { name }, status: nodeStatus.get(name) ?? {} }));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;
@@ -61,6 +76,7 @@ export async function startFakeApiServer(): Promise<{ url: string; requests: Rec
     set pods(v) {
       state.pods = v;
     },
+    nodeStatus,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

@@ -61,7 +61,9 @@ test('embedded agent (alibaba): plugin, labels, NFD file, pod-resources accounti
   const s = agent.status();
   assert.equal(s.usable, true);
   assert.equal(s.aesmAlive, true);
-  assert.deepEqual(s.resources.map((r) => [r.resourceName, r.total, r.healthy]), [[RESOURCES.alibaba.epc, 4064, 4064], [RESOURCES.alibaba.provision, 110, 110]]);
+  assert.equal(s.epcMode, 'devices', '4 GiB fits one device per MiB');
+  assert.equal(s.epcNodeCapacity, null);
+  assert.deepEqual(s.resources.map((r) => [r.resourceName, r.total, r.healthy]), [[RESOURCES.alibaba.epc, 4064, 4064], [RESOURCES.alibaba.enclave, 110, 110], [RESOURCES.alibaba.provision, 110, 110]]);
   assert.equal(s.epcCgroup.available, false);
   assert.match(s.epcCgroup.note, /scheduling only/);
 
@@ -133,7 +135,8 @@ test('embedded agent (intel): EPC bytes patched into node status; API errors are
   assert.equal(readFileSync(join(scope, 'misc.max'), 'utf8'), `sgx_epc ${32 * MiB}\n`);
   const status = api.requests.find((r) => r.url.startsWith('/api/v1/nodes/dc2/status'));
   assert.ok(status);
-  assert.deepEqual(status.body, { status: { capacity: { [RESOURCES.intel.epc]: String(8 * 1024 * MiB) } } });
+  // Allocatable too: the scheduler fits on it, and kubelet would copy it from capacity only at its next sync.
+  assert.deepEqual(status.body, { status: { capacity: { [RESOURCES.intel.epc]: String(8 * 1024 * MiB) }, allocatable: { [RESOURCES.intel.epc]: String(8 * 1024 * MiB) } } });
   assert.equal(agent.status().epcCgroup.available, true);
   await kubelet.waitFor(() => kubelet.resource(RESOURCES.intel.enclave)?.devices.length === 110, 'enclave slots');
   const e = await kubelet.allocate(RESOURCES.intel.enclave, [['sgx-enclave-0']]);

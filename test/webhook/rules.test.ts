@@ -35,9 +35,9 @@ const AFFINITY = { key: 'kubetee.io/sgx', operator: 'In', values: ['true'] };
 const TOLERATION = { key: 'kubetee.io/sgx', operator: 'Equal', value: 'true', effect: 'NoSchedule' };
 const c0 = (f: Flow): Obj => f.mutated['spec'].containers[0];
 const WIRE_INTEL = ['confidential.translate-epc', 'confidential.enclave-slot', 'confidential.sgx-node-affinity', 'confidential.sgx-toleration'];
-const WIRE_ALIBABA = ['confidential.translate-epc', 'confidential.sgx-node-affinity', 'confidential.sgx-toleration'];
+const WIRE_ALIBABA = ['confidential.translate-epc', 'confidential.enclave-slot', 'confidential.sgx-node-affinity', 'confidential.sgx-toleration'];
 const WIRE_INTEL_NATIVE = ['confidential.enclave-slot', 'confidential.sgx-node-affinity', 'confidential.sgx-toleration'];
-const WIRE_ALIBABA_NATIVE = ['confidential.sgx-node-affinity', 'confidential.sgx-toleration'];
+const WIRE_ALIBABA_NATIVE = ['confidential.enclave-slot', 'confidential.sgx-node-affinity', 'confidential.sgx-toleration'];
 
 const cases: Case[] = [
   // ---- standard ----
@@ -240,7 +240,8 @@ const cases: Case[] = [
     pod: pod({ containers: [container('enclave', epc({ 'sgx.intel.com/epc': '8Mi', 'sgx.intel.com/enclave': '1' }))] }),
     mutatedBy: WIRE_ALIBABA,
     deniedBy: [],
-    check: (f) => assert.deepEqual(c0(f).resources.limits, { 'alibabacloud.com/sgx_epc_MiB': '8' }),
+    // Intel's slots are replaced by the profile's own enclave slot.
+    check: (f) => assert.deepEqual(c0(f).resources.limits, { 'alibabacloud.com/sgx_epc_MiB': '8', 'alibabacloud.com/sgx_enclave': '1' }),
   },
   {
     name: 'confidential/intel: limits-only EPC gets limits-only slots',

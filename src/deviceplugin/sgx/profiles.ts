@@ -2,12 +2,16 @@
  * The SGX device part: a thin layer over the generic framework. It turns the
  * node's EPC and device nodes into resources for one of two profiles:
  *
- * - `alibaba` (default, ACK-TEE compatible): `alibabacloud.com/sgx_epc_MiB`,
- *   one device per MiB of EPC, IDs "0".."N-1" laid out NUMA node by NUMA node
- *   so GetPreferredAllocation can keep a container on one node. Provisioning is
- *   NOT handed out with EPC (Alibaba's plugin gives /dev/sgx_provision to
- *   everyone); a container that needs PROVISIONKEY (in-process DCAP quoting)
- *   requests the separate slot resource `alibabacloud.com/sgx_provision`.
+ * - `alibaba` (default, ACK-TEE compatible): `alibabacloud.com/sgx_epc_MiB`.
+ *   In `devices` mode, one device per MiB of EPC, IDs "0".."N-1" laid out
+ *   NUMA node by NUMA node so GetPreferredAllocation can keep a container on
+ *   one node. In `node-capacity` mode (EPC too large for kubelet's 4 MiB
+ *   ListAndWatch message) the node agent advertises the MiB count as a node
+ *   extended resource instead and no EPC devices exist. Both modes serve
+ *   `alibabacloud.com/sgx_enclave` slots (device access, added by the
+ *   webhook). Provisioning is NOT handed out with EPC (Alibaba's plugin gives
+ *   /dev/sgx_provision to everyone); a container that needs PROVISIONKEY
+ *   (in-process DCAP quoting) requests `alibabacloud.com/sgx_provision`.
  * - `intel`: `sgx.intel.com/enclave` and `sgx.intel.com/provision` slots; EPC
  *   bytes are advertised by the node agent as a node extended resource
  *   (`sgx.intel.com/epc`), as Intel's NFD rule / epchook do.
@@ -17,8 +21,9 @@
  * while the provision node exists.
  */
 import { join } from 'node:path';
-import { RESOURCES, type ResourceProfile } from '../../common/labels.js';
+import { RESOURCES, type EpcMode, type ResourceProfile } from '../../common/labels.js';
 import { defaultAllocate, type DeviceInfo, type DevicePart, type DeviceSpec, type Mount } from '../api.js';
+import { fitsOneMessage } from '../list-size.js';
 import { preferByNuma } from '../numa-preferred.js';
 import { enclaveDeviceSpecs, provisionDeviceSpecs } from './device-specs.js';
 import type { SgxNodeState, SgxStateSource } from './state.js';
@@ -41,6 +46,8 @@ export interface SgxPluginConfig {
    * directory). Only a simulated host tree on the kubelet's own machine sets it.
    */
   kubeletHostRoot?: string;
+  /** alibaba profile: how EPC is advertised (resolve `auto` with resolveEpcMode first). Default `devices`. */
+  epcMode?: Exclude<EpcMode, 'auto'>;
   enclaveSlots?: number;
   provisionSlots?: number;
 }
@@ -63,6 +70,20 @@ function kubeletPath(config: SgxPluginConfig, hostPath: string): string {
 
 function rooted(config: SgxPluginConfig, specs: DeviceSpec[]): DeviceSpec[] {
   return specs.map((d) => ({ ...d, host_path: kubeletPath(config, d.host_path) }));
+}
+
+/**
+ * Pure: the alibaba profile's EPC mode for this node. `auto` keeps one device
+ * per MiB while the whole list fits kubelet's ListAndWatch message (measured
+ * with the real serializer) and switches to node capacity above it, so every
+ * MiB stays schedulable. The intel profile always advertises EPC bytes as
+ * node capacity.
+ */
+export function resolveEpcMode(profile: ResourceProfile, requested: EpcMode, numaEpc: SgxPluginConfig['numaEpc'], maxMessageBytes?: number): Exclude<EpcMode, 'auto'> {
+  if (profile === 'intel') return 'node-capacity';
+  if (requested !== 'auto') return requested;
+  const devices: DeviceInfo[] = epcDeviceLayout(numaEpc).map((d) => ({ id: d.id, healthy: true, numaNodes: [d.node] }));
+  return fitsOneMessage(devices, maxMessageBytes) ? 'devices' : 'node-capacity';
 }
 
 function aesmParts(config: SgxPluginConfig): { mounts: Mount[]; envs: Record<string, string> } {
@@ -90,6 +111,15 @@ function statePart(resourceName: string, state: SgxStateSource, build: (s: SgxNo
   };
 }
 
+function enclavePart(resourceName: string, config: SgxPluginConfig, state: SgxStateSource, aesm: { mounts: Mount[]; envs: Record<string, string> }): DevicePart {
+  const slots = config.enclaveSlots ?? DEFAULT_SLOTS;
+  return statePart(resourceName, state, (s) => {
+    const healthy = enclaveHealthy(s);
+    const specs = rooted(config, enclaveDeviceSpecs(new Set(s.present)));
+    return Array.from({ length: slots }, (_, i) => ({ id: `sgx-enclave-${i}`, healthy, deviceSpecs: specs, mounts: aesm.mounts, envs: aesm.envs }));
+  });
+}
+
 function provisionPart(resourceName: string, config: SgxPluginConfig, state: SgxStateSource): DevicePart {
   const slots = config.provisionSlots ?? DEFAULT_SLOTS;
   return statePart(resourceName, state, (s) => {
@@ -101,6 +131,8 @@ function provisionPart(resourceName: string, config: SgxPluginConfig, state: Sgx
 export function sgxDeviceParts(config: SgxPluginConfig, state: SgxStateSource): DevicePart[] {
   const aesm = aesmParts(config);
   if (config.profile === 'alibaba') {
+    const slotsAndProvision = [enclavePart(RESOURCES.alibaba.enclave, config, state, aesm), provisionPart(RESOURCES.alibaba.provision, config, state)];
+    if (config.epcMode === 'node-capacity') return slotsAndProvision;
     const layout = epcDeviceLayout(config.numaEpc);
     const epc = statePart(
       RESOURCES.alibaba.epc,
@@ -120,13 +152,7 @@ export function sgxDeviceParts(config: SgxPluginConfig, state: SgxStateSource): 
         },
       },
     );
-    return [epc, provisionPart(RESOURCES.alibaba.provision, config, state)];
+    return [epc, ...slotsAndProvision];
   }
-  const slots = config.enclaveSlots ?? DEFAULT_SLOTS;
-  const enclave = statePart(RESOURCES.intel.enclave, state, (s) => {
-    const healthy = enclaveHealthy(s);
-    const specs = rooted(config, enclaveDeviceSpecs(new Set(s.present)));
-    return Array.from({ length: slots }, (_, i) => ({ id: `sgx-enclave-${i}`, healthy, deviceSpecs: specs, mounts: aesm.mounts, envs: aesm.envs }));
-  });
-  return [enclave, provisionPart(RESOURCES.intel.provision, config, state)];
+  return [enclavePart(RESOURCES.intel.enclave, config, state, aesm), provisionPart(RESOURCES.intel.provision, config, state)];
 }

@@ -44,6 +44,17 @@ export const SIMULATED_MACHINES = {
       { base: 0x80_00c0_0000, sizeBytes: 2_134_900_736, property: 'confidentiality-only' },
     ],
   },
+  /**
+   * Two-socket Xeon at today's maximum: 512 GiB of EPC per socket, 1 TiB in all
+   * (too many MiB for one ListAndWatch message; the large-EPC design case).
+   */
+  'xeon-2socket-1tib': {
+    sgxSupported: true, flc: true, sgx1: true, sgx2: true,
+    sections: [
+      { base: 0x100_0000_0000, sizeBytes: 512 * 1024 * MiB },
+      { base: 0x300_0000_0000, sizeBytes: 512 * 1024 * MiB },
+    ],
+  },
   /** Xeon Platinum 8351N with SGX disabled in BIOS: capable, EPC 0. */
   'icelake-sp-sgx-off': { sgxSupported: true, flc: true, sgx1: false, sgx2: false, sections: [] },
   /** A CPU without SGX. */

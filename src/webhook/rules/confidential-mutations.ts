@@ -99,16 +99,21 @@ export const translateEpcRule: MutationRule = {
   },
 };
 
-/** Intel profile: EPC alone injects no device node; every enclave container needs one enclave slot (Intel issue #1344). */
+/**
+ * EPC alone injects no device node where EPC is node capacity (intel; alibaba on
+ * large-EPC nodes, docs/node-agent.md): every enclave container needs one enclave
+ * slot (Intel issue #1344). On alibaba nodes that list EPC per MiB the slot is
+ * harmless (kubelet de-duplicates the device nodes).
+ */
 export const enclaveSlotRule: MutationRule = {
   id: 'confidential.enclave-slot',
   phase: 'mutate',
   levels: ['confidential'],
-  summary: `intel profile: add ${RESOURCES.intel.enclave}: 1 to every container that requests EPC`,
+  summary: `add the profile's enclave slot (${RESOURCES.intel.enclave} or ${RESOURCES.alibaba.enclave}): 1 to every container that requests EPC`,
   mutate(ctx, draft) {
-    if (ctx.profile !== 'intel') return [pass(`${ctx.profile} profile: its device plugin wires /dev/sgx_enclave with the EPC resource`)];
+    const slot = ctx.profile === 'intel' ? RESOURCES.intel.enclave : RESOURCES.alibaba.enclave;
     const out = epcContainers(draft).map((r) =>
-      ensureCount(r.container, RESOURCES.intel.enclave, '1') ? mutated(`added ${RESOURCES.intel.enclave}: 1`, describeContainer(r)) : pass(`already has ${RESOURCES.intel.enclave}: 1`, describeContainer(r)),
+      ensureCount(r.container, slot, '1') ? mutated(`added ${slot}: 1`, describeContainer(r)) : pass(`already has ${slot}: 1`, describeContainer(r)),
     );
     return out.length ? out : [pass('no container requests EPC')];
   },

@@ -190,7 +190,7 @@ export const wiringCompleteRule: ValidationRule = {
   id: 'confidential.wiring-complete',
   phase: 'validate',
   levels: ['confidential'],
-  summary: "EPC containers use the active profile's resources (plus enclave/provision slots on intel), the AESM socket when quoting through AESM, SGX node affinity and the SGX tolerations (kubetee's taint and one per requested SGX resource)",
+  summary: "EPC containers use the active profile's resources plus its enclave slot (and provision slot on intel), the AESM socket when quoting through AESM, SGX node affinity and the SGX tolerations (kubetee's taint and one per requested SGX resource)",
   validate(ctx, pod) {
     const active = activeEpcResource(ctx.profile);
     const out: Finding[] = [];
@@ -202,7 +202,8 @@ export const wiringCompleteRule: ValidationRule = {
       const foreign = readContainerEpc(c).names.filter((n) => n !== active);
       if (foreign.length) missing.push(`uses ${foreign.join(', ')} instead of ${active}`);
       const limits = c.resources?.limits ?? {};
-      if (ctx.profile === 'intel' && !Object.hasOwn(limits, RESOURCES.intel.enclave)) missing.push(`has no ${RESOURCES.intel.enclave} slot`);
+      const slot = ctx.profile === 'intel' ? RESOURCES.intel.enclave : RESOURCES.alibaba.enclave;
+      if (!Object.hasOwn(limits, slot)) missing.push(`has no ${slot} slot`);
       if (ctx.profile === 'intel' && c.name === ctx.quote.quotingContainer && r.kind !== 'initContainer' && !Object.hasOwn(limits, RESOURCES.intel.provision)) missing.push(`quotes but has no ${RESOURCES.intel.provision} slot`);
       if (ctx.quote.mode === 'aesmd') {
         if (!(c.volumeMounts ?? []).some((m) => m.mountPath === ctx.policy.confidential.aesmSocketMountPath)) missing.push(`does not mount the AESM socket at ${ctx.policy.confidential.aesmSocketMountPath}`);
