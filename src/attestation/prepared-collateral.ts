@@ -1,11 +1,12 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
 import { AttestationError } from './errors.js';
 import type { Collateral } from './collateral.js';
 import { decodePemChain } from './quote.js';
 import { parseQeIdentity, parseTcbInfo, type QeIdentity, type TcbInfo } from './tcb-info.js';
 import { checkPckCrlIssuerChain, checkTcbSigningChain } from './chain-roles.js';
 import { sameBytes, sha256Hex, verifyChainToRoot, type TrustStore } from './trust.js';
-import { parseCertificate, parseCrl, verifyDerSignature, verifyRawSignature, type Certificate, type Crl } from './x509.js';
+import { sharedCertificate } from './shared-certificates.js';
+import { importRawP256Key } from './x509.js';
+import { parseCrl, verifyDerSignature, verifyRawSignature, type Certificate, type Crl } from './x509.js';
 
 /**
  * Collateral after every check that depends only on its bytes and the trust
@@ -91,7 +92,7 @@ export function prepareCollateral(c: Collateral, trust: TrustStore): PreparedCol
 
 function verifiedChain(pem: string, trust: TrustStore, label: string): Certificate[] {
   const ders = decodePemChain(Buffer.from(pem, 'latin1'), label);
-  const certs = ders.map((der, i) => parseCertificate(der, `${label} certificate ${i}`));
+  const certs = ders.map((der, i) => sharedCertificate(der, `${label} certificate ${i}`));
   return verifyChainToRoot(certs, trust, label);
 }
 
@@ -99,15 +100,4 @@ function hexBytes(hex: string): Uint8Array {
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
 
-/** SPKI DER prefix of an uncompressed P-256 public key (RFC 5480). */
-const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d03010703420004', 'hex');
-
-/** Imports a raw 64-byte (x ‖ y) P-256 key; undefined when it is not a valid point. */
-export function importRawP256Key(xy: Uint8Array): KeyObject | undefined {
-  if (xy.length !== 64) return undefined;
-  try {
-    return createPublicKey({ key: Buffer.concat([P256_SPKI_PREFIX, xy]), format: 'der', type: 'spki' });
-  } catch {
-    return undefined;
-  }
-}
+export { importRawP256Key };
