@@ -4,9 +4,9 @@ import { decodePemChain } from './quote.js';
 import { parseQeIdentity, parseTcbInfo, type QeIdentity, type TcbInfo } from './tcb-info.js';
 import { checkPckCrlIssuerChain, checkTcbSigningChain } from './chain-roles.js';
 import { sameBytes, sha256Hex, verifyChainToRoot, type TrustStore } from './trust.js';
-import { sharedCertificate } from './shared-certificates.js';
+import { sharedCertificate, verifySignedData } from './shared-certificates.js';
 import { importRawP256Key } from './x509.js';
-import { parseCrl, verifyDerSignature, verifyRawSignature, type Certificate, type Crl } from './x509.js';
+import { parseCrl, verifyDerSignature, type Certificate, type Crl } from './x509.js';
 
 /**
  * Collateral after every check that depends only on its bytes and the trust
@@ -52,10 +52,10 @@ export function prepareCollateral(c: Collateral, trust: TrustStore): PreparedCol
   }
 
   // Step 5/6: signatures over the exact signed text, by the TCB Signing certificate.
-  if (!verifyRawSignature(Buffer.from(c.tcbInfo, 'utf8'), tcbInfoChain[0]!.publicKey, hexBytes(c.tcbInfoSignature))) {
+  if (!verifySignedData(tcbInfoChain[0]!, Buffer.from(c.tcbInfo, 'utf8'), hexBytes(c.tcbInfoSignature), 'raw', 'sha256')) {
     throw new AttestationError('TCB_INFO_SIGNATURE_INVALID', `the TCB Info signature does not verify with the key of "${tcbInfoChain[0]!.subjectCn}"`);
   }
-  if (!verifyRawSignature(Buffer.from(c.qeIdentity, 'utf8'), qeIdentityChain[0]!.publicKey, hexBytes(c.qeIdentitySignature))) {
+  if (!verifySignedData(qeIdentityChain[0]!, Buffer.from(c.qeIdentity, 'utf8'), hexBytes(c.qeIdentitySignature), 'raw', 'sha256')) {
     throw new AttestationError('QE_IDENTITY_SIGNATURE_INVALID', `the QE Identity signature does not verify with the key of "${qeIdentityChain[0]!.subjectCn}"`);
   }
 
@@ -64,7 +64,7 @@ export function prepareCollateral(c: Collateral, trust: TrustStore): PreparedCol
   if (!sameBytes(rootCaCrl.issuer, root.subject)) {
     throw new AttestationError('CRL_ISSUER_MISMATCH', `the Root CA CRL is issued by "${rootCaCrl.issuerCn}", not by the root "${root.subjectCn}"`);
   }
-  if (!verifyDerSignature(rootCaCrl.hash, rootCaCrl.tbs, root.publicKey, rootCaCrl.signature)) {
+  if (!verifySignedData(root, rootCaCrl.tbs, rootCaCrl.signature, 'der', rootCaCrl.hash)) {
     const other = trust.roots.find((r) => r !== root && !sameBytes(r.der, root.der) && verifyDerSignature(rootCaCrl.hash, rootCaCrl.tbs, r.publicKey, rootCaCrl.signature));
     if (other) throw new AttestationError('ROOT_MISMATCH', `the Root CA CRL is signed by another trusted root (SHA-256 ${sha256Hex(other.der).slice(0, 16)}…) than the collateral chains`);
     throw new AttestationError('CRL_SIGNATURE_INVALID', `the Root CA CRL signature does not verify with the key of "${root.subjectCn}"`);
@@ -74,7 +74,7 @@ export function prepareCollateral(c: Collateral, trust: TrustStore): PreparedCol
   if (!sameBytes(pckCrl.issuer, pckCa.subject)) {
     throw new AttestationError('CRL_ISSUER_MISMATCH', `the PCK CRL is issued by "${pckCrl.issuerCn}" but its issuer chain starts with "${pckCa.subjectCn}"`);
   }
-  if (!verifyDerSignature(pckCrl.hash, pckCrl.tbs, pckCa.publicKey, pckCrl.signature)) {
+  if (!verifySignedData(pckCa, pckCrl.tbs, pckCrl.signature, 'der', pckCrl.hash)) {
     throw new AttestationError('CRL_SIGNATURE_INVALID', `the PCK CRL signature does not verify with the key of "${pckCa.subjectCn}"`);
   }
 

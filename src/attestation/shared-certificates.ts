@@ -1,5 +1,5 @@
 import { Lru } from './lru.js';
-import { parseCertificate, verifyDerSignature, type Certificate } from './x509.js';
+import { parseCertificate, verifyDerSignature, verifyRawSignature, type Certificate } from './x509.js';
 
 /**
  * Process-wide cache of the certificates every platform shares: roots, PCK
@@ -24,7 +24,7 @@ import { parseCertificate, verifyDerSignature, type Certificate } from './x509.j
 const MAX_ENTRIES = 64;
 const certificates = new Lru<Certificate>(MAX_ENTRIES);
 /** child -> issuers whose key verified the child's signature (both cached, so identity = exact bytes). */
-const verifiedLinks = new WeakMap<Certificate, WeakSet<Certificate>>();
+let verifiedLinks = new WeakMap<Certificate, WeakSet<Certificate>>();
 const cached = new WeakSet<Certificate>();
 
 /** The parsed certificate for `der`, from the cache when these exact bytes were seen before. */
@@ -58,6 +58,37 @@ export function verifyCertificateSignature(cert: Certificate, issuer: Certificat
     else verifiedLinks.set(cert, new WeakSet([issuer]));
   }
   return true;
+}
+
+/** Per cached signer: exact (algorithm, signature, signed bytes) that verified with its key. */
+let verifiedData = new WeakMap<Certificate, Lru<true>>();
+const SIGNATURES_PER_SIGNER = 64;
+
+/**
+ * True when `signature` over `data` verifies with `signer`'s key; `encoding`
+ * 'der' is an X.509/CRL signature with `hash`, 'raw' an r ‖ s ECDSA-SHA256
+ * signature (TCB Info, QE Identity). Remembered only for a cached signer, keyed
+ * by the exact signature and signed bytes: collateral (TCB Info, QE Identity,
+ * CRLs) is shared by every platform of an FMSPC and signed by a handful of
+ * certificates. Any other signer is verified every time.
+ */
+export function verifySignedData(signer: Certificate, data: Uint8Array, signature: Uint8Array, encoding: 'der' | 'raw', hash: string): boolean {
+  const verify = (): boolean => (encoding === 'der' ? verifyDerSignature(hash, data, signer.publicKey, signature) : hash === 'sha256' && verifyRawSignature(data, signer.publicKey, signature));
+  if (!cached.has(signer)) return verify();
+  let seen = verifiedData.get(signer);
+  const key = `${encoding}:${hash}:${Buffer.from(signature.buffer, signature.byteOffset, signature.byteLength).toString('latin1')}:${Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1')}`;
+  if (seen?.get(key)) return true;
+  if (!verify()) return false;
+  if (!seen) verifiedData.set(signer, (seen = new Lru<true>(SIGNATURES_PER_SIGNER)));
+  seen.set(key, true);
+  return true;
+}
+
+/** Empties the process-wide caches (benchmarks measuring a fresh process; tests). */
+export function clearSharedCaches(): void {
+  certificates.clear();
+  verifiedLinks = new WeakMap();
+  verifiedData = new WeakMap();
 }
 
 /** For tests: how many certificates the process-wide cache holds. */
