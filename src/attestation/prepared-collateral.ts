@@ -1,11 +1,12 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
 import { AttestationError } from './errors.js';
 import type { Collateral } from './collateral.js';
 import { decodePemChain } from './quote.js';
 import { parseQeIdentity, parseTcbInfo, type QeIdentity, type TcbInfo } from './tcb-info.js';
 import { checkPckCrlIssuerChain, checkTcbSigningChain } from './chain-roles.js';
 import { sameBytes, sha256Hex, verifyChainToRoot, type TrustStore } from './trust.js';
-import { parseCertificate, parseCrl, verifyDerSignature, verifyRawSignature, type Certificate, type Crl } from './x509.js';
+import { sharedCertificate, verifySignedData } from './shared-certificates.js';
+import { importRawP256Key } from './x509.js';
+import { parseCrl, verifyDerSignature, type Certificate, type Crl } from './x509.js';
 
 /**
  * Collateral after every check that depends only on its bytes and the trust
@@ -51,10 +52,10 @@ export function prepareCollateral(c: Collateral, trust: TrustStore): PreparedCol
   }
 
   // Step 5/6: signatures over the exact signed text, by the TCB Signing certificate.
-  if (!verifyRawSignature(Buffer.from(c.tcbInfo, 'utf8'), tcbInfoChain[0]!.publicKey, hexBytes(c.tcbInfoSignature))) {
+  if (!verifySignedData(tcbInfoChain[0]!, Buffer.from(c.tcbInfo, 'utf8'), hexBytes(c.tcbInfoSignature), 'raw', 'sha256')) {
     throw new AttestationError('TCB_INFO_SIGNATURE_INVALID', `the TCB Info signature does not verify with the key of "${tcbInfoChain[0]!.subjectCn}"`);
   }
-  if (!verifyRawSignature(Buffer.from(c.qeIdentity, 'utf8'), qeIdentityChain[0]!.publicKey, hexBytes(c.qeIdentitySignature))) {
+  if (!verifySignedData(qeIdentityChain[0]!, Buffer.from(c.qeIdentity, 'utf8'), hexBytes(c.qeIdentitySignature), 'raw', 'sha256')) {
     throw new AttestationError('QE_IDENTITY_SIGNATURE_INVALID', `the QE Identity signature does not verify with the key of "${qeIdentityChain[0]!.subjectCn}"`);
   }
 
@@ -63,7 +64,7 @@ export function prepareCollateral(c: Collateral, trust: TrustStore): PreparedCol
   if (!sameBytes(rootCaCrl.issuer, root.subject)) {
     throw new AttestationError('CRL_ISSUER_MISMATCH', `the Root CA CRL is issued by "${rootCaCrl.issuerCn}", not by the root "${root.subjectCn}"`);
   }
-  if (!verifyDerSignature(rootCaCrl.hash, rootCaCrl.tbs, root.publicKey, rootCaCrl.signature)) {
+  if (!verifySignedData(root, rootCaCrl.tbs, rootCaCrl.signature, 'der', rootCaCrl.hash)) {
     const other = trust.roots.find((r) => r !== root && !sameBytes(r.der, root.der) && verifyDerSignature(rootCaCrl.hash, rootCaCrl.tbs, r.publicKey, rootCaCrl.signature));
     if (other) throw new AttestationError('ROOT_MISMATCH', `the Root CA CRL is signed by another trusted root (SHA-256 ${sha256Hex(other.der).slice(0, 16)}…) than the collateral chains`);
     throw new AttestationError('CRL_SIGNATURE_INVALID', `the Root CA CRL signature does not verify with the key of "${root.subjectCn}"`);
@@ -73,7 +74,7 @@ export function prepareCollateral(c: Collateral, trust: TrustStore): PreparedCol
   if (!sameBytes(pckCrl.issuer, pckCa.subject)) {
     throw new AttestationError('CRL_ISSUER_MISMATCH', `the PCK CRL is issued by "${pckCrl.issuerCn}" but its issuer chain starts with "${pckCa.subjectCn}"`);
   }
-  if (!verifyDerSignature(pckCrl.hash, pckCrl.tbs, pckCa.publicKey, pckCrl.signature)) {
+  if (!verifySignedData(pckCa, pckCrl.tbs, pckCrl.signature, 'der', pckCrl.hash)) {
     throw new AttestationError('CRL_SIGNATURE_INVALID', `the PCK CRL signature does not verify with the key of "${pckCa.subjectCn}"`);
   }
 
@@ -91,7 +92,7 @@ export function prepareCollateral(c: Collateral, trust: TrustStore): PreparedCol
 
 function verifiedChain(pem: string, trust: TrustStore, label: string): Certificate[] {
   const ders = decodePemChain(Buffer.from(pem, 'latin1'), label);
-  const certs = ders.map((der, i) => parseCertificate(der, `${label} certificate ${i}`));
+  const certs = ders.map((der, i) => sharedCertificate(der, `${label} certificate ${i}`));
   return verifyChainToRoot(certs, trust, label);
 }
 
@@ -99,15 +100,4 @@ function hexBytes(hex: string): Uint8Array {
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
 
-/** SPKI DER prefix of an uncompressed P-256 public key (RFC 5480). */
-const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d03010703420004', 'hex');
-
-/** Imports a raw 64-byte (x ‖ y) P-256 key; undefined when it is not a valid point. */
-export function importRawP256Key(xy: Uint8Array): KeyObject | undefined {
-  if (xy.length !== 64) return undefined;
-  try {
-    return createPublicKey({ key: Buffer.concat([P256_SPKI_PREFIX, xy]), format: 'der', type: 'spki' });
-  } catch {
-    return undefined;
-  }
-}
+export { importRawP256Key };

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { AttestationError } from './errors.js';
 import { INTEL_SGX_ROOT_CA_DER } from './intel-root.js';
-import { KEY_USAGE, parseCertificate, verifyDerSignature, type Certificate } from './x509.js';
+import { sharedCertificate, verifyCertificateSignature } from './shared-certificates.js';
+import { KEY_USAGE, verifyDerSignature, type Certificate } from './x509.js';
 
 /** Trusted roots, pinned by the SHA-256 of their DER. */
 export interface TrustStore {
@@ -30,8 +31,8 @@ function buildTrustStore(rootsDer: Uint8Array[]): TrustStore {
   }
   const roots = rootsDer.map((der, i) => {
     if (!(der instanceof Uint8Array)) throw new AttestationError('BAD_CERTIFICATE', `trustedRootCaDer[${i}] must be a Uint8Array of DER`);
-    const cert = parseCertificate(new Uint8Array(der), `trusted root ${i}`);
-    if (!verifyDerSignature(cert.hash, cert.tbs, cert.publicKey, cert.signature)) {
+    const cert = sharedCertificate(der, `trusted root ${i}`);
+    if (!verifyCertificateSignature(cert, cert)) {
       throw new AttestationError('CERT_CHAIN_INVALID', `trusted root ${i} (${cert.subjectCn}) is not correctly self-signed`);
     }
     if (cert.isCa !== true || !sameBytes(cert.subject, cert.issuer)) {
@@ -73,7 +74,7 @@ export function verifyChainToRoot(certs: Certificate[], trust: TrustStore, label
     // Same bytes as a pinned root: use the trust store's parsed copy (its key is already imported).
     chain[lastIndex] = pinned;
   } else {
-    const root = trust.roots.find((r) => sameBytes(r.subject, last.issuer) && verifyDerSignature(last.hash, last.tbs, r.publicKey, last.signature));
+    const root = trust.roots.find((r) => sameBytes(r.subject, last.issuer) && verifyCertificateSignature(last, r));
     if (!root) throw untrustedEnd(last, lastIndex, trust, label);
     // An older issue of the trusted root itself (same name, same key, e.g. Intel's 2018-2033 root
     // certificate in 2020 collateral) is that root, not a CA below it.
@@ -98,7 +99,7 @@ export function verifyChainToRoot(certs: Certificate[], trust: TrustStore, label
     if (issuer.pathLen !== undefined && casBelow > issuer.pathLen) {
       throw new AttestationError('CERT_CHAIN_INVALID', `${issuerName} allows ${issuer.pathLen} CA certificate(s) below it (pathLenConstraint) but the chain has ${casBelow}`);
     }
-    if (!verifyDerSignature(cert.hash, cert.tbs, issuer.publicKey, cert.signature)) {
+    if (!verifyCertificateSignature(cert, issuer)) {
       throw new AttestationError('CERT_SIGNATURE_INVALID', `${certName(label, i, cert)}: its signature does not verify with the key of ${issuerName}`, {
         hint: 'the certificate was altered or damaged in transit (or forged); obtain the chain again from the platform or PCCS',
       });

@@ -9,6 +9,7 @@ import { checkTdxModuleIdentity, maskedEqual, mergeAdvisories, mergeTcbStatus, r
 import { checkPckChain } from './chain-roles.js';
 import { createTrustStore, sameBytes, sha256Hex, verifyChainToRoot, type TrustStore } from './trust.js';
 import type { QuoteVerifierOptions, TcbStatus, VerificationCheck, VerificationResult, VerifyOptions } from './types.js';
+import { sharedCertificate } from './shared-certificates.js';
 import { parseCertificate, verifyRawSignature, type Certificate, type Crl } from './x509.js';
 
 /** The PCK chain of a quote after its byte-only checks (cacheable by the chain's bytes). */
@@ -264,7 +265,8 @@ export class QuoteVerifier {
     const key = sha256Hex(...ders.flatMap((d) => [Buffer.from(`${d.length}:`), d]));
     const hit = this.pckChains.get(key);
     if (hit) return hit;
-    const certs = ders.map((der, i) => parseCertificate(der, `PCK chain certificate ${i}`));
+    // The leaf is this platform's own; the CA and root above it are shared by every platform.
+    const certs = ders.map((der, i) => (i === 0 ? parseCertificate(der, `PCK chain certificate ${i}`) : sharedCertificate(der, `PCK chain certificate ${i}`)));
     const chain = verifyChainToRoot(certs, this.trust, 'PCK certificate chain');
     checkPckChain(chain, 'PCK certificate chain');
     const leaf = chain[0]!;

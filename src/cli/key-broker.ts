@@ -9,6 +9,7 @@ import type { SimulatedPlatform } from '../sim/index.js';
 import type { CollateralProvider } from '../kbs/protocol/collateral-source.js';
 import type { EvidenceProvider, KbsClient } from '../kbs/client/index.js';
 import { waitForShutdownSignal } from '../common/signals.js';
+import { TCB_STATUSES } from '../attestation/types.js';
 
 // Libraries load when a command runs, so `kubetee <anything>` does not pay for the broker's dependencies.
 const attestation = () => import('../attestation/index.js');
@@ -20,7 +21,6 @@ const sealLib = () => import('../kbs/seal/index.js');
 const adminClient = () => import('../kbs/admin/client.js');
 
 /** Same list as the policy engine's (kept here so parsing flags loads no CEL). */
-const TCB_STATUSES = ['UpToDate', 'SWHardeningNeeded', 'ConfigurationNeeded', 'ConfigurationAndSWHardeningNeeded', 'OutOfDate', 'OutOfDateConfigurationNeeded', 'Revoked'];
 const DEFAULT_ACCEPTED_STATUSES = ['UpToDate', 'SWHardeningNeeded'];
 
 /*
