@@ -8,7 +8,7 @@ import { registerKbsStoreCommands } from '../kbs/admin/cli.js';
 import { registerSim } from '../sim/cli.js';
 import { registerKeyBrokerCommands } from './key-broker.js';
 import { registerDemo } from '../demo/cli.js';
-import { registerLaunch } from '../launcher/cli.js';
+import { registerGramine, registerLaunch } from '../launcher/cli.js';
 
 /**
  * Every top-level command, in the order `kubetee --help` lists them. Each
@@ -26,4 +26,5 @@ export function registerCommands(program: Command): void {
   registerKeyBrokerCommands(program);
   registerDemo(program);
   registerLaunch(program);
+  registerGramine(program);
 }

@@ -106,7 +106,7 @@ function filesIn(dir: string): string[] {
   return readdirSync(dir, { recursive: true }) as string[];
 }
 
-test('launch: every placement kind reaches the application, its exit code passes through, values never reach the log', async () => {
+test('launch: every placement kind reaches the application, its exit code passes through, values never reach the log', { timeout: 120_000 }, async () => {
   const broker = await startBroker();
   const env = await workspace(broker.platform);
   try {
@@ -133,7 +133,7 @@ test('launch: every placement kind reaches the application, its exit code passes
   }
 });
 
-test('launch: a wrong measurement is refused: exit 77, the application never starts, nothing written', async () => {
+test('launch: a wrong measurement is refused: exit 77, the application never starts, nothing written', { timeout: 120_000 }, async () => {
   const broker = await startBroker();
   const env = await workspace(broker.platform);
   try {
@@ -152,7 +152,7 @@ test('launch: a wrong measurement is refused: exit 77, the application never sta
   }
 });
 
-test('launch: the broker down at start and up within the deadline: retried, then launched', async () => {
+test('launch: the broker down at start and up within the deadline: retried, then launched', { timeout: 120_000 }, async () => {
   const port = await freePort();
   const platform = await SimulatedPlatform.create();
   const env = await workspace(platform);
@@ -178,7 +178,7 @@ test('launch: the broker down at start and up within the deadline: retried, then
   }
 });
 
-test('launch: no broker until the deadline: exit 69 with the last error, nothing written', async () => {
+test('launch: no broker until the deadline: exit 69 with the last error, nothing written', { timeout: 120_000 }, async () => {
   const port = await freePort();
   const env = await workspace();
   try {
@@ -194,7 +194,7 @@ test('launch: no broker until the deadline: exit 69 with the last error, nothing
   }
 });
 
-test('launch: SIGTERM is forwarded to the application and its exit status comes back', async () => {
+test('launch: SIGTERM is forwarded to the application and its exit status comes back', { timeout: 120_000 }, async () => {
   const broker = await startBroker();
   const env = await workspace(broker.platform);
   try {
@@ -216,7 +216,7 @@ test('launch: SIGTERM is forwarded to the application and its exit status comes 
   }
 });
 
-test('launch: an application killed by a signal takes the launcher down with the same signal', async () => {
+test('launch: an application killed by a signal takes the launcher down with the same signal', { timeout: 120_000 }, async () => {
   const broker = await startBroker();
   const env = await workspace(broker.platform);
   try {
@@ -230,7 +230,7 @@ test('launch: an application killed by a signal takes the launcher down with the
   }
 });
 
-test('launch: in-process handover imports the application with its secrets in the same process', async () => {
+test('launch: in-process handover imports the application with its secrets in the same process', { timeout: 120_000 }, async () => {
   const broker = await startBroker();
   const env = await workspace(broker.platform);
   try {
@@ -250,7 +250,7 @@ test('launch: in-process handover imports the application with its secrets in th
   }
 });
 
-test('launch: a placement that fails removes what was placed before it (exit 73)', async () => {
+test('launch: a placement that fails removes what was placed before it (exit 73)', { timeout: 120_000 }, async () => {
   const broker = await startBroker();
   const env = await workspace(broker.platform);
   try {
@@ -275,7 +275,7 @@ test('launch: a placement that fails removes what was placed before it (exit 73)
   }
 });
 
-test('launch: misfit secrets, undeclared Gramine keys, a changed spec and a missing application fail before anything is placed', async () => {
+test('launch: misfit secrets, undeclared Gramine keys, a changed spec and a missing application fail before anything is placed', { timeout: 120_000 }, async () => {
   const broker = await startBroker();
   const env = await workspace(broker.platform);
   try {
