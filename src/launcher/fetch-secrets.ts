@@ -4,6 +4,7 @@ import type { EvidenceProvider } from '../kbs/client/evidence.js';
 import { LaunchError } from './errors.js';
 import { DeadlineExceeded, retryUntilDeadline, type RetryOptions } from './retry.js';
 import type { LaunchSpec } from './spec.js';
+import { newCertificateKey, requestIdentity, type IssuedIdentity } from './identity.js';
 
 export interface FetchOptions {
   spec: LaunchSpec;
@@ -20,6 +21,8 @@ export interface FetchedSecrets {
   /** One value per `spec.secrets` entry, in order. The caller zeroes them when done. */
   values: Uint8Array[];
   mrenclave: string | undefined;
+  /** With spec.identity: the workload certificate, its key and the trust bundle. */
+  identity?: IssuedIdentity;
 }
 
 // A single request never waits longer than this, even with a long deadline, so a hung connection is retried.
@@ -45,13 +48,21 @@ export async function fetchSecrets(options: FetchOptions): Promise<FetchedSecret
           ...(options.ca !== undefined ? { ca: options.ca } : {}),
         });
         const values: Uint8Array[] = [];
+        // The certificate key is made here, inside the enclave, and bound into this attestation's REPORTDATA.
+        const certKey = spec.identity ? newCertificateKey() : undefined;
+        let identity: IssuedIdentity | undefined;
         try {
-          await client.attest();
+          const { token } = await client.attest(certKey ? { additionalEvidence: certKey.additionalEvidence } : {});
           log(`attested to ${new URL(spec.broker.url).origin}${client.claims ? ` as mrenclave ${client.claims.mrenclave}` : ''}`);
+          if (certKey) {
+            identity = await requestIdentity(spec.broker.url, token, certKey, { ca: options.ca, timeoutMs: Math.max(1, Math.min(MAX_REQUEST_MS, remainingMs)) });
+            log(`workload certificate for ${identity.spiffeId} (until ${identity.notAfter})`);
+          }
           for (const s of spec.secrets) values.push(await client.getResource(s.resource, s.version === undefined ? {} : { version: s.version }));
-          return { values, mrenclave: client.claims?.mrenclave };
+          return { values, mrenclave: client.claims?.mrenclave, ...(identity ? { identity } : {}) };
         } catch (err) {
           for (const v of values) v.fill(0);
+          identity?.keyPem.fill(0);
           throw err;
         }
       },

@@ -42,7 +42,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchOutcome> {
   const ca = await caOf(spec);
   const evidence = options.evidence ?? (await evidenceFor(spec));
   const fetched = await fetchSecrets({ spec, evidence, ca, log, ...(options.retry ? { retry: options.retry } : {}) });
-  const placement = await placeSecrets(spec, fetched.values);
+  const placement = await placeSecrets(spec, fetched.values, fetched.identity);
   for (const line of placement.summary) log(`placed ${line}`);
 
   const env: Record<string, string> = {};

@@ -116,6 +116,15 @@ const SpecSchema = z
       .strict()
       .default({ dir: '/run/kubetee/secrets', removeOnExit: true }),
     secrets: z.array(SecretSchema).max(64).default([]),
+    /** An attested workload certificate (X.509-SVID) for a key made here, written under files.dir. */
+    identity: z
+      .object({
+        certFile: relativeFile.default('svid.pem'),
+        keyFile: relativeFile.default('svid.key'),
+        bundleFile: relativeFile.default('bundle.pem'),
+      })
+      .strict()
+      .optional(),
     exec: z
       .object({
         command: z.array(z.string().min(1).max(4096)).min(1).max(256).optional(),
@@ -137,6 +146,13 @@ const SpecSchema = z
       if (s.env !== undefined && spec.exec.env?.[s.env] !== undefined) ctx.addIssue({ code: 'custom', path: ['secrets', i, 'env'], message: `${s.env} is also set in exec.env` });
       if (s.gramineKey !== undefined && s.gramineKey === spec.files.ephemeralKey) ctx.addIssue({ code: 'custom', path: ['secrets', i, 'gramineKey'], message: 'is files.ephemeralKey' });
     });
+    if (spec.identity) {
+      for (const [k, f] of Object.entries(spec.identity)) {
+        const prev = seen.get(`file ${f}`);
+        if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['identity', k], message: `file ${f} is already the target of secrets.${prev}` });
+        seen.set(`file ${f}`, -1);
+      }
+    }
     if (spec.attestation.evidence === 'gramine' && spec.broker.url.startsWith('http:') && !spec.broker.allowPlainHttp) {
       ctx.addIssue({
         code: 'custom',

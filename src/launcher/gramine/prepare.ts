@@ -122,7 +122,7 @@ export function prepareManifest(input: PrepareInput): PrepareResult {
   }
 
   // --- where secret files go ----------------------------------------------------------------------
-  const needsFiles = spec.secrets.some((s) => s.file !== undefined);
+  const needsFiles = spec.identity !== undefined || spec.secrets.some((s) => s.file !== undefined);
   const mounts = getPath(m, 'fs.mounts');
   if (mounts !== undefined && !(Array.isArray(mounts) && mounts.every(isTable))) throw invalid(at('fs.mounts'), 'is not a list of tables');
   const mountList = (mounts as TomlTable[] | undefined) ?? [];
