@@ -63,6 +63,8 @@ test('spec: every invalid shape is a LAUNCH_SPEC_INVALID naming the field', () =
     ['relative files.dir', `${BASE}files: { dir: run/secrets }\n`, /files\.dir/],
     ['sim without state', BASE.replace('{ evidence: gramine }', '{ evidence: sim }'), /attestation\.sim/],
     ['deadline 0', `${BASE}deadlineSeconds: 0\n`, /deadlineSeconds/],
+    ['identity file taken', `${BASE}secrets: [{ resource: a/b/c, file: svid.pem }]\nidentity: {}\n`, /identity\.certFile: file svid\.pem is already the target of secrets\.0/],
+    ['identity unknown key', `${BASE}identity: { trustDomain: x }\n`, /identity/],
   ];
   for (const [name, text, pattern] of cases) {
     const got = codeOf(() => parseLaunchSpec(text, 'spec.yaml'));
