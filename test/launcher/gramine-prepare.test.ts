@@ -69,6 +69,13 @@ test('gramine prepare: a spec shipped in the image is a trusted file and no vari
   assert.equal(m.sys, undefined);
 });
 
+test('gramine prepare: a spec that only asks for a workload certificate still gets the secrets mount', () => {
+  const spec = SPEC.replace(/secrets:\n(  - .*\n)+/, 'identity: {}\n');
+  assert.doesNotMatch(spec, /resource:/);
+  const m = parseToml(prepareManifest(input({}, spec)).manifest) as Record<string, any>;
+  assert.deepEqual(m.fs.mounts.at(-1), { type: 'encrypted', path: '/run/kubetee/secrets', uri: 'file:/run/kubetee/secrets.enc', key_name: 'kubetee_files' });
+});
+
 test('gramine prepare: in-process handover mounts tmpfs and imports the template\'s node entry module', () => {
   const template = TEMPLATE.replace('libos.entrypoint = "/usr/bin/python3"', 'libos.entrypoint = "/usr/bin/node"').replace('["python3", "/app/serve.py", "--port", "8443"]', '["node", "/app/server.mjs", "--port", "8443"]');
   const spec = SPEC.replace('files: { ephemeralKey: kubetee_files }', 'exec: { handover: in-process }');
