@@ -77,6 +77,19 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
     summaries: { demo: 'run an end-to-end scenario against the local stack (kubetee up)' },
     load: async () => (await import('../demo/cli.js')).registerDemo,
   },
+  {
+    summaries: {
+      launch: 'in-enclave entrypoint: attest, fetch the secrets the launch spec lists, place them inside the enclave, then run the application',
+      gramine: 'Gramine SGX manifests for enclaves that start under kubetee launch',
+    },
+    load: async () => {
+      const { registerLaunch, registerGramine } = await import('../launcher/cli.js');
+      return (program) => {
+        registerLaunch(program);
+        registerGramine(program);
+      };
+    },
+  },
 ];
 
 /** Every top-level command name, in help order. */

@@ -111,6 +111,9 @@ interface ServeOptions {
   acceptStatus?: string[];
   statusMode: 'kubetee' | 'trustee';
   rateLimit: number;
+  identityTrustDomain?: string;
+  identityCaDir?: string;
+  identityTtl: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -135,6 +138,9 @@ function registerServe(kbs: Command): void {
       return v;
     }, 'kubetee')
     .option('--rate-limit <n>', 'requests per second per client on /auth and /attest (burst 2n)', parsePositiveInt, 20)
+    .option('--identity-trust-domain <td>', 'issue attested workload certificates (X.509-SVIDs) in this SPIFFE trust domain')
+    .option('--identity-ca-dir <dir>', 'workload CA (ca.crt, ca.key; created when missing; share it between replicas)', undefined)
+    .option('--identity-ttl <seconds>', 'workload certificate lifetime', parsePositiveInt, 3600)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
     .action(async (opts: ServeOptions) => {
       if (opts.bootstrapTokenFile !== undefined && opts.adminTokenFile !== undefined) {
@@ -158,6 +164,9 @@ function registerServe(kbs: Command): void {
       if (providers.length === 0) throw new UsageError('USAGE', 'no source of Intel collateral', { hint: 'pass --pccs URL and/or --collateral FILE|DIR (or --trust-sim-root STATE.json for development)' });
       const dataDir = resolve(opts.dataDir);
       const logger = createLogger({ level: opts.logLevel, name: 'kubetee-kbs' });
+      const identity = opts.identityTrustDomain
+        ? { ca: await (await import('../kbs/identity/ca.js')).loadOrCreateWorkloadCa(resolve(opts.identityCaDir ?? join(dataDir, 'identity')), opts.identityTrustDomain), ttlSeconds: opts.identityTtl }
+        : undefined;
       const data = await openKbsData({
         db: opts.db ?? `sqlite:${join(dataDir, 'kbs.db')}`,
         masterKeyFile: opts.masterKeyFile,
@@ -168,6 +177,7 @@ function registerServe(kbs: Command): void {
       const server = await createKbsServer({
         service: data.service,
         tokens: data.tokens,
+        ...(identity ? { identity } : {}),
         verifier: new QuoteVerifier(simRoot ? { trustedRootCaDer: [simRoot.rootDer] } : {}),
         collateral: combinedCollateral(providers),
         logger,
@@ -192,6 +202,7 @@ function registerServe(kbs: Command): void {
       if (data.bootstrap.created && data.bootstrap.source === 'file') lines.push(`  first admin token created from ${data.bootstrap.file}`);
       else if (data.bootstrap.created) lines.push(`  first admin token written to ${data.bootstrap.file} (readable only by you)`);
       if (data.rowMacUpgrade) lines.push(`  database upgraded: ${data.rowMacUpgrade.policies} policies and ${data.rowMacUpgrade.tokens} admin tokens now authenticated under the master key (recorded in the audit trail)`);
+      if (identity) lines.push(`  workload certificates: spiffe://${identity.ca.trustDomain} (bundle: ${url}/kbs/v0/identity/bundle)`);
       lines.push(`  protocol: ${url}/kbs/v0/{auth,attest,resource}`, `  admin: ${url}/admin/v1`, `  metrics: ${url}/metrics`, '', 'Press Ctrl+C to stop.', '');
       process.stdout.write(lines.join('\n'));
       await waitForShutdownSignal();

@@ -14,6 +14,8 @@ import type { CollateralProvider } from './protocol/collateral-source.js';
 import { KbsMetrics } from './protocol/metrics.js';
 import { TokenBucketLimiter } from './protocol/rate-limit.js';
 import { kbsProtocolRoutes } from './protocol/routes.js';
+import { identityRoutes } from './identity/routes.js';
+import type { WorkloadCa } from './identity/ca.js';
 import { SessionManager } from './protocol/session.js';
 import { AttestationTokenIssuer } from './protocol/token.js';
 import { StoredTokenKeys } from './protocol/token-keys.js';
@@ -62,6 +64,8 @@ export interface KbsServerOptions {
   metricsRegistry?: Registry;
   /** Notes that the simulated platform's root is trusted (logged loudly; shown on /readyz). */
   trustsSimulatedRoot?: boolean;
+  /** Attested workload certificates under /kbs/v0/identity (src/kbs/identity). */
+  identity?: { ca: WorkloadCa; ttlSeconds?: number };
 }
 
 export interface KbsServer {
@@ -102,6 +106,9 @@ export async function kbsPlugin(app: FastifyInstance, options: KbsPluginOptions)
     limiters: parts.limiters,
     secureCookie: options.secureCookie ?? false,
   });
+  if (options.identity) {
+    await app.register(identityRoutes, { ...options.identity, tokens: parts.tokens, service: options.service, clock: parts.clock, logger: parts.logger, acceptedStatuses: parts.acceptedStatuses });
+  }
   // Maintenance: expired sessions leave the store (bounded work per tick; any replica sweeps all
   // replicas' sessions), and a signing key rotated on another replica is picked up.
   const keys = parts.tokens.keys;

@@ -50,8 +50,13 @@ export class KbsClient {
     return this.lastClaims;
   }
 
-  /** Runs the RCAR handshake: /auth, then /attest with a fresh P-256 key bound into REPORTDATA. */
-  async attest(): Promise<AttestResult> {
+  /**
+   * Runs the RCAR handshake: /auth, then /attest with a fresh P-256 key bound into REPORTDATA.
+   * `additionalEvidence` (a string, usually JSON) is bound into REPORTDATA too; kubetee launch uses
+   * it for the workload certificate key (`{"svid-pubkey": JWK}`, src/kbs/identity).
+   */
+  async attest(options: { additionalEvidence?: string } = {}): Promise<AttestResult> {
+    const additional = options.additionalEvidence ?? '';
     this.cookie = undefined;
     const auth = await this.call('POST', 'kbs/v0/auth', { version: KBS_PROTOCOL_VERSION, tee: this.options.evidence.tee, 'extra-params': '' });
     const challenge = this.json(auth) as { nonce?: unknown };
@@ -62,11 +67,11 @@ export class KbsClient {
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const jwk = publicKey.export({ format: 'jwk' });
     const teePubKey: TeePubKey = parseTeePubKey({ kty: 'EC', crv: 'P-256', alg: 'ECDH-ES+A256KW', x: jwk.x, y: jwk.y });
-    const reportData = expectedReportData(challenge.nonce, teePubKey, '');
+    const reportData = expectedReportData(challenge.nonce, teePubKey, additional);
     const quote = await this.options.evidence.quote(reportData);
     const attest = await this.call('POST', 'kbs/v0/attest', {
       'runtime-data': { nonce: challenge.nonce, 'tee-pubkey': teePubKey },
-      'tee-evidence': { primary_evidence: { quote: Buffer.from(quote).toString('base64') }, additional_evidence: '' },
+      'tee-evidence': { primary_evidence: { quote: Buffer.from(quote).toString('base64') }, additional_evidence: additional },
     });
     const token = (this.json(attest) as { token?: unknown }).token;
     if (typeof token !== 'string') throw new KbsClientError('KBS_CLIENT_BAD_RESPONSE', 'the /attest reply has no token');

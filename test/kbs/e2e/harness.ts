@@ -33,6 +33,8 @@ export interface BrokerOptions {
   verifier?: KbsServerOptions['verifier'];
   clock?: () => Date;
   server?: Partial<KbsServerOptions>;
+  /** Loopback port to listen on (default: any free one). */
+  port?: number;
 }
 
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
@@ -57,7 +59,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     rateLimit: false,
     ...options.server,
   });
-  const url = await server.listen({ host: '127.0.0.1', port: 0 });
+  const url = await server.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   return {
     url,
     data,
