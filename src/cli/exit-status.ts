@@ -143,7 +143,7 @@ export const EXIT_STATUS: { readonly [K in CliErrorCode]: ExitEntry } = {
   TLS_INVALID: c('deploy', 2),
   NODE_INIT_INVALID: c('deploy', 2),
   DOCTOR_BLOCKING: c('deploy', 1),
-  RUNTIMECLASS_EXISTS: c('deploy', 1),
+  RUNTIMECLASS_EXISTS: c('deploy', 2),
   RUNTIMECLASS_EPC_MISMATCH: c('deploy', 2),
   // device plugin framework
   DP_SOCKET_IN_USE: c('device plugin', 1),
