@@ -23,6 +23,7 @@ import { PART_OF_SELECTOR, WEBHOOK_CONFIGURATION } from '../../src/deploy/names.
 import { SANDBOX_NODE_LABELS } from '../../src/deploy/manifests/runtime-classes.js';
 import { freePort } from '../helpers/net.js';
 import { parsePolicy } from '../../src/webhook/policy/load-policy.js';
+import { eventually, sleep } from '../helpers/wait.js';
 
 const KUBECONFIG = process.env['KUBETEE_E2E_KUBECONFIG'];
 const STATE = process.env['KUBETEE_E2E_STATE'];
@@ -30,23 +31,6 @@ const EPC = RESOURCES.alibaba.epc;
 const NS = 'kubetee-system';
 
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `fn` until it returns a value (bounded); the last error explains a timeout. */
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
 
 interface NodeSpec {
   name: string;

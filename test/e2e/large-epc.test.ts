@@ -16,25 +16,10 @@ import { RESOURCES, type ResourceProfile } from '../../src/common/labels.js';
 import { startNodeAgent, type NodeAgent } from '../../src/node/agent.js';
 import { createHostTree } from '../../src/node/testing/host-tree.js';
 import { startKubeletStandin, type KubeletStandin } from '../../src/deviceplugin/kubelet-standin.js';
+import { eventually } from '../helpers/wait.js';
 
 const KUBECONFIG = process.env['KUBETEE_E2E_KUBECONFIG'];
 const TAINT = { key: 'kubetee.io/e2e-large-epc', value: 'true', effect: 'NoSchedule' } as const;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
 
 describe('1 TiB EPC node with the real scheduler', { skip: !KUBECONFIG && !process.env['CI'] ? 'run with npm run test:e2e (starts the control plane)' : false }, () => {
   let core: CoreV1Api;

@@ -6,23 +6,13 @@ import { rmSync, statSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+import { eventually as pollUntil, sleep } from '../../helpers/wait.js';
 
-/** Polls `fn` until it returns a value (bounded); the last error or value explains a timeout. */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-      last = undefined;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(300);
-  }
-  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+export { sleep };
+
+/** Polls with the node tier's bounds (a real kubelet is slower than kwok). */
+export function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  return pollUntil(what, fn, timeoutMs, 300);
 }
 
 export interface ExecResult {
